@@ -1,0 +1,1 @@
+"""Aula: a self-hosted live virtual classroom server."""

@@ -1,0 +1,96 @@
+"""The app factory: ``create_app(config)`` wires storage, database, sessions, API, pages and socket.io."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import socketio
+from aiohttp import web
+
+# Importing the API modules registers their routes on ``api``.
+from server.api import auth_api, classrooms_api, recordings_api, settings_api, system_api, users_api
+from server.api.middleware import (
+    errors_middleware,
+    headers_middleware,
+    metrics_middleware,
+    same_origin_middleware,
+)
+from server.api.registry import api
+from server.auth.sessions import setup_sessions
+from server.auth.throttle import LoginThrottle
+from server.config import Config, allowed_origins
+from server.db.engine import make_engine, make_session_factory, migrate
+from server.metrics import Metrics
+from server.pages import add_page_routes
+from server.rooms.presence import Presence
+from server.services import SERVICES, Services
+from server.signalling.classroom_namespace import ClassroomNamespace
+from server.storage import LocalStorage
+
+__all__ = [
+    "auth_api",
+    "classrooms_api",
+    "create_app",
+    "recordings_api",
+    "settings_api",
+    "system_api",
+    "users_api",
+]
+
+log = logging.getLogger(__name__)
+
+
+def _socket_server(config: Config) -> socketio.AsyncServer:
+    def same_origin(origin: str, environ: dict[str, str]) -> bool:
+        own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        return origin in {own, *allowed_origins(config)}
+
+    return socketio.AsyncServer(
+        async_mode="aiohttp",
+        cors_allowed_origins=same_origin,
+        max_http_buffer_size=config.classroom.max_socket_message_bytes,
+        logger=False,
+        engineio_logger=False,
+    )
+
+
+def create_app(config: Config) -> web.Application:
+    """A ready-to-run application; the database is migrated when it starts."""
+    config.server.data_dir.mkdir(parents=True, exist_ok=True)
+    app = web.Application(
+        client_max_size=config.server.max_body_bytes,
+        middlewares=[metrics_middleware, headers_middleware, errors_middleware, same_origin_middleware],
+    )
+    engine = make_engine(config.database_url)
+    storage = LocalStorage(config.storage_dir)
+    sio = _socket_server(config)
+    svc = Services(
+        config=config,
+        engine=engine,
+        db=make_session_factory(engine),
+        storage=storage,
+        presence=Presence(),
+        throttle=LoginThrottle(
+            config.auth.login_max_failures_per_account,
+            config.auth.login_max_failures_per_address,
+            config.auth.login_failure_window,
+        ),
+        metrics=Metrics(),
+        sio=sio,
+    )
+    app[SERVICES] = svc
+    setup_sessions(app, config)
+    api.install(app)
+    add_page_routes(app, config.server.web_dir)
+    sio.register_namespace(ClassroomNamespace(svc))
+    sio.attach(app)
+
+    async def database(app: web.Application) -> AsyncIterator[None]:
+        storage.prepare()
+        await migrate(engine)
+        yield
+        await engine.dispose()
+
+    app.cleanup_ctx.append(database)
+    return app

@@ -1,0 +1,1 @@
+"""Who is in which classroom right now: participants, seats, hands."""

@@ -1,0 +1,34 @@
+"""What the HTTP handlers and socket.io namespace share, held on the app under one typed key."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import socketio
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from server.auth.throttle import LoginThrottle
+from server.config import Config
+from server.metrics import Metrics
+from server.rooms.presence import Presence
+from server.storage import LocalStorage
+
+
+@dataclass
+class Services:
+    config: Config
+    engine: AsyncEngine
+    db: async_sessionmaker[AsyncSession]
+    storage: LocalStorage
+    presence: Presence
+    throttle: LoginThrottle
+    metrics: Metrics
+    sio: socketio.AsyncServer
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+def services(request: web.Request) -> Services:
+    return request.app[SERVICES]

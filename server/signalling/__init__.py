@@ -1,0 +1,1 @@
+"""socket.io signalling: presence, chat, hands and moderation on the ``/classroom`` namespace."""

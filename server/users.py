@@ -1,0 +1,141 @@
+"""Accounts: creating, changing and removing users, and the first admin."""
+
+from __future__ import annotations
+
+import logging
+import re
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.auth.passwords import hash_password
+from server.db.models import Classroom, Role, User, UserSettings
+from server.errors import Conflict, Invalid, NotFound
+from server.timefmt import iso
+
+log = logging.getLogger(__name__)
+
+USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
+PASSWORD_MIN, PASSWORD_MAX = 8, 256
+
+
+def normalise_username(username: str) -> str:
+    name = username.strip().lower()
+    if not USERNAME_PATTERN.fullmatch(name):
+        raise Invalid(
+            "username: 3-32 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
+        )
+    return name
+
+
+def check_password(password: str) -> None:
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise Invalid(f"password: {PASSWORD_MIN} to {PASSWORD_MAX} characters")
+
+
+def check_role(role: str) -> Role:
+    try:
+        return Role(role)
+    except ValueError:
+        raise Invalid("role: one of admin, teacher, student") from None
+
+
+def user_json(user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "created_at": iso(user.created_at),
+    }
+
+
+def user_ref(user: User) -> dict[str, Any]:
+    return {"id": user.id, "username": user.username, "display_name": user.display_name}
+
+
+async def create_user(
+    db: AsyncSession, username: str, password: str, role: str, display_name: str | None = None
+) -> User:
+    name = normalise_username(username)
+    check_password(password)
+    user = User(
+        username=name,
+        display_name=(display_name or "").strip() or name,
+        password_hash=await hash_password(password),
+        role=check_role(role).value,
+    )
+    db.add(user)
+    try:
+        await db.flush()
+    except IntegrityError:
+        await db.rollback()
+        raise Conflict(f"the user name {name!r} is taken") from None
+    db.add(UserSettings(user_id=user.id))
+    await db.commit()
+    return user
+
+
+async def get_user(db: AsyncSession, user_id: int) -> User:
+    user = await db.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    return user
+
+
+async def update_user(
+    db: AsyncSession,
+    user: User,
+    *,
+    display_name: str | None = None,
+    password: str | None = None,
+    role: str | None = None,
+) -> User:
+    """Change a user; a new password or role ends the user's sessions."""
+    if display_name is not None:
+        if not display_name.strip():
+            raise Invalid("display_name: must not be empty")
+        user.display_name = display_name.strip()
+    if password is not None:
+        check_password(password)
+        user.password_hash = await hash_password(password)
+        user.session_epoch += 1
+    if role is not None and role != user.role:
+        new_role = check_role(role)
+        if user.role == Role.ADMIN and await count_admins(db) <= 1:
+            raise Conflict("the last admin cannot lose the admin role")
+        user.role = new_role.value
+        user.session_epoch += 1
+    await db.commit()
+    return user
+
+
+async def count_admins(db: AsyncSession) -> int:
+    return int(await db.scalar(select(func.count()).select_from(User).where(User.role == Role.ADMIN)) or 0)
+
+
+async def delete_user(db: AsyncSession, user: User, acting: User) -> None:
+    """Remove an account; the classrooms it owns pass to the acting admin so nothing is lost."""
+    if user.id == acting.id:
+        raise Conflict("you cannot delete your own account")
+    await db.execute(update(Classroom).where(Classroom.owner_id == user.id).values(owner_id=acting.id))
+    await db.delete(user)
+    await db.commit()
+
+
+async def ensure_admin(db: AsyncSession, password: str, generated: bool) -> bool:
+    """Create the ``admin`` account when the database has no admin; True if it was created."""
+    if await count_admins(db) > 0:
+        return False
+    existing = await db.scalar(select(User).where(User.username == "admin"))
+    if existing is not None:
+        existing.role = Role.ADMIN.value
+        existing.password_hash = await hash_password(password)
+        existing.session_epoch += 1
+        await db.commit()
+    else:
+        await create_user(db, "admin", password, Role.ADMIN.value, "Administrator")
+    log.info("admin account created", extra={"generated_password": generated})
+    return True

@@ -1,0 +1,155 @@
+"""Who may call which route: every route of the API against every kind of caller, from a real server."""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from server.api.registry import api
+from server.services import SERVICES
+from tests.support import PASSWORD, add_user, logged_in
+
+CALLERS = ("anonymous", "student", "outsider_student", "owner_teacher", "other_teacher", "admin")
+USERNAMES = {
+    "student": "student",
+    "outsider_student": "student2",
+    "owner_teacher": "teacher",
+    "other_teacher": "teacher2",
+    "admin": "admin",
+}
+_serial = itertools.count()
+
+
+async def fresh_classroom(app: web.Application) -> int:
+    """A classroom owned by ``teacher`` with ``student`` enrolled."""
+    from server.classrooms import set_members, users_by_name
+    from server.db.models import Classroom
+
+    async with app[SERVICES].db() as db:
+        owner, student = await users_by_name(db, ["teacher", "student"])
+        classroom = Classroom(name=f"Room {next(_serial)}", owner=owner, seat_limit=10, members=[])
+        set_members(classroom, [], [student])
+        db.add(classroom)
+        await db.commit()
+        return classroom.id
+
+
+async def fresh_user(app: web.Application) -> int:
+    return await add_user(app, f"victim{next(_serial)}", "student")
+
+
+Target = Callable[[web.Application, str], Awaitable[tuple[str, Any]]]
+
+
+def fixed(path: str, body: Any = None) -> Target:
+    async def target(app: web.Application, caller: str) -> tuple[str, Any]:
+        return path, body
+
+    return target
+
+
+def on_classroom(suffix: str = "", body: Any = None) -> Target:
+    async def target(app: web.Application, caller: str) -> tuple[str, Any]:
+        return f"/api/classrooms/{await fresh_classroom(app)}{suffix}", body
+
+    return target
+
+
+def on_user(body: Any = None) -> Target:
+    async def target(app: web.Application, caller: str) -> tuple[str, Any]:
+        return f"/api/users/{await fresh_user(app)}", body
+
+    return target
+
+
+async def login_target(app: web.Application, caller: str) -> tuple[str, Any]:
+    return "/api/auth/login", {"username": USERNAMES.get(caller, "admin"), "password": PASSWORD}
+
+
+async def new_user_target(app: web.Application, caller: str) -> tuple[str, Any]:
+    return "/api/users", {"username": f"new{next(_serial)}", "password": PASSWORD, "role": "student"}
+
+
+EVERYONE = dict.fromkeys(CALLERS, 200)
+USERS_ONLY = {**EVERYONE, "anonymous": 401}
+ADMIN_ONLY = {caller: 403 for caller in CALLERS} | {"anonymous": 401, "admin": 200}
+
+# (method, route, how to make the request, expected status per caller)
+TABLE: list[tuple[str, str, Target, dict[str, int]]] = [
+    ("GET", "/api/health", fixed("/api/health"), EVERYONE),
+    ("GET", "/api/openapi.json", fixed("/api/openapi.json"), EVERYONE),
+    ("GET", "/metrics", fixed("/metrics"), EVERYONE),
+    ("POST", "/api/auth/login", login_target, EVERYONE),
+    ("POST", "/api/auth/logout", fixed("/api/auth/logout"), dict.fromkeys(CALLERS, 204)),
+    ("GET", "/api/me", fixed("/api/me"), USERS_ONLY),
+    ("GET", "/api/me/settings", fixed("/api/me/settings"), USERS_ONLY),
+    ("PATCH", "/api/me/settings", fixed("/api/me/settings", {"recording_reminder": True}), USERS_ONLY),
+    ("GET", "/api/users", fixed("/api/users"), ADMIN_ONLY),
+    ("POST", "/api/users", new_user_target, ADMIN_ONLY | {"admin": 201}),
+    ("PATCH", "/api/users/{id}", on_user({"display_name": "Renamed"}), ADMIN_ONLY),
+    ("DELETE", "/api/users/{id}", on_user(), ADMIN_ONLY | {"admin": 204}),
+    ("GET", "/api/classrooms", fixed("/api/classrooms"), USERS_ONLY),
+    (
+        "POST",
+        "/api/classrooms",
+        fixed("/api/classrooms", {"name": "Chemistry"}),
+        {**USERS_ONLY, "student": 403, "outsider_student": 403, "owner_teacher": 201, "other_teacher": 201}
+        | {"admin": 201},
+    ),
+    (
+        "GET",
+        "/api/classrooms/{id}",
+        on_classroom(),
+        {**USERS_ONLY, "outsider_student": 404, "other_teacher": 404},
+    ),
+    (
+        "PATCH",
+        "/api/classrooms/{id}",
+        on_classroom(body={"name": "Renamed"}),
+        {**USERS_ONLY, "student": 403, "outsider_student": 404, "other_teacher": 404},
+    ),
+    (
+        "DELETE",
+        "/api/classrooms/{id}",
+        on_classroom(),
+        {"anonymous": 401, "student": 403, "outsider_student": 404, "owner_teacher": 204}
+        | {"other_teacher": 404, "admin": 204},
+    ),
+    ("GET", "/api/recordings", fixed("/api/recordings"), USERS_ONLY),
+]
+
+
+def test_the_table_covers_every_route() -> None:
+    registered = {(spec.method, spec.path) for spec in api.routes}
+    assert registered == {(method, route) for method, route, _, _ in TABLE}
+
+
+@pytest.mark.parametrize(
+    ("method", "route", "target", "expected"), TABLE, ids=[f"{m} {r}" for m, r, _, _ in TABLE]
+)
+async def test_route_answers_each_caller(
+    server: TestServer,
+    users: dict[str, int],
+    method: str,
+    route: str,
+    target: Target,
+    expected: dict[str, int],
+) -> None:
+    seen: dict[str, int] = {}
+    for caller in CALLERS:
+        client = await logged_in(server, USERNAMES.get(caller))
+        try:
+            path, body = await target(server.app, caller)
+            response = await client.request(method, path, json=body)
+            seen[caller] = response.status
+            if response.status >= 400:
+                error = (await response.json())["error"]
+                assert error["code"] and error["message"], (caller, error)
+        finally:
+            await client.close()
+    assert seen == expected
