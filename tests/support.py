@@ -61,8 +61,8 @@ class Participant:
     async def call(self, event: str, data: Any = None) -> Any:
         return await self.sio.call(event, data, namespace="/classroom", timeout=5)
 
-    async def next(self, event: str, timeout: float = 5) -> Any:
-        return await asyncio.wait_for(self.events[event].get(), timeout)
+    async def next(self, event: str, wait: float = 5) -> Any:
+        return await asyncio.wait_for(self.events[event].get(), wait)
 
     def pending(self, event: str) -> int:
         return self.events[event].qsize()

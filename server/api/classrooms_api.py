@@ -82,7 +82,10 @@ async def create_classroom(request: web.Request) -> web.Response:
         classroom = Classroom(
             name=check_name(body.name),
             owner=user,
-            seat_limit=check_seat_limit(body.seat_limit or limits.default_seat_limit, limits.max_seat_limit),
+            seat_limit=check_seat_limit(
+                limits.default_seat_limit if body.seat_limit is None else body.seat_limit,
+                limits.max_seat_limit,
+            ),
             members=[],
         )
         set_members(
