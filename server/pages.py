@@ -18,6 +18,15 @@ PAGES = {
     "/resources/recordings": "recordings.html",
     "/admin/users": "users.html",
 }
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+)
+PAGE_HEADERS = {
+    "Content-Type": "text/html; charset=utf-8",
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+}
 SOCKET_IO_CLIENT = Path("node_modules/socket.io-client/dist/socket.io.esm.min.js")
 
 
@@ -29,7 +38,7 @@ def _page(file_name: str, web_dir: Path, public: bool) -> Handler:
             async with request.app[SERVICES].db() as db:
                 if await session_user(request, db) is None:
                     raise web.HTTPFound(f"/?next={quote(request.path_qs, safe='/')}")
-        return web.FileResponse(path, headers={"Cache-Control": "no-cache"})
+        return web.FileResponse(path, headers=PAGE_HEADERS)
 
     return page
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
@@ -10,7 +12,7 @@ from tests.conftest import ClientFactory
 from tests.support import PASSWORD
 
 
-async def login(client: ClientSession, username: str, password: str) -> tuple[int, dict[str, object]]:
+async def login(client: ClientSession, username: str, password: str) -> tuple[int, dict[str, Any]]:
     response = await client.post("/api/auth/login", json={"username": username, "password": password})
     return response.status, await response.json()
 

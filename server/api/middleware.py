@@ -15,10 +15,6 @@ from server.services import SERVICES
 log = logging.getLogger(__name__)
 
 _WRITES = {"POST", "PUT", "PATCH", "DELETE"}
-_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "media-src 'self' blob:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
-)
 
 
 def _error_response(error: AppError) -> web.Response:
@@ -71,8 +67,6 @@ async def headers_middleware(request: web.Request, handler: Handler) -> web.Stre
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "same-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
-    if response.content_type == "text/html":
-        response.headers.setdefault("Content-Security-Policy", _CSP)
     if request.path.startswith("/api/"):
         response.headers.setdefault("Cache-Control", "no-store")
     return response
