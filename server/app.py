@@ -83,8 +83,15 @@ def create_app(config: Config) -> web.Application:
     setup_sessions(app, config)
     api.install(app)
     add_page_routes(app, config.server.web_dir)
-    sio.register_namespace(ClassroomNamespace(svc))
+    namespace = ClassroomNamespace(svc)
+    sio.register_namespace(namespace)
     sio.attach(app)
+
+    async def close_sockets(app: web.Application) -> None:
+        await namespace.disconnect_all()
+        await sio.shutdown()
+
+    app.on_shutdown.append(close_sockets)
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         storage.prepare()

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.browser import chromium, log_in
 from tests.live_server import LiveServer, live_server
@@ -45,7 +45,7 @@ async def create_user(page: Page, username: str, display_name: str, role: str) -
     await expect(page.get_by_role("status")).to_contain_text(f"Created {username}")
 
 
-def participants(page: Page) -> object:
+def participants(page: Page) -> Locator:
     return page.get_by_role("list", name="Participants")
 
 
@@ -74,16 +74,16 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     await teacher.get_by_role("link", name="Physics 3B").click()
     await expect(teacher).to_have_url(re.compile(rf"{url}/classrooms/\d+$"))
     await expect(teacher.get_by_role("heading", name="Physics 3B")).to_be_visible()
-    await expect(participants(teacher)).to_contain_text("Tess Teacher")  # type: ignore[arg-type]
+    await expect(participants(teacher)).to_contain_text("Tess Teacher")
     await expect(teacher.locator("#seats")).to_have_text("Seats: 1 / 2")
 
     student = await new_page(browser)
     await log_in(student, url, "sam", PASSWORD)
     await expect(student.get_by_role("table", name="Classrooms")).to_contain_text("In session")
     await student.get_by_role("link", name="Physics 3B").click()
-    await expect(participants(student)).to_contain_text("Tess Teacher")  # type: ignore[arg-type]
-    await expect(participants(student)).to_contain_text("Sam Student")  # type: ignore[arg-type]
-    await expect(participants(teacher)).to_contain_text("Sam Student")  # type: ignore[arg-type]
+    await expect(participants(student)).to_contain_text("Tess Teacher")
+    await expect(participants(student)).to_contain_text("Sam Student")
+    await expect(participants(teacher)).to_contain_text("Sam Student")
     await expect(teacher.locator("#seats")).to_have_text("Seats: 2 / 2")
 
     await student.get_by_role("textbox", name="Message").fill("Good morning, Miss!")
@@ -105,15 +105,15 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     await log_in(late, url, "sue", PASSWORD)
     await late.get_by_role("link", name="Physics 3B").click()
     await expect(late.get_by_role("alert")).to_contain_text("full")
-    await expect(participants(teacher)).not_to_contain_text("Sue Student")  # type: ignore[arg-type]
+    await expect(participants(teacher)).not_to_contain_text("Sue Student")
     await expect(teacher.locator("#seats")).to_have_text("Seats: 2 / 2")
 
     await student.get_by_role("button", name="Leave classroom").click()
     await expect(student).to_have_url(f"{url}/classrooms")
-    await expect(participants(teacher)).not_to_contain_text("Sam Student")  # type: ignore[arg-type]
+    await expect(participants(teacher)).not_to_contain_text("Sam Student")
     await late.reload()
-    await expect(participants(late)).to_contain_text("Tess Teacher")  # type: ignore[arg-type]
-    await expect(participants(teacher)).to_contain_text("Sue Student")  # type: ignore[arg-type]
+    await expect(participants(late)).to_contain_text("Tess Teacher")
+    await expect(participants(teacher)).to_contain_text("Sue Student")
 
 
 async def test_login_page_shows_a_wrong_password_and_protects_pages(

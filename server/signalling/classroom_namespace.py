@@ -128,6 +128,11 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             self.svc.metrics.socket_connections.dec()
         await self._leave(sid, "disconnected")
 
+    async def disconnect_all(self) -> None:
+        """On shutdown: close every socket now, so browsers reconnect to the next server without waiting."""
+        for sid in list(self._connections):
+            await self.disconnect(sid)
+
     # -- events -----------------------------------------------------------------------------------------
 
     @event("join")
@@ -183,6 +188,7 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "classroom": classroom_body,
             "participants": [p.to_json() for p in present.participants.values()] if present else [],
             "chat": [message_json(m) for m in reversed(history)],
+            "limits": {"chat_max_length": self.svc.config.classroom.chat_max_length},
         }
 
     @event("leave")

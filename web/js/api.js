@@ -1,0 +1,68 @@
+// HTTP API client (docs/protocol.md, "HTTP routes"). DOM-free: only fetch.
+
+/** A failed API call, carrying the stable error code from the server's {"error": {code, message}} body. */
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+}
+
+/**
+ * Sends one JSON request and returns the decoded body (null for 204).
+ * Throws ApiError for any non-2xx answer, and with status 0 and code "network" when the server is unreachable.
+ */
+export async function request(method, path, body) {
+  const init = { method, credentials: "same-origin", headers: { Accept: "application/json" } };
+  if (body !== undefined) {
+    init.headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(path, init);
+  } catch {
+    throw new ApiError(0, "network", "Could not reach the server.");
+  }
+  const data = await readJson(response);
+  if (!response.ok) {
+    const error = data && typeof data.error === "object" ? data.error : {};
+    throw new ApiError(
+      response.status,
+      error.code ?? `http_${response.status}`,
+      error.message ?? `The server answered ${response.status} ${response.statusText}.`.trim(),
+    );
+  }
+  return data;
+}
+
+async function readJson(response) {
+  if (response.status === 204) return null;
+  const text = await response.text();
+  if (!text) return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return null;
+  }
+}
+
+const idPath = (prefix, id) => `${prefix}/${encodeURIComponent(id)}`;
+
+export const login = (username, password) =>
+  request("POST", "/api/auth/login", { username, password }).then((d) => d.user);
+export const logout = () => request("POST", "/api/auth/logout");
+export const getMe = () => request("GET", "/api/me").then((d) => d.user);
+
+export const listUsers = () => request("GET", "/api/users").then((d) => d.users);
+export const createUser = (fields) => request("POST", "/api/users", fields).then((d) => d.user);
+export const deleteUser = (id) => request("DELETE", idPath("/api/users", id));
+
+export const listClassrooms = () => request("GET", "/api/classrooms").then((d) => d.classrooms);
+export const getClassroom = (id) => request("GET", idPath("/api/classrooms", id)).then((d) => d.classroom);
+export const createClassroom = (fields) =>
+  request("POST", "/api/classrooms", fields).then((d) => d.classroom);
+
+export const listRecordings = () => request("GET", "/api/recordings").then((d) => d.recordings);

@@ -1,0 +1,203 @@
+// The classroom signalling protocol (docs/protocol.md, "socket.io: namespace /classroom").
+// DOM-free: it wraps a socket.io client socket handed in by the page, so it can be driven by a fake in tests.
+
+export const NAMESPACE = "/classroom";
+export const ACK_TIMEOUT_MS = 10000;
+const SERVER_DISCONNECT_RETRY_MS = 1000;
+
+/** Events the server pushes; on(name, fn) receives their payload unchanged. */
+export const SERVER_EVENTS = Object.freeze([
+  "participant_joined",
+  "participant_left",
+  "participant_updated",
+  "chat",
+  "mute_requested",
+  "removed",
+  "error",
+]);
+
+/**
+ * Connection events added by this module:
+ * - "connection_lost" {reason}: the socket dropped; socket.io reconnects by itself.
+ * - "rejoined" (join ack): after a reconnect the classroom was joined again; the ack replaces all state.
+ * - "rejoin_failed" (ProtocolError): joining again after a reconnect failed; the classroom is left.
+ * - "connect_failed" (ProtocolError): the server refused the connection (e.g. code "unauthorized").
+ */
+export const CONNECTION_EVENTS = Object.freeze(["connection_lost", "rejoined", "rejoin_failed", "connect_failed"]);
+
+export const MUTE_KINDS = Object.freeze(["audio", "video"]);
+
+/** A failed request: the server's {"error": {code, message}} ack, or a local failure (timeout, disconnected). */
+export class ProtocolError extends Error {
+  constructor(code, message, event = null) {
+    super(message);
+    this.name = "ProtocolError";
+    this.code = code;
+    this.event = event;
+  }
+}
+
+/** One browser's membership of one classroom, over a socket.io client socket on the /classroom namespace. */
+export class ClassroomConnection {
+  constructor(socket, { ackTimeoutMs = ACK_TIMEOUT_MS } = {}) {
+    this.socket = socket;
+    this.ackTimeoutMs = ackTimeoutMs;
+    // Set once a join is acknowledged; a reconnect re-joins it. Cleared by leave, removal and close.
+    this.classroomId = null;
+    this._listeners = new Map();
+    this._lostConnection = false;
+
+    for (const event of SERVER_EVENTS) {
+      socket.on(event, (payload) => {
+        // The server has already taken us out: never join again behind the user's back.
+        if (event === "removed") this.classroomId = null;
+        this._dispatch(event, payload);
+      });
+    }
+    socket.on("connect", () => this._onConnect());
+    socket.on("disconnect", (reason) => {
+      this._lostConnection = true;
+      this._dispatch("connection_lost", { reason });
+      // socket.io only reconnects by itself after network failures; a server that disconnects us (e.g. while
+      // restarting) would leave the classroom dead. If the session is gone, the retry ends in connect_failed.
+      if (reason === "io server disconnect" && this.classroomId !== null) {
+        setTimeout(() => this.classroomId !== null && socket.connect(), SERVER_DISCONNECT_RETRY_MS);
+      }
+    });
+    socket.on("connect_error", (err) => {
+      // socket.active is false when the server refused us; otherwise socket.io keeps retrying.
+      if (!socket.active) this._dispatch("connect_failed", connectError(err));
+    });
+  }
+
+  /** Registers fn for a server or connection event; returns a function that unregisters it. */
+  on(event, fn) {
+    if (!SERVER_EVENTS.includes(event) && !CONNECTION_EVENTS.includes(event)) {
+      throw new TypeError(`unknown classroom event: ${event}`);
+    }
+    if (!this._listeners.has(event)) this._listeners.set(event, new Set());
+    this._listeners.get(event).add(fn);
+    return () => this._listeners.get(event).delete(fn);
+  }
+
+  get connected() {
+    return this.socket.connected;
+  }
+
+  /** Resolves to {ok, self, classroom, participants, chat}; rejects with ProtocolError (not_found, classroom_full, ...). */
+  async join(classroomId) {
+    this.classroomId = null;
+    await this._whenConnected();
+    const ack = await this._request("join", { classroom_id: classroomId });
+    this.classroomId = classroomId;
+    return ack;
+  }
+
+  leave() {
+    this.classroomId = null;
+    return this._request("leave", {});
+  }
+
+  /** Resolves to {ok, message}. */
+  chat(text) {
+    return this._request("chat", { text });
+  }
+
+  hand(raised) {
+    return this._request("hand", { raised: Boolean(raised) });
+  }
+
+  muteRequest(userId, kind = "audio") {
+    if (!MUTE_KINDS.includes(kind)) throw new TypeError(`unknown mute kind: ${kind}`);
+    return this._request("mute_request", { user_id: userId, kind });
+  }
+
+  remove(userId) {
+    return this._request("remove", { user_id: userId });
+  }
+
+  /** Drops the connection for good (no reconnect, no re-join). */
+  close() {
+    this.classroomId = null;
+    this.socket.disconnect();
+  }
+
+  _dispatch(event, payload) {
+    for (const fn of this._listeners.get(event) ?? []) {
+      try {
+        fn(payload);
+      } catch (err) {
+        // One broken listener must not starve the others of protocol events.
+        console.error(`listener for ${event} failed`, err);
+      }
+    }
+  }
+
+  _onConnect() {
+    if (!this._lostConnection) return;
+    this._lostConnection = false;
+    const classroomId = this.classroomId;
+    if (classroomId === null) return;
+    this._request("join", { classroom_id: classroomId }).then(
+      (ack) => this._dispatch("rejoined", ack),
+      (err) => {
+        if (this.classroomId === classroomId) this.classroomId = null;
+        this._dispatch("rejoin_failed", err);
+      },
+    );
+  }
+
+  _whenConnected() {
+    if (this.socket.connected) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.socket.off("connect", onConnect);
+        this.socket.off("connect_error", onError);
+      };
+      const onConnect = () => {
+        done();
+        resolve();
+      };
+      const onError = (err) => {
+        if (this.socket.active) return;
+        done();
+        reject(connectError(err));
+      };
+      const timer = setTimeout(() => {
+        done();
+        reject(new ProtocolError("timeout", "Could not connect to the server."));
+      }, this.ackTimeoutMs);
+      this.socket.on("connect", onConnect);
+      this.socket.on("connect_error", onError);
+    });
+  }
+
+  async _request(event, payload) {
+    // socket.io would buffer the event until it reconnects, after which the server no longer knows us.
+    if (!this.socket.connected) {
+      throw new ProtocolError("disconnected", "Not connected to the server; reconnecting.", event);
+    }
+    let ack;
+    try {
+      ack = await this.socket.timeout(this.ackTimeoutMs).emitWithAck(event, payload);
+    } catch {
+      throw new ProtocolError("timeout", "The server did not answer in time.", event);
+    }
+    if (ack && ack.ok === true) return ack;
+    const error = ack && typeof ack.error === "object" && ack.error !== null ? ack.error : {};
+    throw new ProtocolError(
+      error.code ?? "invalid_response",
+      error.message ?? `Unexpected answer to ${event}.`,
+      event,
+    );
+  }
+}
+
+function connectError(err) {
+  const message = err && err.message ? err.message : "connection refused";
+  if (message === "unauthorized") {
+    return new ProtocolError("unauthorized", "Your session has expired; please log in again.");
+  }
+  return new ProtocolError("connect_failed", `Could not connect to the classroom: ${message}.`);
+}
