@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Browser, ConsoleMessage, Locator, Page, expect
 
 from tests.browser import chromium, log_in
 from tests.live_server import LiveServer, live_server
@@ -25,14 +25,28 @@ async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
 
 @pytest.fixture
 async def browser() -> AsyncIterator[Browser]:
+    """The browser; at the end, no page may have thrown or broken the content policy."""
+    PAGE_ERRORS.clear()
     async with chromium() as launched:
         yield launched
+        assert PAGE_ERRORS == []
+
+
+PAGE_ERRORS: list[str] = []
+
+
+def _console(message: ConsoleMessage) -> None:
+    # API answers such as 401 or 409 are logged by Chromium as failed loads; they are expected here.
+    if message.type == "error" and "Failed to load resource" not in message.text:
+        PAGE_ERRORS.append(message.text)
 
 
 async def new_page(browser: Browser) -> Page:
     context = await browser.new_context()
     page = await context.new_page()
     page.set_default_timeout(10_000)
+    page.on("console", _console)
+    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
     return page
 
 
