@@ -38,7 +38,7 @@ def test_the_sample_uncommented_is_a_valid_config_equal_to_the_defaults(tmp_path
 
 def test_environment_wins_over_the_file_and_flags_win_over_both(tmp_path: Path) -> None:
     path = tmp_path / "aula.toml"
-    path.write_text('[server]\nport = 9000\nhost = "0.0.0.0"\n[classroom]\nchat_history = 5\n')
+    path.write_text('[server]\nport = 9000\nhost = "127.0.0.9"\n[classroom]\nchat_history = 5\n')
     config = load_config(path, environ={"AULA_PORT": "9100", "AULA_DATA_DIR": str(tmp_path / "d")})
     assert (config.server.port, config.server.host) == (9100, "127.0.0.9")
     assert config.server.data_dir == (tmp_path / "d").resolve()
