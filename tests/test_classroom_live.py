@@ -223,3 +223,17 @@ async def test_oversized_socket_message_does_not_hurt_others(
     assert left["reason"] == "disconnected"
     assert teacher.pending("chat") == 0
     assert (await teacher.call("chat", {"text": "carry on"}))["ok"] is True
+
+
+async def test_a_chat_flood_is_throttled_for_the_sender_only(
+    people: dict[str, ClientSession], participant: ParticipantFactory
+) -> None:
+    classroom_id = await make_classroom(people["teacher"], students=("student",))
+    teacher = await participant(people["teacher"])
+    await teacher.call("join", {"classroom_id": classroom_id})
+    student = await participant(people["student"])
+    await student.call("join", {"classroom_id": classroom_id})
+    answers = [await student.call("chat", {"text": f"spam {n}"}) for n in range(61)]
+    assert all(answer.get("ok") for answer in answers[:60])
+    assert answers[60]["error"]["code"] == "rate_limited"
+    assert (await teacher.call("chat", {"text": "settle down"}))["ok"] is True
