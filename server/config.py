@@ -61,11 +61,25 @@ class ClassroomSection:
 
 
 @dataclass(frozen=True)
+class MediaSection:
+    stun_servers: tuple[str, ...] = ()
+    turn_servers: tuple[str, ...] = ()
+    turn_secret: str = ""
+    turn_credential_ttl: int = 86400
+    ice_enforce_list: tuple[str, ...] = ()
+    ice_ignore_list: tuple[str, ...] = ()
+    video_codec: str = "VP8"
+    max_video_bitrate: int = 1_500_000
+    keyframe_request_interval_ms: int = 500
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerSection = field(default_factory=ServerSection)
     auth: AuthSection = field(default_factory=AuthSection)
     database: DatabaseSection = field(default_factory=DatabaseSection)
     classroom: ClassroomSection = field(default_factory=ClassroomSection)
+    media: MediaSection = field(default_factory=MediaSection)
 
     @property
     def database_url(self) -> str:
@@ -97,6 +111,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "auth": AuthSection,
     "database": DatabaseSection,
     "classroom": ClassroomSection,
+    "media": MediaSection,
 }
 
 _LIMITS: dict[str, tuple[int, int]] = {
@@ -112,6 +127,9 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "chat_history": (0, 10_000),
     "chat_rate_per_minute": (1, 10_000),
     "max_socket_message_bytes": (1024, 16 << 20),
+    "turn_credential_ttl": (60, 30 * 86400),
+    "max_video_bitrate": (50_000, 20_000_000),
+    "keyframe_request_interval_ms": (50, 10_000),
 }
 
 
@@ -191,6 +209,10 @@ def load_config(
     config = Config(**built)
     if config.classroom.default_seat_limit > config.classroom.max_seat_limit:
         raise ConfigError("default_seat_limit is larger than max_seat_limit")
+    if config.media.video_codec not in {"VP8", "H264"}:
+        raise ConfigError("video_codec must be 'VP8' or 'H264'")
+    if config.media.turn_servers and not config.media.turn_secret:
+        raise ConfigError("turn_servers needs turn_secret (coturn use-auth-secret)")
     if config.server.log_format not in {"json", "text"}:
         raise ConfigError("log_format must be 'json' or 'text'")
     server = dataclasses.replace(config.server, data_dir=config.server.data_dir.expanduser().resolve())
