@@ -109,4 +109,4 @@ def restrict_host_addresses(enforce: tuple[str, ...], ignore: tuple[str, ...]) -
     aioice reads its host addresses from this one module-level function and has no option for it, so the
     function is replaced; pinned to aioice 0.13 (checked in tests/test_media_ice.py).
     """
-    aioice.ice.get_host_addresses = host_address_filter(enforce, ignore)  # type: ignore[attr-defined]
+    aioice.ice.get_host_addresses = host_address_filter(enforce, ignore)  # type: ignore[assignment]
