@@ -21,6 +21,8 @@ from server.auth.sessions import setup_sessions
 from server.auth.throttle import LoginThrottle
 from server.config import Config, allowed_origins
 from server.db.engine import make_engine, make_session_factory, migrate
+from server.media.ice import restrict_host_addresses
+from server.media.rooms import MediaRooms
 from server.metrics import Metrics
 from server.pages import add_page_routes
 from server.rooms.presence import Presence
@@ -58,6 +60,7 @@ def _socket_server(config: Config) -> socketio.AsyncServer:
 def create_app(config: Config) -> web.Application:
     """A ready-to-run application; the database is migrated when it starts."""
     config.server.data_dir.mkdir(parents=True, exist_ok=True)
+    restrict_host_addresses(config.media.ice_enforce_list, config.media.ice_ignore_list)
     app = web.Application(
         client_max_size=config.server.max_body_bytes,
         middlewares=[metrics_middleware, headers_middleware, errors_middleware, same_origin_middleware],
@@ -78,6 +81,7 @@ def create_app(config: Config) -> web.Application:
         ),
         metrics=Metrics(),
         sio=sio,
+        media=MediaRooms(config.media),
     )
     app[SERVICES] = svc
     setup_sessions(app, config)
@@ -90,6 +94,7 @@ def create_app(config: Config) -> web.Application:
     async def close_sockets(app: web.Application) -> None:
         await namespace.disconnect_all()
         await sio.shutdown()
+        await svc.media.close()
 
     app.on_shutdown.append(close_sockets)
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.auth.throttle import LoginThrottle
 from server.config import Config
+from server.media.rooms import MediaRooms
 from server.metrics import Metrics
 from server.rooms.presence import Presence
 from server.storage import LocalStorage
@@ -25,6 +26,7 @@ class Services:
     throttle: LoginThrottle
     metrics: Metrics
     sio: socketio.AsyncServer
+    media: MediaRooms
 
 
 SERVICES = web.AppKey("services", Services)

@@ -29,6 +29,10 @@ class Participant:
     moderator: bool
     robot: bool = False
     hand_raised: bool = False
+    publishing: list[str] = field(default_factory=list)
+    audio_muted: bool = False
+    video_muted: bool = False
+    screen_sharing: bool = False
     joined_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def to_json(self) -> dict[str, Any]:
@@ -40,6 +44,10 @@ class Participant:
             "moderator": self.moderator,
             "hand_raised": self.hand_raised,
             "robot": self.robot,
+            "publishing": self.publishing,
+            "audio_muted": self.audio_muted,
+            "video_muted": self.video_muted,
+            "screen_sharing": self.screen_sharing,
             "joined_at": iso(self.joined_at),
         }
 

@@ -22,6 +22,7 @@ from server.auth.throttle import SlidingWindow
 from server.classrooms import classroom_json, get_classroom
 from server.db.models import ChatMessage, User
 from server.errors import AppError, Forbidden, Invalid, NotFound, RateLimited
+from server.media.classroom_media import ClassroomMedia, check_sources
 from server.rooms.presence import ClassroomPresence, Participant
 from server.services import Services
 from server.timefmt import iso
@@ -169,6 +170,7 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             classroom_body = classroom_json(classroom, user, seats_used)
         room = room_name(classroom_id)
         if joined.replaced_sid is not None:
+            await self.svc.media.leave(classroom_id, user.id)
             await self.emit("removed", {"reason": "joined_elsewhere", "by": None}, to=joined.replaced_sid)
             await self.leave_room(joined.replaced_sid, room)
             await self.emit("participant_updated", {"participant": participant.to_json()}, room=room)
@@ -233,10 +235,82 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if not isinstance(raised, bool):
             raise Invalid("raised: must be true or false")
         participant.hand_raised = raised
-        await self.emit(
-            "participant_updated", {"participant": participant.to_json()}, room=room_name(room.classroom_id)
+        await self._announce_update(room.classroom_id, participant)
+        return {"ok": True}
+
+    # -- media ------------------------------------------------------------------------------------------
+
+    @event("media_join")
+    async def on_media_join(self, sid: str, data: Payload) -> Ack:
+        room, participant = self._joined(sid)
+        publish = check_sources(data.get("publish", []))
+        media = self.svc.media.open(room.classroom_id, self)
+        offer = await media.join(participant.user_id, publish)
+        if self.svc.presence.participant(sid) is None:  # left while the offer was being made
+            await self.svc.media.leave(room.classroom_id, participant.user_id)
+            raise NotJoined("you left the classroom")
+        servers = self.svc.media.ice_servers(participant.user_id)
+        return {"ok": True, "ice_servers": [server.to_json() for server in servers], "offer": offer}
+
+    @event("media_answer")
+    async def on_media_answer(self, sid: str, data: Payload) -> Ack:
+        room, participant = self._joined(sid)
+        media = self._media(room.classroom_id)
+        await media.answer(participant.user_id, data.get("revision"), data.get("sdp"))
+        publishing = media.publishing(participant.user_id)
+        if publishing != participant.publishing:
+            participant.publishing = publishing
+            await self._announce_update(room.classroom_id, participant)
+        return {"ok": True}
+
+    @event("media_candidate")
+    async def on_media_candidate(self, sid: str, data: Payload) -> Ack:
+        room, participant = self._joined(sid)
+        await self._media(room.classroom_id).candidate(
+            participant.user_id, data.get("candidate"), data.get("sdpMid"), data.get("sdpMLineIndex")
         )
         return {"ok": True}
+
+    @event("media_screen")
+    async def on_media_screen(self, sid: str, data: Payload) -> Ack:
+        room, participant = self._joined(sid)
+        renegotiating = await self._media(room.classroom_id).publish_screen(participant.user_id)
+        return {"ok": True, "renegotiating": renegotiating}
+
+    @event("media_state")
+    async def on_media_state(self, sid: str, data: Payload) -> Ack:
+        room, participant = self._joined(sid)
+        changes = {
+            name: data[name] for name in ("audio_muted", "video_muted", "screen_sharing") if name in data
+        }
+        if not changes or not all(isinstance(value, bool) for value in changes.values()):
+            raise Invalid("give audio_muted, video_muted and/or screen_sharing as true or false")
+        for name, value in changes.items():
+            setattr(participant, name, value)
+        await self._announce_update(room.classroom_id, participant)
+        return {"ok": True}
+
+    @event("media_leave")
+    async def on_media_leave(self, sid: str, data: Payload) -> Ack:
+        room, participant = self._joined(sid)
+        await self.svc.media.leave(room.classroom_id, participant.user_id)
+        participant.publishing = []
+        participant.screen_sharing = False
+        await self._announce_update(room.classroom_id, participant)
+        return {"ok": True}
+
+    async def send_offer(self, classroom_id: int, user_id: int, offer: dict[str, Any]) -> None:
+        """A renegotiation offer for one participant (``MediaSignals``)."""
+        room = self.svc.presence.room(classroom_id)
+        participant = room.participants.get(user_id) if room else None
+        if participant is not None:
+            await self.emit("media_offer", offer, to=participant.sid)
+
+    async def speaker_changed(self, classroom_id: int, user_id: int | None) -> None:
+        """The classroom's active speaker changed (``MediaSignals``)."""
+        await self.emit("active_speaker", {"user_id": user_id}, room=room_name(classroom_id))
+
+    # -- moderation ---------------------------------------------------------------------------------------
 
     @event("mute_request")
     async def on_mute_request(self, sid: str, data: Payload) -> Ack:
@@ -261,6 +335,7 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if target.moderator:
             raise Forbidden("moderators cannot be removed")
         self.svc.presence.remove_user(room.classroom_id, target.user_id)
+        await self.svc.media.leave(room.classroom_id, target.user_id)
         classroom_room = room_name(room.classroom_id)
         await self.emit("removed", {"reason": "removed", "by": moderator.to_json()}, to=target.sid)
         await self.leave_room(target.sid, classroom_room)
@@ -272,6 +347,17 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return {"ok": True}
 
     # -- helpers ----------------------------------------------------------------------------------------
+
+    def _media(self, classroom_id: int) -> ClassroomMedia:
+        media = self.svc.media.get(classroom_id)
+        if media is None:
+            raise NotFound("start media first (media_join)")
+        return media
+
+    async def _announce_update(self, classroom_id: int, participant: Participant) -> None:
+        await self.emit(
+            "participant_updated", {"participant": participant.to_json()}, room=room_name(classroom_id)
+        )
 
     def _connection(self, sid: str) -> Connection:
         conn = self._connections.get(sid)
@@ -290,6 +376,7 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if left is None:
             return
         classroom_id, participant = left
+        await self.svc.media.leave(classroom_id, participant.user_id)
         await self.leave_room(sid, room_name(classroom_id))
         await self._announce_left(classroom_id, participant.user_id, reason)
         log.info("participant left", extra={"classroom_id": classroom_id, "user_id": participant.user_id})
@@ -310,6 +397,7 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 async def close_classroom(svc: Services, classroom_id: int) -> None:
     """A deleted classroom sends everyone in it away."""
     for participant in svc.presence.close(classroom_id):
+        await svc.media.leave(classroom_id, participant.user_id)
         await svc.sio.emit(
             "removed", {"reason": "classroom_deleted", "by": None}, to=participant.sid, namespace=NAMESPACE
         )

@@ -1,0 +1,180 @@
+"""The one place where the forwarder reaches into aiortc's private APIs.
+
+aiortc has no public hook for forwarding encoded media: ``RTCRtpReceiver`` always depayloads,
+reassembles and decodes, and ``RTCRtpSender`` always packetizes what its track yields. The SFU
+needs neither, so it joins aiortc at these points (all read from aiortc 1.16.0's source):
+
+* Publisher side: ``RTCDtlsTransport._handle_rtp_data`` decrypts, parses and routes each RTP
+  packet to ``receiver._handle_rtp_packet(packet, arrival_time_ms)``. That bound method is
+  replaced on the receiver *instance*, so packets stop there: no jitter buffer, nothing is put
+  on the decoder queue and the decoder thread that ``receive()`` starts stays blocked (0% CPU).
+  The receiver's own RTCP task keeps running; it builds its receiver reports from the private
+  ``__remote_streams`` table, which the forwarder therefore fills (:func:`receiver_statistics`).
+* Subscriber side: each leg is an ordinary sendonly transceiver whose track never yields
+  (:class:`IdleTrack`), so the sender's RTP task idles. Packets are sent with the leg's DTLS
+  transport ``_send_rtp`` (which SRTP-protects). RTCP routed to the sender (PLI, FIR, NACK,
+  REMB, RR) goes to a replacement ``_handle_rtcp_packet``; the sender's periodic
+  ``_send_rtcp`` is wrapped so its sender report describes the forwarded stream instead of the
+  idle one (aiortc's own SR would carry NTP 0 / RTP 0 and break lip sync in browsers).
+
+Everything here is pinned to one aiortc release: importing this module with any other version
+raises :class:`UnsupportedAiortcVersion`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from importlib import metadata
+from typing import Any
+
+from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.mediastreams import MediaStreamError
+from aiortc.rtcdtlstransport import RTCDtlsTransport, State
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
+from aiortc.rtcrtpreceiver import StreamStatistics
+from aiortc.rtp import RTCP_PSFB_APP, AnyRtcpPacket, RtcpPsfbPacket, RtpPacket, pack_remb_fci
+from av.frame import Frame
+
+SUPPORTED_AIORTC_VERSION = "1.16.0"
+
+
+class UnsupportedAiortcVersion(ImportError):
+    """The installed aiortc is not the release this adapter was written against."""
+
+
+def _check_version() -> None:
+    installed = metadata.version("aiortc")
+    if installed != SUPPORTED_AIORTC_VERSION:
+        raise UnsupportedAiortcVersion(
+            f"server.media.adapter uses private APIs of aiortc=={SUPPORTED_AIORTC_VERSION}, "
+            f"but aiortc=={installed} is installed; re-check the hooks in server/media/adapter.py "
+            "against the new release before changing the pin"
+        )
+
+
+_check_version()
+
+RtpHandler = Callable[[RtpPacket, int], Awaitable[None]]
+RtcpHandler = Callable[[AnyRtcpPacket], Awaitable[None]]
+RtcpRewriter = Callable[[list[AnyRtcpPacket]], list[AnyRtcpPacket]]
+
+# Name-mangled attributes read below; checked on use so a silent rename fails loudly.
+_RECEIVER_STREAMS = "_RTCRtpReceiver__remote_streams"
+_RECEIVER_RTCP_SSRC = "_RTCRtpReceiver__rtcp_ssrc"
+
+
+def _private(obj: object, name: str) -> Any:
+    try:
+        return getattr(obj, name)
+    except AttributeError:
+        raise UnsupportedAiortcVersion(
+            f"{type(obj).__name__} has no attribute {name!r}: aiortc internals changed"
+        ) from None
+
+
+def _override(obj: object, name: str, value: object) -> None:
+    # Instance attributes shadow the class methods aiortc looks up at call time.
+    _private(obj, name)
+    setattr(obj, name, value)
+
+
+class IdleTrack(MediaStreamTrack):
+    """A track whose ``recv()`` never returns, so a sender's own RTP loop never sends."""
+
+    def __init__(self, kind: str) -> None:
+        super().__init__()
+        self.kind = kind
+
+    async def recv(self) -> Frame:
+        await asyncio.Future()
+        raise MediaStreamError
+
+
+def divert_receiver(receiver: RTCRtpReceiver, on_rtp: RtpHandler, on_rtcp: RtcpHandler) -> None:
+    """Take a publisher receiver's decrypted RTP before aiortc depayloads or decodes it.
+
+    ``on_rtcp`` runs after aiortc's own handler, which must keep seeing sender reports so its
+    receiver reports carry LSR/DLSR.
+    """
+    original_rtcp: RtcpHandler = receiver._handle_rtcp_packet
+
+    async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+        await original_rtcp(packet)
+        await on_rtcp(packet)
+
+    _override(receiver, "_handle_rtp_packet", on_rtp)
+    _override(receiver, "_handle_rtcp_packet", handle_rtcp)
+
+
+def receiver_statistics(receiver: RTCRtpReceiver) -> dict[int, StreamStatistics]:
+    """The per-SSRC table aiortc's receiver turns into RTCP receiver reports."""
+    table: dict[int, StreamStatistics] = _private(receiver, _RECEIVER_STREAMS)
+    return table
+
+
+async def send_pli(receiver: RTCRtpReceiver, media_ssrc: int) -> None:
+    """Ask the publisher behind ``receiver`` for a keyframe."""
+    await receiver._send_rtcp_pli(media_ssrc)
+
+
+async def send_nack(receiver: RTCRtpReceiver, media_ssrc: int, lost: list[int]) -> None:
+    """Ask the publisher behind ``receiver`` to retransmit ``lost`` sequence numbers."""
+    await receiver._send_rtcp_nack(media_ssrc, lost)
+
+
+async def send_remb(receiver: RTCRtpReceiver, bitrate: int, media_ssrcs: list[int]) -> None:
+    """Cap the publisher's sending bitrate with a REMB message."""
+    rtcp_ssrc: int | None = _private(receiver, _RECEIVER_RTCP_SSRC)
+    if rtcp_ssrc is None:
+        return
+    packet = RtcpPsfbPacket(
+        fmt=RTCP_PSFB_APP, ssrc=rtcp_ssrc, media_ssrc=0, fci=pack_remb_fci(bitrate, media_ssrcs)
+    )
+    await receiver._send_rtcp(packet)
+
+
+def divert_sender(sender: RTCRtpSender, on_rtcp: RtcpHandler, rewrite_rtcp: RtcpRewriter) -> None:
+    """Make a subscriber sender a shell: its RTCP input goes to ``on_rtcp`` and its periodic
+    RTCP output (SR + SDES, BYE on stop) passes through ``rewrite_rtcp`` before being sent."""
+    original_send: Callable[[list[AnyRtcpPacket]], Awaitable[None]] = sender._send_rtcp
+
+    async def send_rtcp(packets: list[AnyRtcpPacket]) -> None:
+        await original_send(rewrite_rtcp(packets))
+
+    _override(sender, "_handle_rtcp_packet", on_rtcp)
+    _override(sender, "_send_rtcp", send_rtcp)
+
+
+def set_stream_id(sender: RTCRtpSender, stream_id: str) -> None:
+    """Set the msid stream id announced for this sender.
+
+    aiortc gives every sender of a peer connection the same stream id, which would make a
+    browser group (and lip-sync) the audio of one publisher with the video of another.
+    """
+    sender._stream_id = stream_id
+
+
+def rtx_ssrc(sender: RTCRtpSender) -> int:
+    """The retransmission SSRC aiortc announces for ``sender`` (``a=ssrc-group:FID``)."""
+    return sender._rtx_ssrc
+
+
+def negotiated_codecs(transceiver: RTCRtpTransceiver) -> list[RTCRtpCodecParameters]:
+    """Codecs (with the remote side's payload types) after the last negotiation."""
+    return list(transceiver._codecs)
+
+
+def negotiated_header_extensions(transceiver: RTCRtpTransceiver) -> list[RTCRtpHeaderExtensionParameters]:
+    """Header extensions (uri and id) both sides agreed on in the last negotiation."""
+    return list(transceiver._headerExtensions)
+
+
+def is_connected(transport: RTCDtlsTransport) -> bool:
+    """Whether SRTP keys exist, i.e. ``_send_rtp`` can succeed."""
+    return transport._state is State.CONNECTED
+
+
+async def send_rtp(transport: RTCDtlsTransport, data: bytes) -> None:
+    """SRTP-protect and send one RTP (or compound RTCP) packet on ``transport``."""
+    await transport._send_rtp(data)
