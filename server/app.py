@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 
@@ -23,7 +25,7 @@ from server.config import Config, allowed_origins
 from server.db.engine import make_engine, make_session_factory, migrate
 from server.media.ice import restrict_host_addresses
 from server.media.rooms import MediaRooms
-from server.metrics import Metrics
+from server.metrics import Metrics, watch_loop_lag
 from server.pages import add_page_routes
 from server.rooms.presence import Presence
 from server.services import SERVICES, Services
@@ -104,5 +106,13 @@ def create_app(config: Config) -> web.Application:
         yield
         await engine.dispose()
 
+    async def loop_lag(app: web.Application) -> AsyncIterator[None]:
+        watcher = asyncio.create_task(watch_loop_lag(svc.metrics))
+        yield
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
     app.cleanup_ctx.append(database)
+    app.cleanup_ctx.append(loop_lag)
     return app

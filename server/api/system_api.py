@@ -55,6 +55,7 @@ async def health(request: web.Request) -> web.Response:
 async def metrics(request: web.Request) -> web.Response:
     svc = services(request)
     svc.metrics.participants.set(svc.presence.total_participants())
+    svc.metrics.media_peers.set(svc.media.peer_count())
     body = generate_latest(svc.metrics.registry)
     return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 

@@ -81,7 +81,7 @@ class MediaPeer:
             raise Invalid("sdpMid must be a string, sdpMLineIndex an integer")
         try:
             parsed = candidate_from_sdp(candidate.removeprefix("candidate:"))
-        except (ValueError, IndexError) as exc:
+        except (AssertionError, ValueError, IndexError) as exc:  # aiortc asserts on short candidates
             raise Invalid(f"candidate cannot be parsed: {exc}") from None
         parsed.sdpMid = sdp_mid
         parsed.sdpMLineIndex = sdp_mline_index

@@ -33,7 +33,7 @@ class MediaRooms:
         if room is None:
             return
         await room.leave(user_id)
-        if room.empty:
+        if room.empty and self._rooms.get(classroom_id) is room:
             del self._rooms[classroom_id]
             await room.close()
 
