@@ -238,12 +238,13 @@ async def test_media_events_check_their_input(classroom: Classroom) -> None:
         with pytest.raises(ClassroomError, match=code):
             await client.call(event, data)
     await client.start_media()
-    for event, data, code in [
+    after_start: list[tuple[str, dict[str, Any], str]] = [
         ("media_answer", {"revision": 99, "sdp": "v=0"}, "conflict"),
         ("media_answer", {"revision": "1", "sdp": 5}, "invalid"),
         ("media_candidate", {"candidate": "candidate:nonsense", "sdpMid": "0"}, "invalid"),
         ("media_candidate", {"candidate": "candidate:1 1 udp 1 127.0.0.1 9 typ host"}, "invalid"),
-    ]:
+    ]
+    for event, data, code in after_start:
         with pytest.raises(ClassroomError, match=code):
             await client.call(event, data)
     assert (await client.call("media_state", {"audio_muted": True}))["ok"] is True
