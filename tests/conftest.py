@@ -9,6 +9,8 @@ from aiohttp.test_utils import TestServer
 
 from server.app import create_app
 from server.config import Config, load_config
+from tests.media_support import Classroom
+from tests.netns import require_private_namespace
 from tests.support import Participant, add_user, logged_in
 
 ClientFactory = Callable[[str | None], Awaitable[ClientSession]]
@@ -72,3 +74,22 @@ async def participant(server: TestServer) -> AsyncIterator[ParticipantFactory]:
     yield make
     for person in made:
         await person.close()
+
+
+@pytest.fixture
+def private_namespace() -> None:
+    """Media tests carry WebRTC traffic: only inside the test command's loopback-only namespace."""
+    require_private_namespace()
+
+
+@pytest.fixture
+async def classroom(
+    server: TestServer, users: dict[str, int], client_as: ClientFactory
+) -> AsyncIterator[Classroom]:
+    sessions = {name: await client_as(name) for name in ("teacher", "student", "student2")}
+    response = await sessions["teacher"].post(
+        "/api/classrooms", json={"name": "Physics", "students": ["student", "student2"]}
+    )
+    room = Classroom(server, sessions, (await response.json())["classroom"]["id"])
+    yield room
+    await room.close()

@@ -4,133 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
-from aiohttp import ClientSession, web
-from aiohttp.test_utils import TestServer
-from aiortc import MediaStreamTrack, RTCPeerConnection
-from aiortc.mediastreams import MediaStreamError
-from aiortc.rtp import RtpPacket, is_rtcp
+from aiohttp import web
+from aiortc import MediaStreamTrack
+from aiortc.rtp import RtpPacket
 
-from recorder_bot.client import ClassroomClient, ClassroomError, RemoteSource
+from recorder_bot.client import ClassroomClient, ClassroomError
 from server.services import SERVICES
-from tests.conftest import ClientFactory
-from tests.netns import require_private_namespace
+from tests.media_support import Classroom, Counter, capture_received, capture_sent, wait_for
 from tests.support import cookie_header
 from tests.synthetic_media import SyntheticAudioTrack, SyntheticVideoTrack
 
-Payloads = dict[int, list[bytes]]
-
-
-@pytest.fixture(autouse=True)
-def _namespace() -> None:
-    require_private_namespace()
-
-
-class Counter:
-    """Reads (so aiortc decodes) every source a client receives and counts frames per publisher."""
-
-    def __init__(self) -> None:
-        self.frames: dict[tuple[int, str], int] = {}
-        self.first_frame: dict[tuple[int, str], float] = {}
-        self.tasks: list[asyncio.Task[None]] = []
-
-    def __call__(self, remote: RemoteSource) -> None:
-        self.tasks.append(asyncio.ensure_future(self._read(remote)))
-
-    async def _read(self, remote: RemoteSource) -> None:
-        key = (remote.user_id, remote.source)
-        try:
-            while True:
-                await remote.track.recv()
-                self.frames[key] = self.frames.get(key, 0) + 1
-                self.first_frame.setdefault(key, time.monotonic())
-        except MediaStreamError:
-            return
-
-    def count(self, user_id: int, source: str) -> int:
-        return self.frames.get((user_id, source), 0)
-
-
-async def wait_for(condition: Callable[[], bool], within: float) -> None:
-    deadline = time.monotonic() + within
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError("condition not met in time")
-        await asyncio.sleep(0.1)
-
-
-def capture_sent(pc: RTCPeerConnection) -> Payloads:
-    """The RTP payloads a publisher's transport sends, before SRTP, by payload type."""
-    transport = pc.getSenders()[0].transport
-    sent: Payloads = {}
-    original: Callable[[bytes], Awaitable[None]] = transport._send_rtp
-
-    async def send_rtp(data: bytes) -> None:
-        if not is_rtcp(data):
-            packet = RtpPacket.parse(data)
-            sent.setdefault(packet.payload_type, []).append(packet.payload)
-        await original(data)
-
-    transport._send_rtp = send_rtp  # type: ignore[method-assign]
-    return sent
-
-
-def capture_received(pc: RTCPeerConnection) -> Payloads:
-    """The RTP payloads each receiving m-line gets, after SRTP, by payload type."""
-    received: Payloads = {}
-    for transceiver in pc.getTransceivers():
-        original = transceiver.receiver._handle_rtp_packet
-
-        async def handle(
-            packet: RtpPacket, arrival_time_ms: int, original: Callable[..., Awaitable[None]] = original
-        ) -> None:
-            received.setdefault(packet.payload_type, []).append(packet.payload)
-            await original(packet, arrival_time_ms)
-
-        transceiver.receiver._handle_rtp_packet = handle  # type: ignore[method-assign]
-    return received
-
-
-class Classroom:
-    """A classroom on a real server with a teacher and students as aiortc clients."""
-
-    def __init__(self, server: TestServer, sessions: dict[str, ClientSession], classroom_id: int) -> None:
-        self.server = server
-        self.sessions = sessions
-        self.classroom_id = classroom_id
-        self.clients: list[ClassroomClient] = []
-
-    async def enter(
-        self, name: str, tracks: dict[str, MediaStreamTrack] | None = None, counter: Counter | None = None
-    ) -> ClassroomClient:
-        client = ClassroomClient(
-            str(self.server.make_url("")), {"Cookie": cookie_header(self.sessions[name])}, tracks, counter
-        )
-        await client.connect()
-        await client.join(self.classroom_id)
-        await client.start_media()
-        self.clients.append(client)
-        return client
-
-    async def close(self) -> None:
-        for client in self.clients:
-            await client.close()
-
-
-@pytest.fixture
-async def classroom(
-    server: TestServer, users: dict[str, int], client_as: ClientFactory
-) -> AsyncIterator[Classroom]:
-    sessions = {name: await client_as(name) for name in ("teacher", "student", "student2")}
-    response = await sessions["teacher"].post(
-        "/api/classrooms", json={"name": "Physics", "students": ["student", "student2"]}
-    )
-    room = Classroom(server, sessions, (await response.json())["classroom"]["id"])
-    yield room
-    await room.close()
+pytestmark = pytest.mark.usefixtures("private_namespace")
 
 
 async def test_teacher_reaches_two_students_byte_for_byte_without_decoding(
@@ -250,3 +137,114 @@ async def test_media_events_check_their_input(classroom: Classroom) -> None:
     assert (await client.call("media_state", {"audio_muted": True}))["ok"] is True
     update = await client.next_event("participant_updated")
     assert update["participant"]["audio_muted"] is True
+
+
+async def test_the_speaking_teacher_becomes_the_active_speaker(
+    classroom: Classroom, users: dict[str, int]
+) -> None:
+    await classroom.enter("teacher", {"microphone": SyntheticAudioTrack()})
+    student = await classroom.enter("student", {}, Counter())
+    speaker = await student.next_event("active_speaker", wait=10)
+    assert speaker == {"user_id": users["teacher"]}
+
+
+async def test_a_student_alone_gets_the_teacher_by_renegotiation_and_loses_them_cleanly(
+    classroom: Classroom, users: dict[str, int]
+) -> None:
+    counter = Counter()
+    student = await classroom.enter("student", {}, counter)
+    assert student.sources == {}
+    teacher = await classroom.enter("teacher", {"camera": SyntheticVideoTrack(320, 240, 15)})
+    await wait_for(lambda: counter.count(users["teacher"], "camera") >= 15, 15)
+    answered = student.offers_answered
+    await teacher.close()
+    await wait_for(lambda: student.offers_answered > answered, 10)
+    assert student.pc is not None
+    assert {t.currentDirection for t in student.pc.getTransceivers()} == {"inactive"}
+
+
+async def test_lost_packets_are_retransmitted_from_history(
+    classroom: Classroom, users: dict[str, int], app: web.Application
+) -> None:
+    await classroom.enter("teacher", {"camera": SyntheticVideoTrack(320, 240, 15)})
+    counter = Counter()
+    student = await classroom.enter("student", {}, counter)
+    teacher_id = users["teacher"]
+    await wait_for(lambda: counter.count(teacher_id, "camera") >= 10, 15)
+    assert student.pc is not None
+    receiver = next(t.receiver for t in student.pc.getTransceivers() if t.kind == "video")
+    original = receiver._handle_rtp_packet
+    arrived = 0
+
+    async def lossy(packet: RtpPacket, arrival_time_ms: int) -> None:
+        # Every tenth packet is lost on its way in: the student NACKs and the server answers as RTX.
+        nonlocal arrived
+        arrived += 1
+        if arrived % 10:
+            await original(packet, arrival_time_ms)
+
+    receiver._handle_rtp_packet = lossy  # type: ignore[method-assign]
+    before = counter.count(teacher_id, "camera")
+    await asyncio.sleep(4)
+    media = app[SERVICES].media.get(classroom.classroom_id)
+    assert media is not None
+    (leg,) = media.router.legs(str(users["student"]))
+    assert leg.retransmitted > 0
+    assert counter.count(teacher_id, "camera") - before >= 40
+
+
+async def test_a_dropped_connection_comes_back_without_leaving_and_stalls_nobody(
+    classroom: Classroom, users: dict[str, int]
+) -> None:
+    teacher = await classroom.enter("teacher", {"camera": SyntheticVideoTrack(320, 240, 15)})
+    dropping, steady = Counter(), Counter()
+    student = await classroom.enter("student", {}, dropping)
+    await classroom.enter("student2", {}, steady)
+    teacher_id = users["teacher"]
+    await wait_for(
+        lambda: dropping.count(teacher_id, "camera") > 10 and steady.count(teacher_id, "camera") > 10, 15
+    )
+
+    # The student's network drops: its peer connection dies without a word to the server.
+    assert student.pc is not None
+    await student.pc.close()
+    before = steady.count(teacher_id, "camera")
+    await asyncio.sleep(2)
+    assert steady.count(teacher_id, "camera") - before >= 20  # the others are not stalled
+
+    # The page starts a new peer connection (no ICE restart in aiortc) and gets the teacher again.
+    student.sources.clear()
+    returned = Counter()
+    student.on_source = returned
+    await student.start_media()
+    await wait_for(lambda: returned.count(teacher_id, "camera") >= 10, 10)
+    assert teacher.events.get("participant_left") is None or teacher.events["participant_left"].empty()
+
+
+async def test_a_publisher_restarting_its_stream_is_seamless_for_students(
+    classroom: Classroom, users: dict[str, int], app: web.Application
+) -> None:
+    teacher = await classroom.enter("teacher", {"camera": SyntheticVideoTrack(320, 240, 15)})
+    counter = Counter()
+    student = await classroom.enter("student", {}, counter)
+    teacher_id = users["teacher"]
+    await wait_for(lambda: counter.count(teacher_id, "camera") >= 10, 15)
+    # The teacher's stream gets a new SSRC, as after a browser's encoder restart.
+    assert teacher.pc is not None
+    sender = next(s for s in teacher.pc.getSenders() if s.track is not None)
+    new_ssrc = sender._ssrc ^ 0x5A5A5A5A
+    sender.transport._rtp_router.senders[new_ssrc] = sender  # so keyframe requests still reach it
+    sender._ssrc = new_ssrc
+    before = counter.count(teacher_id, "camera")
+    await asyncio.sleep(3)
+    assert counter.count(teacher_id, "camera") - before >= 30
+    media = app[SERVICES].media.get(classroom.classroom_id)
+    assert media is not None
+    (stream,) = media.router.streams(str(teacher_id))
+    assert stream.media_ssrc == new_ssrc
+    (leg,) = media.router.legs(str(users["student"]))
+    assert student.pc is not None
+    receiver = next(t.receiver for t in student.pc.getTransceivers() if t.kind == "video")
+    inbound = [s for s in (await receiver.getStats()).values() if s.type == "inbound-rtp"]
+    assert [s.ssrc for s in inbound] == [leg.ssrc]  # one stream for the student, as before
+    assert inbound[0].packetsLost < 5
