@@ -57,7 +57,7 @@ class ClassroomSection:
     chat_max_length: int = 2000
     chat_history: int = 100
     chat_rate_per_minute: int = 60
-    max_socket_message_bytes: int = 65_536
+    max_socket_message_bytes: int = 524_288
 
 
 @dataclass(frozen=True)

@@ -218,7 +218,7 @@ async def test_oversized_socket_message_does_not_hurt_others(
     student = await participant(people["student"])
     await student.call("join", {"classroom_id": classroom_id})
     await teacher.next("participant_joined")
-    await student.sio.emit("chat", {"text": "x" * 200_000}, namespace="/classroom")
+    await student.sio.emit("chat", {"text": "x" * 600_000}, namespace="/classroom")
     left = await teacher.next("participant_left")
     assert left["reason"] == "disconnected"
     assert teacher.pending("chat") == 0
