@@ -209,14 +209,21 @@ async def test_sockets_need_a_session_and_the_same_origin(
     await own.close()
 
 
-async def test_oversized_socket_message_does_not_hurt_others(
+async def teacher_and_student_in_class(
     people: dict[str, ClientSession], participant: ParticipantFactory
-) -> None:
+) -> tuple[Participant, Participant]:
     classroom_id = await make_classroom(people["teacher"], students=("student",))
     teacher = await participant(people["teacher"])
     await teacher.call("join", {"classroom_id": classroom_id})
     student = await participant(people["student"])
     await student.call("join", {"classroom_id": classroom_id})
+    return teacher, student
+
+
+async def test_oversized_socket_message_does_not_hurt_others(
+    people: dict[str, ClientSession], participant: ParticipantFactory
+) -> None:
+    teacher, student = await teacher_and_student_in_class(people, participant)
     await teacher.next("participant_joined")
     await student.sio.emit("chat", {"text": "x" * 600_000}, namespace="/classroom")
     left = await teacher.next("participant_left")
@@ -228,11 +235,7 @@ async def test_oversized_socket_message_does_not_hurt_others(
 async def test_a_chat_flood_is_throttled_for_the_sender_only(
     people: dict[str, ClientSession], participant: ParticipantFactory
 ) -> None:
-    classroom_id = await make_classroom(people["teacher"], students=("student",))
-    teacher = await participant(people["teacher"])
-    await teacher.call("join", {"classroom_id": classroom_id})
-    student = await participant(people["student"])
-    await student.call("join", {"classroom_id": classroom_id})
+    teacher, student = await teacher_and_student_in_class(people, participant)
     answers = [await student.call("chat", {"text": f"spam {n}"}) for n in range(61)]
     assert all(answer.get("ok") for answer in answers[:60])
     assert answers[60]["error"]["code"] == "rate_limited"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api.registry import api, json_response, match_int, read_body
 from server.auth.permissions import (
@@ -22,7 +23,7 @@ from server.classrooms import (
     users_by_name,
     visible_classrooms,
 )
-from server.db.models import Classroom
+from server.db.models import Classroom, User
 from server.services import services
 from server.signalling.classroom_namespace import close_classroom
 
@@ -41,6 +42,12 @@ class ClassroomPatchBody(BaseModel):
     seat_limit: int | None = None
     moderators: list[str] | None = Field(default=None, max_length=NAMES_MAX)
     students: list[str] | None = Field(default=None, max_length=NAMES_MAX)
+
+
+async def _classroom_and_user(request: web.Request, db: AsyncSession) -> tuple[User, Classroom]:
+    """The caller and the classroom named in the path (its permissions are the handler's to check)."""
+    user = await require_user(request, db)
+    return user, await get_classroom(db, match_int(request, "id"))
 
 
 _USER_ERRORS = {401: "Not logged in", 404: "No such classroom, or not visible to you"}
@@ -108,8 +115,7 @@ async def create_classroom(request: web.Request) -> web.Response:
 async def read_classroom(request: web.Request) -> web.Response:
     svc = services(request)
     async with svc.db() as db:
-        user = await require_user(request, db)
-        classroom = await get_classroom(db, match_int(request, "id"))
+        user, classroom = await _classroom_and_user(request, db)
         require_can_see(user, classroom)
         result = classroom_json(classroom, user, svc.presence.seats_used(classroom.id))
     return json_response({"classroom": result})
@@ -127,8 +133,7 @@ async def read_classroom(request: web.Request) -> web.Response:
 async def patch_classroom(request: web.Request) -> web.Response:
     svc = services(request)
     async with svc.db() as db:
-        user = await require_user(request, db)
-        classroom = await get_classroom(db, match_int(request, "id"))
+        user, classroom = await _classroom_and_user(request, db)
         require_moderator(user, classroom)
         body = await read_body(request, ClassroomPatchBody)
         if body.name is not None:
@@ -154,8 +159,7 @@ async def patch_classroom(request: web.Request) -> web.Response:
 async def delete_classroom(request: web.Request) -> web.Response:
     svc = services(request)
     async with svc.db() as db:
-        user = await require_user(request, db)
-        classroom = await get_classroom(db, match_int(request, "id"))
+        user, classroom = await _classroom_and_user(request, db)
         require_can_delete_classroom(user, classroom)
         await db.delete(classroom)
         await db.commit()
