@@ -74,12 +74,30 @@ class MediaSection:
 
 
 @dataclass(frozen=True)
+class RecordingSection:
+    min_free_bytes: int = 1 << 30
+    stop_free_bytes: int = 256 << 20
+    disk_check_interval: int = 5
+    video_width: int = 1280
+    video_height: int = 720
+    video_fps: int = 15
+    video_bitrate: int = 1_500_000
+    audio_bitrate: int = 96_000
+    consent: str = "notice"
+    consent_text: str = "This class is being recorded. The recording is kept in Resources → Recorded Classes."
+    robot_start_timeout: int = 30
+    robot_stop_timeout: int = 15
+    max_recording_hours: int = 8
+
+
+@dataclass(frozen=True)
 class Config:
     server: ServerSection = field(default_factory=ServerSection)
     auth: AuthSection = field(default_factory=AuthSection)
     database: DatabaseSection = field(default_factory=DatabaseSection)
     classroom: ClassroomSection = field(default_factory=ClassroomSection)
     media: MediaSection = field(default_factory=MediaSection)
+    recording: RecordingSection = field(default_factory=RecordingSection)
 
     @property
     def database_url(self) -> str:
@@ -112,6 +130,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "database": DatabaseSection,
     "classroom": ClassroomSection,
     "media": MediaSection,
+    "recording": RecordingSection,
 }
 
 _LIMITS: dict[str, tuple[int, int]] = {
@@ -130,6 +149,17 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "turn_credential_ttl": (60, 30 * 86400),
     "max_video_bitrate": (50_000, 20_000_000),
     "keyframe_request_interval_ms": (50, 10_000),
+    "min_free_bytes": (0, 1 << 50),
+    "stop_free_bytes": (0, 1 << 50),
+    "disk_check_interval": (1, 3600),
+    "video_width": (160, 3840),
+    "video_height": (120, 2160),
+    "video_fps": (1, 60),
+    "video_bitrate": (100_000, 20_000_000),
+    "audio_bitrate": (32_000, 320_000),
+    "robot_start_timeout": (1, 600),
+    "robot_stop_timeout": (1, 600),
+    "max_recording_hours": (1, 48),
 }
 
 
@@ -213,6 +243,10 @@ def load_config(
         raise ConfigError("video_codec must be 'VP8' or 'H264'")
     if config.media.turn_servers and not config.media.turn_secret:
         raise ConfigError("turn_servers needs turn_secret (coturn use-auth-secret)")
+    if config.recording.consent not in {"notice", "ask"}:
+        raise ConfigError("consent must be 'notice' or 'ask'")
+    if config.recording.video_width % 2 or config.recording.video_height % 2:
+        raise ConfigError("video_width and video_height must be even")
     if config.server.log_format not in {"json", "text"}:
         raise ConfigError("log_format must be 'json' or 'text'")
     server = dataclasses.replace(config.server, data_dir=config.server.data_dir.expanduser().resolve())

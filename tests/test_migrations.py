@@ -13,7 +13,15 @@ from sqlalchemy.engine import Connection
 from server.db.engine import alembic_config, make_engine, migrate
 from server.db.models import Base
 
-TABLES = {"users", "classrooms", "classroom_members", "recordings", "user_settings", "chat_messages"}
+TABLES = {
+    "users",
+    "classrooms",
+    "classroom_members",
+    "recordings",
+    "user_settings",
+    "chat_messages",
+    "consent_answers",
+}
 
 
 async def test_an_empty_database_is_migrated_to_the_models(tmp_path: Path) -> None:
@@ -30,7 +38,7 @@ async def test_an_empty_database_is_migrated_to_the_models(tmp_path: Path) -> No
             tables, diff, revision = await connection.run_sync(facts)
         assert tables == {*TABLES, "alembic_version"}
         assert diff == []
-        assert revision == "0001"
+        assert revision == "0002"
         await migrate(engine)  # applying again on start changes nothing
 
         def downgrade(connection: Connection) -> None:

@@ -16,6 +16,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -43,6 +44,9 @@ class RecordingState(enum.StrEnum):
     FINISHING = "finishing"
     READY = "ready"
     FAILED = "failed"
+
+
+ACTIVE_STATES_SQL = "state IN ('starting', 'recording', 'finishing')"
 
 
 class Base(DeclarativeBase):
@@ -132,6 +136,14 @@ class Recording(Base):
         CheckConstraint("state IN ('starting', 'recording', 'finishing', 'ready', 'failed')", name="state"),
         UniqueConstraint("file_name", name="uq_recordings_file_name"),
         Index("ix_recordings_classroom_id_number", "classroom_id", "number"),
+        # One recorder per classroom, enforced by the database even against two racing starts.
+        Index(
+            "uq_recordings_one_active_per_classroom",
+            "classroom_id",
+            unique=True,
+            sqlite_where=text(ACTIVE_STATES_SQL),
+            postgresql_where=text(ACTIVE_STATES_SQL),
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -150,3 +162,16 @@ class Recording(Base):
     error: Mapped[str | None] = mapped_column(Text)
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsentAnswer(Base):
+    """A participant's answer to "may this class be recorded?" (consent = "ask"), kept with its time."""
+
+    __tablename__ = "consent_answers"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    display_name: Mapped[str] = mapped_column(String(80))
+    accepted: Mapped[bool] = mapped_column(Boolean)
+    answered_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,1 @@
+"""The resource library: recordings, their states, names and files."""

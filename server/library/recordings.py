@@ -1,0 +1,156 @@
+"""Recordings and their state machine: starting → recording → finishing → ready | failed.
+
+Transitions are the only way a recording's state changes, and the database holds at most one active
+(starting, recording or finishing) recording per classroom.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.db.models import Classroom, Recording, RecordingState, User
+from server.errors import AppError, Invalid, NotFound
+from server.library.files import recording_file_name
+from server.timefmt import iso
+
+ACTIVE = (RecordingState.STARTING, RecordingState.RECORDING, RecordingState.FINISHING)
+TRANSITIONS: dict[RecordingState, frozenset[RecordingState]] = {
+    RecordingState.STARTING: frozenset(
+        {RecordingState.RECORDING, RecordingState.FINISHING, RecordingState.FAILED}
+    ),
+    RecordingState.RECORDING: frozenset({RecordingState.FINISHING, RecordingState.FAILED}),
+    RecordingState.FINISHING: frozenset({RecordingState.READY, RecordingState.FAILED}),
+    RecordingState.READY: frozenset(),
+    RecordingState.FAILED: frozenset(),
+}
+NAME_MAX = 200
+DISK_FULL_SUFFIX = " (stopped: disk full)"
+
+
+class RecordingActive(AppError):
+    status = 409
+    code = "recording_active"
+
+
+class StorageFull(AppError):
+    status = 507
+    code = "storage_full"
+
+
+class InvalidTransition(RuntimeError):
+    """A state change the state machine does not allow (a programming error, never user input)."""
+
+
+def transition(recording: Recording, to: RecordingState) -> None:
+    current = RecordingState(recording.state)
+    if to not in TRANSITIONS[current]:
+        raise InvalidTransition(f"recording {recording.id}: {current} → {to} is not allowed")
+    recording.state = to.value
+    if to in (RecordingState.FINISHING, RecordingState.FAILED) and recording.stopped_at is None:
+        recording.stopped_at = datetime.now(UTC)
+
+
+def is_active(recording: Recording) -> bool:
+    return RecordingState(recording.state) in ACTIVE
+
+
+def check_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not 1 <= len(cleaned) <= NAME_MAX:
+        raise Invalid(f"name: 1 to {NAME_MAX} characters")
+    return cleaned
+
+
+async def active_recording(db: AsyncSession, classroom_id: int) -> Recording | None:
+    found: Recording | None = await db.scalar(
+        select(Recording).where(
+            Recording.classroom_id == classroom_id, Recording.state.in_([s.value for s in ACTIVE])
+        )
+    )
+    return found
+
+
+async def all_active(db: AsyncSession) -> Sequence[Recording]:
+    return (await db.scalars(select(Recording).where(Recording.state.in_([s.value for s in ACTIVE])))).all()
+
+
+async def get_recording(db: AsyncSession, recording_id: int) -> Recording:
+    recording = await db.get(Recording, recording_id)
+    if recording is None:
+        raise NotFound(f"recording {recording_id} does not exist")
+    return recording
+
+
+async def create_recording(
+    db: AsyncSession, classroom: Classroom, starter: User, robot_name: str, name: str | None = None
+) -> Recording:
+    """A new recording in ``starting``, numbered after the classroom's last one (Viso style)."""
+    active = await active_recording(db, classroom.id)
+    if active is not None:
+        raise _active_error(active, await db.get(User, active.started_by_id or 0))
+    last = await db.scalar(select(func.max(Recording.number)).where(Recording.classroom_id == classroom.id))
+    number = (last or 0) + 1
+    recording = Recording(
+        classroom_id=classroom.id,
+        classroom_name=classroom.name,
+        number=number,
+        name=check_name(name) if name else f"{classroom.name} {number}",
+        state=RecordingState.STARTING.value,
+        started_by_id=starter.id,
+        robot_name=robot_name,
+        started_at=datetime.now(UTC),
+    )
+    db.add(recording)
+    try:
+        await db.flush()
+        recording.file_name = recording_file_name(recording.id, recording.name, recording.started_at)
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        active = await active_recording(db, classroom.id)
+        raise (
+            _active_error(active, await db.get(User, active.started_by_id or 0))
+            if active
+            else RecordingActive("this classroom is already being recorded")
+        ) from None
+    return recording
+
+
+def _active_error(active: Recording, starter: User | None) -> RecordingActive:
+    who = starter.display_name if starter else "someone"
+    return RecordingActive(f"{who} is already recording this classroom")
+
+
+def recording_json(recording: Recording, starter: User | None = None) -> dict[str, Any]:
+    return {
+        "id": recording.id,
+        "name": recording.name,
+        "number": recording.number,
+        "classroom": {"id": recording.classroom_id, "name": recording.classroom_name},
+        "state": recording.state,
+        "started_by": (
+            {"id": starter.id, "username": starter.username, "display_name": starter.display_name}
+            if starter
+            else None
+        ),
+        "robot_name": recording.robot_name,
+        "started_at": iso(recording.started_at),
+        "stopped_at": iso(recording.stopped_at),
+        "duration_ms": recording.duration_ms,
+        "size_bytes": recording.size_bytes,
+        "published": recording.published,
+        "flags": [flag for flag in recording.flags.split(",") if flag],
+        "error": recording.error,
+    }
+
+
+def add_flag(recording: Recording, flag: str) -> None:
+    flags = [f for f in recording.flags.split(",") if f]
+    if flag not in flags:
+        recording.flags = ",".join([*flags, flag])

@@ -1,0 +1,1 @@
+"""Recorder robots: starting them for recordings, following them, and stopping them."""
