@@ -19,7 +19,7 @@ from server.api.middleware import (
     same_origin_middleware,
 )
 from server.api.registry import api
-from server.auth.sessions import setup_sessions
+from server.auth.sessions import session_secret, setup_sessions
 from server.auth.throttle import LoginThrottle
 from server.config import Config, allowed_origins
 from server.db.engine import make_engine, make_session_factory, migrate
@@ -27,6 +27,8 @@ from server.media.ice import restrict_host_addresses
 from server.media.rooms import MediaRooms
 from server.metrics import Metrics, watch_loop_lag
 from server.pages import add_page_routes
+from server.recorders.supervisor import RecorderSupervisor
+from server.recorders.tokens import RobotTokens
 from server.rooms.presence import Presence
 from server.services import SERVICES, Services
 from server.signalling.classroom_namespace import ClassroomNamespace
@@ -70,10 +72,13 @@ def create_app(config: Config) -> web.Application:
     engine = make_engine(config.database_url)
     storage = LocalStorage(config.storage_dir)
     sio = _socket_server(config)
+    secret = session_secret(config)
+    db = make_session_factory(engine)
+    tokens = RobotTokens(secret, max_age=(config.recording.max_recording_hours + 1) * 3600)
     svc = Services(
         config=config,
         engine=engine,
-        db=make_session_factory(engine),
+        db=db,
         storage=storage,
         presence=Presence(),
         throttle=LoginThrottle(
@@ -84,16 +89,21 @@ def create_app(config: Config) -> web.Application:
         metrics=Metrics(),
         sio=sio,
         media=MediaRooms(config.media),
+        tokens=tokens,
+        recorders=RecorderSupervisor(config, db, storage, tokens),
     )
     app[SERVICES] = svc
-    setup_sessions(app, config)
+    setup_sessions(app, secret, config)
     api.install(app)
     add_page_routes(app, config.server.web_dir)
     namespace = ClassroomNamespace(svc)
     sio.register_namespace(namespace)
+    svc.recorders.listener = namespace.recording_changed
     sio.attach(app)
 
     async def close_sockets(app: web.Application) -> None:
+        # Robots first: they finish their files while signalling still works.
+        await svc.recorders.close()
         await namespace.disconnect_all()
         await sio.shutdown()
         await svc.media.close()
@@ -103,6 +113,7 @@ def create_app(config: Config) -> web.Application:
     async def database(app: web.Application) -> AsyncIterator[None]:
         storage.prepare()
         await migrate(engine)
+        await svc.recorders.reconcile()
         yield
         await engine.dispose()
 

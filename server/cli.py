@@ -60,6 +60,8 @@ async def _serve(config: Config) -> None:
     await site.start()
     try:
         host, port = _bound_address(site)
+        local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - the robot connects here
+        app[SERVICES].recorders.server_url = f"http://{local}:{port}"
         url = config.server.public_url or f"http://{host}:{port}/"
         password = config.auth.admin_password or random_password()
         async with app[SERVICES].db() as db:

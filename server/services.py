@@ -12,6 +12,8 @@ from server.auth.throttle import LoginThrottle
 from server.config import Config
 from server.media.rooms import MediaRooms
 from server.metrics import Metrics
+from server.recorders.supervisor import RecorderSupervisor
+from server.recorders.tokens import RobotTokens
 from server.rooms.presence import Presence
 from server.storage import LocalStorage
 
@@ -27,6 +29,8 @@ class Services:
     metrics: Metrics
     sio: socketio.AsyncServer
     media: MediaRooms
+    tokens: RobotTokens
+    recorders: RecorderSupervisor
 
 
 SERVICES = web.AppKey("services", Services)

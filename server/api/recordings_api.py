@@ -1,42 +1,139 @@
-"""Resources → Recorded Classes: the recordings a user may see."""
+"""REC and Resources → Recorded Classes: start and stop, list, rename, publish, delete, play, download."""
 
 from __future__ import annotations
 
-from typing import Any
+from urllib.parse import quote
 
 from aiohttp import web
+from pydantic import BaseModel, Field
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.api.registry import api, json_response
-from server.auth.permissions import can_see, is_admin, is_moderator
+from server.api.registry import api, json_response, match_int, read_body
+from server.auth.permissions import (
+    can_view_recording,
+    require_can_manage_recording,
+    require_can_record,
+    require_can_see,
+    require_can_stop,
+    require_can_view_recording,
+)
 from server.auth.sessions import require_user
-from server.db.models import Classroom, Recording
-from server.services import services
-from server.timefmt import iso
+from server.classrooms import get_classroom
+from server.db.models import DEFAULT_ROBOT_NAME, Classroom, Recording, User, UserSettings
+from server.errors import NotFound, Unavailable
+from server.library.files import download_name, path_under
+from server.library.recordings import (
+    RecordingActive,
+    StorageFull,
+    active_recording,
+    check_name,
+    create_recording,
+    described,
+    get_recording,
+    is_active,
+)
+from server.services import Services, services
 
 
-def recording_json(recording: Recording) -> dict[str, Any]:
-    return {
-        "id": recording.id,
-        "name": recording.name,
-        "classroom": {"id": recording.classroom_id, "name": recording.classroom_name},
-        "state": recording.state,
-        "started_at": iso(recording.started_at),
-        "stopped_at": iso(recording.stopped_at),
-        "duration_ms": recording.duration_ms,
-        "size_bytes": recording.size_bytes,
-        "published": recording.published,
-    }
+class StartBody(BaseModel):
+    name: str | None = Field(default=None, max_length=400)
+
+
+class RecordingPatchBody(BaseModel):
+    name: str | None = Field(default=None, max_length=400)
+    published: bool | None = None
+
+
+async def _recording_and_classroom(
+    request: web.Request, db: AsyncSession
+) -> tuple[User, Recording, Classroom | None]:
+    user = await require_user(request, db)
+    recording = await get_recording(db, match_int(request, "id"))
+    classroom = await db.get(Classroom, recording.classroom_id) if recording.classroom_id else None
+    require_can_view_recording(user, recording, classroom)
+    return user, recording, classroom
+
+
+_REC_ERRORS = {401: "Not logged in", 404: "No such classroom, or not visible to you"}
 
 
 @api.route(
-    "GET",
-    "/api/recordings",
+    "POST", "/api/classrooms/{id}/recording", summary="Start recording (REC): the robot joins the class",
+    access="the classroom's moderators", tag="recordings", body=StartBody,
+    responses={
+        201: "Recording starts", 403: "Not a moderator", 409: "Already recording (recording_active)",
+        507: "Not enough free space (storage_full)", **_REC_ERRORS,
+    },
+)  # fmt: skip
+async def start_recording(request: web.Request) -> web.Response:
+    svc = services(request)
+    async with svc.db() as db:
+        user = await require_user(request, db)
+        classroom = await get_classroom(db, match_int(request, "id"))
+        require_can_record(user, classroom)
+        body = await read_body(request, StartBody)
+        await _check_space(svc)
+        if not svc.recorders.server_url:
+            raise Unavailable("the recorder cannot reach this server yet; try again in a moment")
+        settings = await db.get(UserSettings, user.id)
+        robot_name = settings.robot_name if settings else DEFAULT_ROBOT_NAME
+        recording = await create_recording(db, classroom, user, robot_name, body.name)
+        result = await described(db, recording)
+    await svc.recorders.start(recording, classroom.name)
+    return json_response({"recording": result}, status=201)
+
+
+async def _check_space(svc: Services) -> None:
+    status = await svc.storage.check()
+    floor = svc.config.recording.min_free_bytes
+    if not status.ok or status.free_bytes < floor:
+        free_mib, floor_mib = status.free_bytes // 2**20, floor // 2**20
+        raise StorageFull(f"not enough free space to record: {free_mib} MiB free, {floor_mib} MiB needed")
+
+
+@api.route(
+    "POST", "/api/classrooms/{id}/recording/stop", summary="Stop the recording; the file is ready at once",
+    access="the moderator who started it, admins", tag="recordings",
+    responses={200: "Stopped", 403: "Not the starter or an admin", **_REC_ERRORS},
+)  # fmt: skip
+async def stop_recording(request: web.Request) -> web.Response:
+    svc = services(request)
+    async with svc.db() as db:
+        user = await require_user(request, db)
+        classroom = await get_classroom(db, match_int(request, "id"))
+        require_can_see(user, classroom)
+        recording = await active_recording(db, classroom.id)
+        if recording is None:
+            raise NotFound("this classroom is not being recorded")
+        require_can_stop(user, recording)
+        recording_id = recording.id
+    await svc.recorders.stop(recording_id)
+    await svc.recorders.wait(recording_id)
+    async with svc.db() as db:
+        result = await described(db, await get_recording(db, recording_id))
+    return json_response({"recording": result})
+
+
+@api.route(
+    "GET", "/api/classrooms/{id}/recording", summary="The classroom's recording in progress, or null",
+    access="who can see the classroom", tag="recordings", responses={200: "Recording or null", **_REC_ERRORS},
+)  # fmt: skip
+async def current_recording(request: web.Request) -> web.Response:
+    async with services(request).db() as db:
+        user = await require_user(request, db)
+        classroom = await get_classroom(db, match_int(request, "id"))
+        require_can_see(user, classroom)
+        recording = await active_recording(db, classroom.id)
+        result = await described(db, recording) if recording else None
+    return json_response({"recording": result})
+
+
+@api.route(
+    "GET", "/api/recordings",
     summary="Recordings of classrooms I moderate, published ones of classrooms I attend (all, for admins)",
-    access="user",
-    tag="recordings",
-    responses={200: "Recordings", 401: "Not logged in"},
-)
+    access="user", tag="recordings", responses={200: "Recordings", 401: "Not logged in"},
+)  # fmt: skip
 async def list_recordings(request: web.Request) -> web.Response:
     async with services(request).db() as db:
         user = await require_user(request, db)
@@ -47,13 +144,98 @@ async def list_recordings(request: web.Request) -> web.Response:
                 .order_by(Recording.started_at.desc(), Recording.id.desc())
             )
         ).all()
-    visible = [
-        recording
-        for recording, classroom in rows
-        if is_admin(user)
-        or (
-            classroom is not None
-            and (is_moderator(user, classroom) or (recording.published and can_see(user, classroom)))
-        )
-    ]
-    return json_response({"recordings": [recording_json(r) for r in visible]})
+        visible = [
+            recording for recording, classroom in rows if can_view_recording(user, recording, classroom)
+        ]
+        body = [await described(db, recording) for recording in visible]
+    return json_response({"recordings": body})
+
+
+@api.route(
+    "GET", "/api/recordings/{id}", summary="One recording", access="who may view it", tag="recordings",
+    responses={200: "The recording", 401: "Not logged in", 404: "No such recording, or not visible"},
+)  # fmt: skip
+async def read_recording(request: web.Request) -> web.Response:
+    async with services(request).db() as db:
+        _, recording, _ = await _recording_and_classroom(request, db)
+        return json_response({"recording": await described(db, recording)})
+
+
+@api.route(
+    "PATCH", "/api/recordings/{id}", summary="Rename a recording or publish it to the classroom's students",
+    access="the classroom's moderators, the starter, admins", tag="recordings", body=RecordingPatchBody,
+    responses={200: "Changed", 400: "Invalid", 403: "Not allowed", 404: "No such recording"},
+)  # fmt: skip
+async def patch_recording(request: web.Request) -> web.Response:
+    async with services(request).db() as db:
+        user, recording, classroom = await _recording_and_classroom(request, db)
+        require_can_manage_recording(user, recording, classroom)
+        body = await read_body(request, RecordingPatchBody)
+        if body.name is not None:
+            recording.name = check_name(body.name)
+        if body.published is not None:
+            recording.published = body.published
+        await db.commit()
+        return json_response({"recording": await described(db, recording)})
+
+
+@api.route(
+    "DELETE", "/api/recordings/{id}", summary="Delete a recording and its file",
+    access="the classroom's moderators, the starter, admins", tag="recordings",
+    responses={204: "Deleted", 403: "Not allowed", 404: "No such recording", 409: "Still recording"},
+)  # fmt: skip
+async def delete_recording(request: web.Request) -> web.Response:
+    svc = services(request)
+    async with svc.db() as db:
+        user, recording, classroom = await _recording_and_classroom(request, db)
+        require_can_manage_recording(user, recording, classroom)
+        if is_active(recording):
+            raise RecordingActive("stop the recording before deleting it")
+        files = [path_under(svc.storage.recordings, recording.file_name)] if recording.file_name else []
+        await db.delete(recording)
+        await db.commit()
+    for path in files:
+        for item in (path, path.with_suffix(".jpg")):
+            item.unlink(missing_ok=True)
+    return web.Response(status=204)
+
+
+@api.route(
+    "GET", "/api/recordings/{id}/media", summary="The recording's MP4 (HTTP Range; ?download=1 to save it)",
+    access="who may view it", tag="recordings",
+    responses={200: "video/mp4", 206: "Part of it", 404: "No such recording or no file yet"},
+)  # fmt: skip
+async def recording_media(request: web.Request) -> web.StreamResponse:
+    svc = services(request)
+    async with svc.db() as db:
+        _, recording, _ = await _recording_and_classroom(request, db)
+    if not recording.file_name:
+        raise NotFound("this recording has no file")
+    path = path_under(svc.storage.recordings, recording.file_name)
+    if not path.is_file():
+        raise NotFound("this recording's file is gone")
+    disposition = "attachment" if request.query.get("download") == "1" else "inline"
+    name = download_name(recording.name)
+    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
+    headers = {
+        "Content-Type": "video/mp4",
+        "Content-Disposition": f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
+        "Cache-Control": "private, no-cache",
+    }
+    return web.FileResponse(path, headers=headers)
+
+
+@api.route(
+    "GET", "/api/recordings/{id}/thumbnail", summary="A frame of the recording (JPEG)",
+    access="who may view it", tag="recordings", responses={200: "image/jpeg", 404: "No thumbnail"},
+)  # fmt: skip
+async def recording_thumbnail(request: web.Request) -> web.StreamResponse:
+    svc = services(request)
+    async with svc.db() as db:
+        _, recording, _ = await _recording_and_classroom(request, db)
+    path = path_under(svc.storage.recordings, recording.file_name or "x").with_suffix(".jpg")
+    if not path.is_file():
+        raise NotFound("no thumbnail for this recording")
+    return web.FileResponse(
+        path, headers={"Content-Type": "image/jpeg", "Cache-Control": "private, max-age=60"}
+    )

@@ -37,10 +37,13 @@ def load_secret(path: Path) -> bytes:
     return key
 
 
-def setup_sessions(app: web.Application, config: Config) -> None:
-    secret_path = config.auth.session_secret_file or config.server.data_dir / "session.key"
+def session_secret(config: Config) -> bytes:
+    return load_secret(config.auth.session_secret_file or config.server.data_dir / "session.key")
+
+
+def setup_sessions(app: web.Application, secret: bytes, config: Config) -> None:
     storage = EncryptedCookieStorage(
-        load_secret(secret_path),
+        secret,
         cookie_name=COOKIE_NAME,
         max_age=config.auth.session_max_age,
         httponly=True,

@@ -150,6 +150,12 @@ def recording_json(recording: Recording, starter: User | None = None) -> dict[st
     }
 
 
+async def described(db: AsyncSession, recording: Recording) -> dict[str, Any]:
+    """``recording_json`` with the starter read from the database."""
+    starter = await db.get(User, recording.started_by_id) if recording.started_by_id else None
+    return recording_json(recording, starter)
+
+
 def add_flag(recording: Recording, flag: str) -> None:
     flags = [f for f in recording.flags.split(",") if f]
     if flag not in flags:

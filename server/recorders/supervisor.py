@@ -110,6 +110,7 @@ class RecorderSupervisor:
         self._robots[recording.id] = robot
         robot.follower = asyncio.create_task(self._follow(robot))
         self._ensure_watcher()
+        await self._notify(recording, None)
         log.info("robot started", extra={"recording_id": recording.id, "pid": process.pid})
 
     async def stop(self, recording_id: int, reason: str = "stopped") -> None:

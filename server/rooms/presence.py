@@ -33,6 +33,7 @@ class Participant:
     audio_muted: bool = False
     video_muted: bool = False
     screen_sharing: bool = False
+    recording_consent: bool | None = None
     joined_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def to_json(self) -> dict[str, Any]:
@@ -48,6 +49,7 @@ class Participant:
             "audio_muted": self.audio_muted,
             "video_muted": self.video_muted,
             "screen_sharing": self.screen_sharing,
+            "recording_consent": self.recording_consent,
             "joined_at": iso(self.joined_at),
         }
 

@@ -20,9 +20,11 @@ from server.auth.permissions import is_moderator, require_can_see, require_moder
 from server.auth.sessions import session_user
 from server.auth.throttle import SlidingWindow
 from server.classrooms import classroom_json, get_classroom
-from server.db.models import ChatMessage, User
+from server.db.models import ChatMessage, ConsentAnswer, Recording, RecordingState, User, UserSettings
 from server.errors import AppError, Forbidden, Invalid, NotFound, RateLimited
+from server.library.recordings import active_recording, described, is_active
 from server.media.classroom_media import ClassroomMedia, check_sources
+from server.recorders.tokens import RobotGrant
 from server.rooms.presence import ClassroomPresence, Participant
 from server.services import Services
 from server.timefmt import iso
@@ -46,6 +48,7 @@ class Connection:
     username: str
     display_name: str
     role: str
+    robot: RobotGrant | None = None
 
 
 def room_name(classroom_id: int) -> str:
@@ -114,6 +117,9 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     # -- connection -------------------------------------------------------------------------------------
 
     async def on_connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        if isinstance(auth, dict) and "robot_token" in auth:
+            await self._connect_robot(sid, auth["robot_token"])
+            return
         request: web.Request | None = environ.get("aiohttp.request")
         user: User | None = None
         if request is not None:
@@ -122,6 +128,20 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if user is None:
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")
         self._connections[sid] = Connection(user.id, user.username, user.display_name, user.role)
+        self.svc.metrics.socket_connections.inc()
+
+    async def _connect_robot(self, sid: str, token: Any) -> None:
+        """The recorder robot: a seatless participant allowed into one classroom by a signed token."""
+        grant = self.svc.tokens.verify(token)
+        recording = None
+        if grant is not None:
+            async with self.svc.db() as db:
+                recording = await db.get(Recording, grant.recording_id)
+        if grant is None or recording is None or not is_active(recording):
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        self._connections[sid] = Connection(
+            -recording.id, f"robot-{recording.id}", recording.robot_name, "robot", grant
+        )
         self.svc.metrics.socket_connections.inc()
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
@@ -140,6 +160,8 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_join(self, sid: str, data: Payload) -> Ack:
         classroom_id = _int_field(data, "classroom_id")
         conn = self._connection(sid)
+        if conn.robot is not None:
+            return await self._join_robot(sid, conn, classroom_id)
         async with self.svc.db() as db:
             user = await db.get(User, conn.user_id)
             if user is None:
@@ -168,6 +190,10 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             joined = self.svc.presence.join(classroom_id, classroom.seat_limit, participant)
             seats_used = self.svc.presence.seats_used(classroom_id)
             classroom_body = classroom_json(classroom, user, seats_used)
+            recording = await active_recording(db, classroom_id)
+            recording_body = await described(db, recording) if recording else None
+            settings = await db.get(UserSettings, user.id)
+            reminder = moderator and recording is None and bool(settings and settings.recording_reminder)
         room = room_name(classroom_id)
         if joined.replaced_sid is not None:
             await self.svc.media.leave(classroom_id, user.id)
@@ -191,6 +217,45 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             "participants": [p.to_json() for p in present.participants.values()] if present else [],
             "chat": [message_json(m) for m in reversed(history)],
             "limits": {"chat_max_length": self.svc.config.classroom.chat_max_length},
+            "recording": recording_body,
+            "reminder": reminder,
+            "consent": {
+                "mode": self.svc.config.recording.consent,
+                "text": self.svc.config.recording.consent_text,
+            },
+        }
+
+    async def _join_robot(self, sid: str, conn: Connection, classroom_id: int) -> Ack:
+        assert conn.robot is not None
+        if classroom_id != conn.robot.classroom_id:
+            raise Forbidden("the robot may join only the classroom it records")
+        async with self.svc.db() as db:
+            classroom = await get_classroom(db, classroom_id)
+            seat_limit = classroom.seat_limit
+            classroom_name = classroom.name
+        participant = Participant(
+            sid=sid,
+            user_id=conn.user_id,
+            username=conn.username,
+            display_name=conn.display_name,
+            role="robot",
+            moderator=False,
+            robot=True,
+        )
+        self.svc.presence.join(classroom_id, seat_limit, participant)
+        room = room_name(classroom_id)
+        await self.emit(
+            "participant_joined",
+            {"participant": participant.to_json(), "seats_used": self.svc.presence.seats_used(classroom_id)},
+            room=room,
+        )
+        await self.enter_room(sid, room)
+        present = self.svc.presence.room(classroom_id)
+        return {
+            "ok": True,
+            "self": participant.to_json(),
+            "classroom": {"id": classroom_id, "name": classroom_name},
+            "participants": [p.to_json() for p in present.participants.values()] if present else [],
         }
 
     @event("leave")
@@ -201,7 +266,7 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     @event("chat")
     async def on_chat(self, sid: str, data: Payload) -> Ack:
-        room, participant = self._joined(sid)
+        room, participant = self._joined_person(sid)
         text = data.get("text")
         limit = self.svc.config.classroom.chat_max_length
         if not isinstance(text, str) or not text.strip():
@@ -230,7 +295,7 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     @event("hand")
     async def on_hand(self, sid: str, data: Payload) -> Ack:
-        room, participant = self._joined(sid)
+        room, participant = self._joined_person(sid)
         raised = data.get("raised")
         if not isinstance(raised, bool):
             raise Invalid("raised: must be true or false")
@@ -244,6 +309,8 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def on_media_join(self, sid: str, data: Payload) -> Ack:
         room, participant = self._joined(sid)
         publish = check_sources(data.get("publish", []))
+        if participant.robot and publish:
+            raise Forbidden("the recorder robot publishes nothing")
         media = self.svc.media.open(room.classroom_id, self)
         offer = await media.join(participant.user_id, publish)
         if self.svc.presence.participant(sid) is None:  # left while the offer was being made
@@ -279,7 +346,7 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
 
     @event("media_state")
     async def on_media_state(self, sid: str, data: Payload) -> Ack:
-        room, participant = self._joined(sid)
+        room, participant = self._joined_person(sid)
         changes = {
             name: data[name] for name in ("audio_muted", "video_muted", "screen_sharing") if name in data
         }
@@ -309,6 +376,49 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def speaker_changed(self, classroom_id: int, user_id: int | None) -> None:
         """The classroom's active speaker changed (``MediaSignals``)."""
         await self.emit("active_speaker", {"user_id": user_id}, room=room_name(classroom_id))
+
+    # -- recording ----------------------------------------------------------------------------------------
+
+    @event("recording_consent")
+    async def on_recording_consent(self, sid: str, data: Payload) -> Ack:
+        room, participant = self._joined_person(sid)
+        accepted = data.get("accepted")
+        if not isinstance(accepted, bool):
+            raise Invalid("accepted: must be true or false")
+        async with self.svc.db() as db:
+            recording = await active_recording(db, room.classroom_id)
+            if recording is None:
+                raise NotFound("this classroom is not being recorded")
+            db.add(
+                ConsentAnswer(
+                    recording_id=recording.id,
+                    user_id=participant.user_id,
+                    display_name=participant.display_name,
+                    accepted=accepted,
+                )
+            )
+            await db.commit()
+        log.info(
+            "recording consent",
+            extra={"recording_id": recording.id, "user_id": participant.user_id, "accepted": accepted},
+        )
+        participant.recording_consent = accepted
+        await self._announce_update(room.classroom_id, participant)
+        return {"ok": True}
+
+    async def recording_changed(self, recording: Recording, reason: str | None) -> None:
+        """Every state change of a recording reaches everyone in its classroom (``recording_state``)."""
+        if recording.classroom_id is None:
+            return
+        async with self.svc.db() as db:
+            body = await described(db, recording)
+        if recording.state == RecordingState.STARTING:
+            room = self.svc.presence.room(recording.classroom_id)
+            for participant in room.participants.values() if room else ():
+                participant.recording_consent = None  # a new recording asks anew
+        await self.emit(
+            "recording_state", {"recording": body, "reason": reason}, room=room_name(recording.classroom_id)
+        )
 
     # -- moderation ---------------------------------------------------------------------------------------
 
@@ -370,6 +480,13 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if found is None:
             raise NotJoined("join a classroom first")
         return found
+
+    def _joined_person(self, sid: str) -> tuple[ClassroomPresence, Participant]:
+        """Joined, and a person: the robot only listens and watches."""
+        room, participant = self._joined(sid)
+        if participant.robot:
+            raise Forbidden("the recorder robot cannot do this")
+        return room, participant
 
     async def _leave(self, sid: str, reason: str) -> None:
         left = self.svc.presence.leave(sid)
