@@ -57,9 +57,11 @@ class ClassroomClient:
         headers: dict[str, str],
         tracks: dict[str, MediaStreamTrack] | None = None,
         on_source: Callable[[RemoteSource], None] | None = None,
+        auth: dict[str, str] | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.headers = headers
+        self.auth = auth
         self.tracks = dict(tracks or {})
         self.on_source = on_source or (lambda source: None)
         self.sio = socketio.AsyncClient(reconnection=False)
