@@ -74,7 +74,9 @@ class ClassroomMedia:
             if peer.pc.connectionState == "failed" and self.peers.get(user_id) is peer:
                 self._spawn(self.leave(user_id))
 
-        self._open_publishing(user_id, peer, publish)
+        # A receive-only first arrival would get an offer without any m-line, which browsers reject
+        # (an empty BUNDLE group): a microphone m-line it may leave inactive keeps the offer valid.
+        self._open_publishing(user_id, peer, publish or ["microphone"])
         self.router.add_subscriber(peer.key, peer.pc)
         return await self._offer(user_id, peer)
 

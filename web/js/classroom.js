@@ -1,6 +1,8 @@
-// Live classroom page (/classrooms/{id}): participants, raised hands, moderation and chat.
+// Live classroom page (/classrooms/{id}): participants, raised hands, moderation, chat, and live media
+// (camera and microphone tiles, screen shares) over web/js/media.js.
 import { io } from "/vendor/socket.io.esm.min.js";
 import { getClassroom } from "/static/js/api.js";
+import { MediaSession } from "/static/js/media.js";
 import { clearMessage, el, initPage, loginUrl, showMessage } from "/static/js/nav.js";
 import { ClassroomConnection, NAMESPACE } from "/static/js/protocol.js";
 
@@ -13,12 +15,30 @@ const page = {
   status: document.getElementById("status"),
   controls: document.getElementById("controls"),
   live: document.getElementById("live"),
+  micButton: document.getElementById("mic-button"),
+  cameraButton: document.getElementById("camera-button"),
+  screenButton: document.getElementById("screen-button"),
+  soundButton: document.getElementById("sound-button"),
   handButton: document.getElementById("hand-button"),
   leaveButton: document.getElementById("leave-button"),
   participants: document.getElementById("participants"),
   chatMessages: document.getElementById("chat-messages"),
   chatForm: document.getElementById("chat-form"),
   chatInput: document.getElementById("chat-input"),
+  media: document.getElementById("media"),
+  screens: document.getElementById("screens"),
+  tiles: document.getElementById("tiles"),
+};
+
+// Enough for a classroom tile; the browser picks the nearest its camera offers.
+const CAMERA_CONSTRAINTS = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 24 } };
+const MIC_LABELS = { on: "Microphone on", muted: "Microphone muted", off: "No microphone" };
+const CAMERA_LABELS = { on: "Camera on", muted: "Camera off", off: "No camera" };
+const MIC_ICONS = { on: "/static/img/mic.svg", muted: "/static/img/mic-off.svg", off: "/static/img/mic-off.svg" };
+const CAMERA_ICONS = {
+  on: "/static/img/camera.svg",
+  muted: "/static/img/camera-off.svg",
+  off: "/static/img/camera-off.svg",
 };
 
 /** What this page knows about the classroom; replaced wholesale by every join ack. */
@@ -28,9 +48,22 @@ const state = {
   self: null,
   seatLimit: null,
   handRaised: false,
-  participants: new Map(), // user_id -> {participant, item}
+  participants: new Map(), // user_id -> {participant, item, tile}
   chatIds: new Set(),
   actionError: null, // the alert text of the last failed action, cleared when an action succeeds
+  speaking: null, // user_id of the active speaker
+};
+
+/** This page's own media and what it receives from the others. */
+const media = {
+  session: null,
+  starting: false,
+  local: {}, // {microphone, camera}: this participant's capture tracks
+  remote: new Map(), // user_id -> {microphone, camera, screen}: tracks received from the server
+  screens: new Map(), // user_id -> {figure, video, caption}: the screen shares shown above the tiles
+  notice: null, // why we publish less than camera and microphone, shown in the status line
+  soundBlocked: false,
+  reconnecting: false,
 };
 
 function classroomIdFromPath(pathname) {
@@ -71,14 +104,20 @@ function participantItem() {
   const item = el("li", { className: "participant" });
   const name = el("span", { className: "participant-name" });
   const badges = el("span", { className: "badges" });
+  const mediaState = el(
+    "span",
+    { className: "media-state" },
+    el("img", { className: "media-icon", width: 16, height: 16 }),
+    el("img", { className: "media-icon", width: 16, height: 16 }),
+  );
   const hand = el("span", { className: "hand", role: "img", "aria-label": "Hand raised", hidden: true }, "✋");
   const actions = el("span", { className: "participant-actions" });
-  item.append(name, badges, hand, actions);
+  item.append(name, badges, mediaState, hand, actions);
   return item;
 }
 
 function renderParticipant(item, participant) {
-  const [name, badges, hand, actions] = item.children;
+  const [name, badges, mediaState, hand, actions] = item.children;
   const isSelf = state.self && participant.user_id === state.self.user_id;
   item.dataset.userId = participant.user_id;
   item.classList.toggle("self", Boolean(isSelf));
@@ -92,6 +131,12 @@ function renderParticipant(item, participant) {
     ...badgeTexts.map((text) => el("span", { className: `badge badge-${text.toLowerCase()}` }, text)),
   );
   hand.hidden = !participant.hand_raised;
+  const [mic, camera] = mediaState.children;
+  const micNow = micState(participant);
+  const cameraNow = cameraState(participant);
+  setIcon(mic, MIC_LABELS[micNow], MIC_ICONS[micNow], micNow);
+  setIcon(camera, CAMERA_LABELS[cameraNow], CAMERA_ICONS[cameraNow], cameraNow);
+  item.dataset.speaking = String(participant.user_id === state.speaking);
 
   // Rebuilding the buttons would drop keyboard focus; they only change when moderation rights do.
   const wantActions = canModerate(participant);
@@ -126,18 +171,342 @@ function upsertParticipant(participant) {
     page.participants.append(entry.item);
   }
   entry.participant = participant;
-  renderParticipant(entry.item, participant);
   if (state.self && participant.user_id === state.self.user_id) {
     state.self = participant;
     setHandRaised(participant.hand_raised);
   }
+  renderParticipant(entry.item, participant);
+  if (!entry.tile) {
+    entry.tile = createTile(participant.user_id);
+    page.tiles.append(entry.tile.figure);
+  }
+  renderTile(participant.user_id);
 }
 
 function removeParticipant(userId) {
   const entry = state.participants.get(userId);
   if (!entry) return;
   entry.item.remove();
+  entry.tile?.figure.remove();
   state.participants.delete(userId);
+  renderScreen(userId, null);
+}
+
+// ---- media tiles ------------------------------------------------------------------------------------
+
+function isSelf(userId) {
+  return Boolean(state.self) && userId === state.self.user_id;
+}
+
+/** "on", "muted" or "off" (not published), as the server tells everyone. */
+function micState(participant) {
+  if (!(participant.publishing ?? []).includes("microphone")) return "off";
+  return participant.audio_muted ? "muted" : "on";
+}
+
+function cameraState(participant) {
+  if (!(participant.publishing ?? []).includes("camera")) return "off";
+  return participant.video_muted ? "muted" : "on";
+}
+
+/** Our own tile follows the local state at once rather than the server's echo. */
+function localState(source, kind) {
+  if (!media.local[source] || !media.session?.active) return "off";
+  return media.session.muted[kind] ? "muted" : "on";
+}
+
+function setIcon(icon, label, src, value) {
+  icon.alt = label;
+  if (icon.getAttribute("src") !== src) icon.src = src;
+  icon.dataset.state = value;
+}
+
+function createTile(userId) {
+  const video = el("video", { autoplay: true, playsInline: true, muted: true, hidden: true });
+  // The camera's video element stays muted: the microphone plays through its own <audio>, so someone
+  // with a microphone and no camera is heard too. Our own tile has no <audio>: no echo of ourselves.
+  const audio = isSelf(userId) ? null : el("audio", { autoplay: true });
+  const placeholder = el("span", { className: "tile-placeholder", "aria-hidden": "true" });
+  const mic = el("img", { className: "tile-indicator", width: 18, height: 18, hidden: true });
+  const camera = el("img", { className: "tile-indicator", width: 18, height: 18, hidden: true });
+  const caption = el("figcaption");
+  const figure = el(
+    "figure",
+    { className: "tile", "data-user-id": userId },
+    placeholder,
+    video,
+    el("span", { className: "tile-indicators" }, mic, camera),
+    caption,
+  );
+  if (audio) figure.append(audio);
+  return { figure, video, audio, placeholder, mic, camera, caption };
+}
+
+/** Brings one participant's tile (and screen share) up to date with their state and tracks. */
+function renderTile(userId) {
+  const entry = state.participants.get(userId);
+  if (!entry?.tile) return;
+  const { participant, tile } = entry;
+  const self = isSelf(userId);
+  tile.figure.classList.toggle("self", self);
+  tile.caption.textContent = self ? `${participant.display_name} (you)` : participant.display_name;
+  tile.placeholder.textContent = initials(participant.display_name);
+
+  const mic = self ? localState("microphone", "audio") : micState(participant);
+  const camera = self ? localState("camera", "video") : cameraState(participant);
+  const micLabel = mic === "muted" ? MIC_LABELS.muted : MIC_LABELS.off;
+  setIcon(tile.mic, micLabel, MIC_ICONS[mic], mic);
+  const cameraLabel = camera === "muted" ? CAMERA_LABELS.muted : CAMERA_LABELS.off;
+  setIcon(tile.camera, cameraLabel, CAMERA_ICONS[camera], camera);
+  tile.mic.hidden = mic === "on";
+  tile.camera.hidden = camera === "on";
+
+  const tracks = self ? media.local : (media.remote.get(userId) ?? {});
+  setTrack(tile.video, tracks.camera);
+  tile.video.hidden = !tracks.camera || camera !== "on";
+  tile.placeholder.hidden = !tile.video.hidden;
+  if (tile.audio) setTrack(tile.audio, tracks.microphone);
+
+  const speaking = userId === state.speaking;
+  tile.figure.classList.toggle("speaking", speaking);
+  tile.figure.dataset.speaking = String(speaking);
+
+  const sharing = self ? media.session?.sharingScreen : participant.screen_sharing;
+  const screen = self ? media.session?.tracks.screen : tracks.screen;
+  renderScreen(userId, sharing && screen ? screen : null);
+}
+
+function initials(name) {
+  return (name ?? "")
+    .split(/\s+/)
+    .filter(Boolean)
+    .slice(0, 2)
+    .map((word) => word[0].toUpperCase())
+    .join("");
+}
+
+/** Shows `track` as the participant's screen share above the tiles, or removes it (null). */
+function renderScreen(userId, track) {
+  let screen = media.screens.get(userId);
+  if (!track) {
+    if (screen) {
+      screen.video.srcObject = null;
+      screen.figure.remove();
+      media.screens.delete(userId);
+    }
+    page.screens.hidden = media.screens.size === 0;
+    return;
+  }
+  if (!screen) {
+    const video = el("video", { autoplay: true, playsInline: true, muted: true });
+    const caption = el("figcaption");
+    const figure = el("figure", { className: "tile screen", "data-user-id": userId }, video, caption);
+    screen = { figure, video, caption };
+    media.screens.set(userId, screen);
+    page.screens.append(screen.figure);
+  }
+  const name = state.participants.get(userId)?.participant.display_name ?? "";
+  screen.caption.textContent = isSelf(userId) ? "Your screen" : `${name}'s screen`;
+  setTrack(screen.video, track);
+  page.screens.hidden = false;
+}
+
+/** Plays `track` in a <video> or <audio> element (nothing if missing); leaves what already plays alone. */
+function setTrack(element, track) {
+  const current = element.srcObject?.getTracks()[0] ?? null;
+  if (current === (track ?? null)) return;
+  element.srcObject = track ? new MediaStream([track]) : null;
+  if (track) play(element);
+}
+
+function play(element) {
+  element.play().catch((err) => {
+    // Browsers may refuse to play sound before the user has interacted with the page.
+    if (err.name === "NotAllowedError" && element instanceof HTMLAudioElement) soundWasBlocked();
+  });
+}
+
+function soundWasBlocked() {
+  if (media.soundBlocked) return;
+  media.soundBlocked = true;
+  page.soundButton.hidden = false;
+  showMediaStatus();
+}
+
+function showMediaStatus() {
+  const sound = media.soundBlocked
+    ? "Your browser holds back the classroom's sound: press “Turn on sound”."
+    : null;
+  showMessage(page.status, [media.notice, sound].filter(Boolean).join(" "));
+}
+
+function setSpeaker(userId) {
+  const previous = state.speaking;
+  state.speaking = userId;
+  for (const id of [previous, userId]) {
+    const entry = state.participants.get(id);
+    if (!entry) continue;
+    entry.item.dataset.speaking = String(id === userId);
+    renderTile(id);
+  }
+}
+
+// ---- media session ------------------------------------------------------------------------------------
+
+/** Asks for the camera and microphone; returns the tracks obtained and, if any is missing, why. */
+async function captureDevices() {
+  const devices = navigator.mediaDevices;
+  if (!devices?.getUserMedia) {
+    return { tracks: {}, problem: "This page cannot use a camera or microphone: you can watch and listen only." };
+  }
+  let refused = false;
+  for (const constraints of [
+    { audio: true, video: CAMERA_CONSTRAINTS },
+    { audio: true, video: false },
+    { audio: false, video: CAMERA_CONSTRAINTS },
+  ]) {
+    try {
+      const stream = await devices.getUserMedia(constraints);
+      const tracks = { microphone: stream.getAudioTracks()[0], camera: stream.getVideoTracks()[0] };
+      let problem = null;
+      if (!tracks.camera) problem = "No camera available: the others hear you but cannot see you.";
+      if (!tracks.microphone) problem = "No microphone available: the others see you but cannot hear you.";
+      return { tracks, problem };
+    } catch (err) {
+      // Refused: asking again for less would not change the answer.
+      if (err.name === "NotAllowedError" || err.name === "SecurityError") {
+        refused = true;
+        break;
+      }
+    }
+  }
+  return {
+    tracks: {},
+    problem: refused
+      ? "Camera and microphone are not allowed: you can watch and listen, but the others cannot see or hear you."
+      : "No camera or microphone found: you can watch and listen, but the others cannot see or hear you.",
+  };
+}
+
+function mediaSession() {
+  if (media.session) return media.session;
+  const session = new MediaSession(state.connection);
+  session.on("sources", (sources) => {
+    const remote = new Map();
+    for (const { userId, source, track } of sources) {
+      if (!remote.has(userId)) remote.set(userId, {});
+      remote.get(userId)[source] = track;
+    }
+    const changed = new Set([...media.remote.keys(), ...remote.keys()]);
+    media.remote = remote;
+    for (const userId of changed) renderTile(userId);
+  });
+  session.on("connection_state", (connectionState) => {
+    if (connectionState === "failed") {
+      media.reconnecting = true;
+      showMessage(page.status, "Audio and video were cut off. Reconnecting…");
+    } else if (connectionState === "connected" && media.reconnecting) {
+      media.reconnecting = false;
+      showMediaStatus();
+    }
+  });
+  session.on("error", (err) => console.warn("media:", err));
+  media.session = session;
+  return session;
+}
+
+/** Starts camera, microphone and receiving, once the classroom is joined. */
+async function startMedia() {
+  if (media.starting || media.session?.active) return;
+  media.starting = true;
+  page.media.hidden = false;
+  try {
+    const { tracks, problem } = await captureDevices();
+    if (!state.joined) {
+      for (const track of Object.values(tracks)) track?.stop();
+      return;
+    }
+    media.local = tracks;
+    media.notice = problem;
+    await mediaSession().start(tracks);
+    showMediaStatus();
+  } catch (err) {
+    media.local = {};
+    if (state.joined) showMessage(page.alert, `Audio and video could not start: ${err.message}`);
+  } finally {
+    media.starting = false;
+    renderMediaControls();
+    if (state.self) renderTile(state.self.user_id);
+  }
+}
+
+/** After a reconnect the server has dropped our media: set it up again (same tracks). */
+async function restartMedia() {
+  if (!media.session?.active) {
+    await startMedia();
+    return;
+  }
+  try {
+    await media.session.restart();
+    showMediaStatus();
+  } catch (err) {
+    showMessage(page.alert, `Audio and video could not start again: ${err.message}`);
+  }
+}
+
+/** Ends our media; notify: false when the server has already taken us out. */
+async function stopMedia({ notify = true } = {}) {
+  const session = media.session;
+  media.local = {};
+  media.remote = new Map();
+  if (session) await session.stop({ notify });
+  renderMediaControls();
+}
+
+function renderMediaControls() {
+  const session = media.session;
+  const live = Boolean(state.joined && session?.active);
+  page.micButton.textContent = session?.muted.audio ? "Unmute microphone" : "Mute microphone";
+  page.micButton.disabled = !(live && media.local.microphone);
+  page.cameraButton.textContent = session?.muted.video ? "Turn camera on" : "Turn camera off";
+  page.cameraButton.disabled = !(live && media.local.camera);
+  page.screenButton.textContent = session?.sharingScreen ? "Stop sharing" : "Share screen";
+  page.screenButton.disabled = !(live && navigator.mediaDevices?.getDisplayMedia);
+}
+
+async function mediaAction(button, action) {
+  button.disabled = true;
+  try {
+    await action();
+    actionSucceeded();
+  } catch (err) {
+    showActionError(err);
+  } finally {
+    renderMediaControls();
+    if (state.self) renderTile(state.self.user_id);
+  }
+}
+
+async function toggleScreen() {
+  const session = media.session;
+  if (session.sharingScreen) {
+    await session.stopScreen();
+    return;
+  }
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getDisplayMedia({ video: true, audio: false });
+  } catch (err) {
+    if (err.name === "NotAllowedError") return; // the user closed the picker
+    throw err;
+  }
+  const [track] = stream.getVideoTracks();
+  track.contentHint = "detail";
+  // Stopped from the browser's own "Stop sharing" bar.
+  track.addEventListener("ended", () => {
+    if (media.session?.tracks.screen === track) mediaAction(page.screenButton, () => media.session.stopScreen());
+  });
+  await session.shareScreen(track);
 }
 
 // ---- chat ---------------------------------------------------------------------------------------------
@@ -185,6 +554,22 @@ async function runAction(button, action, successText) {
 }
 
 function setUpControls() {
+  page.micButton.addEventListener("click", () =>
+    mediaAction(page.micButton, () => media.session.setMuted("audio", !media.session.muted.audio)),
+  );
+  page.cameraButton.addEventListener("click", () =>
+    mediaAction(page.cameraButton, () => media.session.setMuted("video", !media.session.muted.video)),
+  );
+  page.screenButton.addEventListener("click", () => mediaAction(page.screenButton, toggleScreen));
+  page.soundButton.addEventListener("click", () => {
+    media.soundBlocked = false;
+    page.soundButton.hidden = true;
+    showMediaStatus();
+    for (const element of document.querySelectorAll("#media audio, #media video")) {
+      if (element.srcObject) play(element);
+    }
+  });
+
   page.handButton.addEventListener("click", async () => {
     const raised = !state.handRaised;
     const ack = await runAction(page.handButton, () => state.connection.hand(raised));
@@ -194,6 +579,7 @@ function setUpControls() {
   page.leaveButton.addEventListener("click", async () => {
     page.leaveButton.disabled = true;
     if (state.joined) {
+      await stopMedia();
       state.joined = false;
       try {
         await state.connection.leave();
@@ -230,6 +616,8 @@ function applyJoin(ack) {
 
   state.participants.clear();
   page.participants.replaceChildren();
+  page.tiles.replaceChildren();
+  for (const userId of [...media.screens.keys()]) renderScreen(userId, null);
   for (const participant of participants) upsertParticipant(participant);
   if (!state.participants.has(ack.self.user_id)) upsertParticipant(ack.self);
   setHandRaised(ack.self.hand_raised);
@@ -244,10 +632,13 @@ function applyJoin(ack) {
   page.live.hidden = false;
   setControlsEnabled(true);
   page.leaveButton.disabled = false;
+  renderMediaControls();
 }
 
 function joinFailed(err) {
   state.joined = false;
+  stopMedia({ notify: false });
+  page.media.hidden = true;
   if (err.code === "unauthorized") {
     location.assign(loginUrl());
     return;
@@ -261,6 +652,8 @@ function joinFailed(err) {
 /** The server has taken us out of the classroom: keep the page readable, stop everything that talks. */
 function stopParticipating(alertText) {
   state.joined = false;
+  stopMedia({ notify: false });
+  page.media.hidden = true;
   setControlsEnabled(false);
   clearMessage(page.status);
   showMessage(page.alert, alertText);
@@ -291,15 +684,18 @@ function listen(connection) {
     );
   });
   connection.on("error", ({ message }) => showMessage(page.alert, message));
+  connection.on("active_speaker", ({ user_id: userId }) => setSpeaker(userId ?? null));
 
   connection.on("connection_lost", () => {
     if (!state.joined) return;
     setControlsEnabled(false);
+    for (const button of [page.micButton, page.cameraButton, page.screenButton]) button.disabled = true;
     showMessage(page.status, "Connection lost. Reconnecting…");
   });
   connection.on("rejoined", (ack) => {
     applyJoin(ack);
     showMessage(page.status, "Reconnected.");
+    restartMedia();
   });
   connection.on("rejoin_failed", joinFailed);
   connection.on("connect_failed", joinFailed);
@@ -329,7 +725,9 @@ async function main() {
     applyJoin(await state.connection.join(classroomId));
   } catch (err) {
     joinFailed(err);
+    return;
   }
+  await startMedia();
 }
 
 main();

@@ -13,6 +13,8 @@ export const SERVER_EVENTS = Object.freeze([
   "chat",
   "mute_requested",
   "removed",
+  "media_offer",
+  "active_speaker",
   "error",
 ]);
 
@@ -26,6 +28,8 @@ export const SERVER_EVENTS = Object.freeze([
 export const CONNECTION_EVENTS = Object.freeze(["connection_lost", "rejoined", "rejoin_failed", "connect_failed"]);
 
 export const MUTE_KINDS = Object.freeze(["audio", "video"]);
+export const MEDIA_SOURCES = Object.freeze(["microphone", "camera", "screen"]);
+const MEDIA_STATE_FIELDS = Object.freeze(["audio_muted", "video_muted", "screen_sharing"]);
 
 /** A failed request: the server's {"error": {code, message}} ack, or a local failure (timeout, disconnected). */
 export class ProtocolError extends Error {
@@ -114,6 +118,51 @@ export class ClassroomConnection {
 
   remove(userId) {
     return this._request("remove", { user_id: userId });
+  }
+
+  // ---- media (docs/protocol.md, "Media: one peer connection, the server offers") ----
+
+  /** Resolves to {ok, ice_servers, offer}: the server's first offer for a new peer connection. */
+  mediaJoin(publish) {
+    if (!Array.isArray(publish) || !publish.every((source) => MEDIA_SOURCES.includes(source))) {
+      throw new TypeError(`publish: a list of ${MEDIA_SOURCES.join(", ")}`);
+    }
+    return this._request("media_join", { publish: [...publish] });
+  }
+
+  mediaAnswer(revision, sdp) {
+    return this._request("media_answer", { revision, sdp });
+  }
+
+  /** Sends one trickled ICE candidate (an RTCIceCandidate or its JSON); null means end of candidates. */
+  mediaCandidate(candidate) {
+    if (candidate === null || candidate === undefined || !candidate.candidate) {
+      return this._request("media_candidate", { candidate: null, sdpMid: null, sdpMLineIndex: null });
+    }
+    return this._request("media_candidate", {
+      candidate: candidate.candidate,
+      sdpMid: candidate.sdpMid ?? null,
+      sdpMLineIndex: candidate.sdpMLineIndex ?? null,
+    });
+  }
+
+  /** Resolves to {ok, renegotiating}: true when a media_offer with a screen publish mid follows. */
+  mediaScreen() {
+    return this._request("media_screen", {});
+  }
+
+  /** Tells the others what this participant shows: any of {audio_muted, video_muted, screen_sharing}. */
+  mediaState(changes) {
+    const payload = {};
+    for (const [name, value] of Object.entries(changes)) {
+      if (!MEDIA_STATE_FIELDS.includes(name)) throw new TypeError(`unknown media state: ${name}`);
+      payload[name] = Boolean(value);
+    }
+    return this._request("media_state", payload);
+  }
+
+  mediaLeave() {
+    return this._request("media_leave", {});
   }
 
   /** Drops the connection for good (no reconnect, no re-join). */

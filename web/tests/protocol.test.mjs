@@ -99,3 +99,36 @@ test("ClassroomConnection follows docs/protocol.md", async () => {
 
   }
 });
+
+test("media requests carry the payloads of docs/protocol.md", async () => {
+  const s = new FakeSocket();
+  s.connected = true;
+  const c = new ClassroomConnection(s, { ackTimeoutMs: 200 });
+  const offers = [];
+  c.on("media_offer", (offer) => offers.push(offer));
+  c.on("active_speaker", (speaker) => offers.push(speaker));
+  s.fire("media_offer", { revision: 2 });
+  s.fire("active_speaker", { user_id: null });
+  assert.deepEqual(offers, [{ revision: 2 }, { user_id: null }]);
+
+  await c.mediaJoin(["microphone", "camera"]);
+  await c.mediaAnswer(3, "v=0");
+  await c.mediaCandidate({ candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host", sdpMid: "0", sdpMLineIndex: 0 });
+  await c.mediaCandidate(null);
+  await c.mediaCandidate({ candidate: "", sdpMid: "0", sdpMLineIndex: 0 });
+  await c.mediaScreen();
+  await c.mediaState({ audio_muted: 1, screen_sharing: false });
+  await c.mediaLeave();
+  assert.deepEqual(s.sent, [
+    ["media_join", { publish: ["microphone", "camera"] }],
+    ["media_answer", { revision: 3, sdp: "v=0" }],
+    ["media_candidate", { candidate: "candidate:1 1 udp 1 127.0.0.1 5000 typ host", sdpMid: "0", sdpMLineIndex: 0 }],
+    ["media_candidate", { candidate: null, sdpMid: null, sdpMLineIndex: null }],
+    ["media_candidate", { candidate: null, sdpMid: null, sdpMLineIndex: null }],
+    ["media_screen", {}],
+    ["media_state", { audio_muted: true, screen_sharing: false }],
+    ["media_leave", {}],
+  ]);
+  assert.throws(() => c.mediaJoin(["webcam"]), TypeError);
+  assert.throws(() => c.mediaState({ muted: true }), TypeError);
+});
