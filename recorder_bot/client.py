@@ -19,6 +19,7 @@ from aiortc import (
     RTCConfiguration,
     RTCIceServer,
     RTCPeerConnection,
+    RTCRtpReceiver,
     RTCSessionDescription,
 )
 from aiortc.rtcconfiguration import RTCBundlePolicy
@@ -46,6 +47,7 @@ class RemoteSource:
     user_id: int
     source: str
     track: MediaStreamTrack
+    receiver: RTCRtpReceiver
 
 
 class ClassroomClient:
@@ -80,6 +82,7 @@ class ClassroomClient:
             self.base_url,
             namespaces=[NAMESPACE],
             headers=self.headers,
+            auth=self.auth,
             transports=["websocket"],
             wait_timeout=10,
         )
@@ -159,6 +162,12 @@ class ClassroomClient:
             described = sources.get(mid or "")
             if mid is None or described is None or mid in self.sources:
                 continue
-            remote = RemoteSource(mid, described["user_id"], described["source"], transceiver.receiver.track)
+            remote = RemoteSource(
+                mid,
+                described["user_id"],
+                described["source"],
+                transceiver.receiver.track,
+                transceiver.receiver,
+            )
             self.sources[mid] = remote
             self.on_source(remote)

@@ -9,6 +9,7 @@ from aiohttp.test_utils import TestServer
 
 from server.app import create_app
 from server.config import Config, load_config
+from server.services import SERVICES
 from tests.media_support import Classroom
 from tests.netns import require_private_namespace
 from tests.support import Participant, add_user, logged_in
@@ -26,6 +27,8 @@ def config(tmp_path: Path) -> Config:
 async def server(config: Config) -> AsyncIterator[TestServer]:
     test_server = TestServer(create_app(config), host="127.0.0.1")
     await test_server.start_server()
+    # The recorder robot connects back the way `aula serve` tells it to.
+    test_server.app[SERVICES].recorders.server_url = str(test_server.make_url("")).rstrip("/")
     yield test_server
     await test_server.close()
 

@@ -1,0 +1,203 @@
+"""The Session Recorder Robot: joins a classroom as a participant and records it into one file.
+
+It connects like a browser (socket.io + one aiortc peer connection, publishing nothing), decodes every
+source it receives, stamps each frame on the recording clock from RTP/RTCP timing, and hands it to the
+recorder pipeline, which mixes, encodes and writes a fragmented MP4 on its own thread. Names, the active
+speaker, screen shares and consent come from the classroom's events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiortc.mediastreams import MediaStreamError
+from av import AudioFrame, VideoFrame
+
+from recorder_bot.client import NAMESPACE, ClassroomClient, RemoteSource
+from recorder_bot.mixer import MediaFormat, Mixer, SourceKey
+from recorder_bot.rtp_clock import PublisherClock, StreamClock, watch_sender_reports
+from recorder_bot.writer import EncoderSettings, RecorderPipeline, RecordingWriter, WriterStats
+
+log = logging.getLogger(__name__)
+
+VIDEO_CLOCK = 90_000
+AUDIO_CLOCK = 48_000
+Report = Callable[[dict[str, Any]], None]
+
+
+@dataclass(frozen=True)
+class Job:
+    """What the server asks of one robot run (handed over on stdin as JSON)."""
+
+    server_url: str
+    token: str
+    classroom_id: int
+    classroom_name: str
+    output: str
+    storage_root: str
+    width: int = 1280
+    height: int = 720
+    fps: int = 15
+    video_bitrate: int = 1_500_000
+    audio_bitrate: int = 96_000
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Job:
+        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
+        return cls(**known)
+
+
+class RobotSession:
+    """The robot inside one classroom: what it hears and sees goes into ``pipeline``."""
+
+    def __init__(self, job: Job, pipeline: RecorderPipeline, recording_start: float) -> None:
+        self.job = job
+        self.pipeline = pipeline
+        self.recording_start = recording_start
+        self.client = ClassroomClient(
+            job.server_url, {}, {}, on_source=self._source, auth={"robot_token": job.token}
+        )
+        self.disconnected = asyncio.Event()
+        self._names: dict[int, str] = {}
+        self._declined: set[int] = set()
+        self._publishers: dict[int, PublisherClock] = {}
+        self._readers: set[asyncio.Task[None]] = set()
+        sio = self.client.sio
+        sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
+        sio.on("participant_joined", self._on_participant, namespace=NAMESPACE)
+        sio.on("participant_updated", self._on_participant, namespace=NAMESPACE)
+        sio.on("participant_left", self._on_left, namespace=NAMESPACE)
+        sio.on("active_speaker", self._on_speaker, namespace=NAMESPACE)
+
+    async def start(self) -> None:
+        await self.client.connect()
+        joined = await self.client.join(self.job.classroom_id)
+        for participant in joined["participants"]:
+            self._know(participant)
+        await self.client.start_media()
+
+    async def close(self) -> None:
+        for task in list(self._readers):
+            task.cancel()
+        await asyncio.gather(*self._readers, return_exceptions=True)
+        await self.client.close()
+
+    # -- classroom events ---------------------------------------------------------------------------------
+
+    async def _on_disconnect(self, reason: Any = None) -> None:
+        self.disconnected.set()
+
+    async def _on_participant(self, data: dict[str, Any]) -> None:
+        self._know(data["participant"])
+
+    async def _on_left(self, data: dict[str, Any]) -> None:
+        user_id = data["user_id"]
+        for source in ("microphone", "camera", "screen"):
+            self.pipeline.remove_source(SourceKey(user_id, source))
+
+    async def _on_speaker(self, data: dict[str, Any]) -> None:
+        self.pipeline.set_active_speaker(data.get("user_id"))
+
+    def _know(self, participant: dict[str, Any]) -> None:
+        user_id = participant["user_id"]
+        if participant.get("robot"):
+            return
+        if self._names.get(user_id) != participant["display_name"]:
+            self._names[user_id] = participant["display_name"]
+            self.pipeline.set_names(self._names)
+        if participant.get("recording_consent") is False and user_id not in self._declined:
+            # Declined: nothing of theirs is recorded from now on.
+            self._declined.add(user_id)
+            for source in ("microphone", "camera", "screen"):
+                self.pipeline.remove_source(SourceKey(user_id, source))
+            log.info("left out of the recording (declined)", extra={"user_id": user_id})
+        elif participant.get("recording_consent") is not False:
+            self._declined.discard(user_id)
+        if participant.get("screen_sharing") is False:
+            self.pipeline.remove_source(SourceKey(user_id, "screen"))
+
+    # -- media --------------------------------------------------------------------------------------------
+
+    def _source(self, remote: RemoteSource) -> None:
+        task = asyncio.create_task(self._read(remote))
+        self._readers.add(task)
+        task.add_done_callback(self._readers.discard)
+
+    async def _read(self, remote: RemoteSource) -> None:
+        video = remote.track.kind == "video"
+        clock = StreamClock(VIDEO_CLOCK if video else AUDIO_CLOCK)
+        watch_sender_reports(remote.receiver, clock)
+        publisher = self._publishers.setdefault(remote.user_id, PublisherClock(self.recording_start))
+        key = SourceKey(remote.user_id, remote.source)
+        try:
+            while True:
+                frame = await remote.track.recv()
+                arrival = time.time()
+                if remote.user_id in self._declined or frame.pts is None:
+                    continue
+                wall = clock.wall_time(frame.pts)
+                if wall is None:
+                    continue  # no sender report yet: its time is unknown, so it is not placed
+                t = publisher.recording_time(wall, arrival)
+                if isinstance(frame, VideoFrame):
+                    self.pipeline.add_video(key, frame, t)
+                elif isinstance(frame, AudioFrame):
+                    self.pipeline.add_audio(key, frame, t)
+        except MediaStreamError:
+            self.pipeline.remove_source(key)
+
+
+async def record(job: Job, stop: asyncio.Event, report: Report) -> None:
+    """Record until ``stop`` is set or the server goes away; the file is complete when this returns."""
+    recording_start = time.time()
+    loop = asyncio.get_running_loop()
+    first_fragment = asyncio.Event()
+
+    def fragment_written(stats: WriterStats) -> None:  # on the pipeline's thread
+        loop.call_soon_threadsafe(first_fragment.set)
+
+    fmt = MediaFormat(width=job.width, height=job.height, fps=job.fps)
+    writer = RecordingWriter(
+        Path(job.storage_root),
+        Path(job.output).name,
+        fmt,
+        EncoderSettings(video_bitrate=job.video_bitrate, audio_bitrate=job.audio_bitrate),
+        on_fragment=fragment_written,
+    )
+    pipeline = RecorderPipeline(
+        Mixer(fmt, job.classroom_name), writer, clock=lambda: time.time() - recording_start
+    )
+    pipeline.start()
+    session = RobotSession(job, pipeline, recording_start)
+    try:
+        await session.start()
+        report({"event": "joined"})
+        waiting = [asyncio.ensure_future(e.wait()) for e in (first_fragment, stop, session.disconnected)]
+        await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
+        if first_fragment.is_set():
+            report({"event": "recording"})
+        ending = [asyncio.ensure_future(e.wait()) for e in (stop, session.disconnected)]
+        await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
+        for future in (*waiting, *ending):
+            future.cancel()
+    finally:
+        with contextlib.suppress(Exception):
+            await session.close()
+        stats = await asyncio.to_thread(pipeline.stop)
+    report(
+        {
+            "event": "finished",
+            "duration_ms": int(stats.rendered_seconds * 1000),
+            "size_bytes": stats.bytes_written,
+            "fragments": stats.fragments,
+            "dropped": stats.dropped_queue_full,
+            "late_frames": stats.late_video_frames + stats.late_audio_frames,
+        }
+    )

@@ -1,0 +1,69 @@
+"""REC with real peers: the robot joins like a client, records the class, and the file is ready at Stop."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import av
+import pytest
+from aiohttp import web
+
+from server.services import SERVICES
+from tests.media_support import Classroom, Counter, wait_for
+from tests.synthetic_media import SyntheticAudioTrack, SyntheticVideoTrack
+
+pytestmark = pytest.mark.usefixtures("private_namespace")
+
+
+def streams_of(path: Path) -> dict[str, str]:
+    with av.open(str(path)) as container:
+        return {stream.type: stream.codec_context.name for stream in container.streams}
+
+
+async def test_teacher_records_a_class_and_the_file_is_ready_at_stop(
+    classroom: Classroom, users: dict[str, int], app: web.Application
+) -> None:
+    teacher = await classroom.enter(
+        "teacher", {"camera": SyntheticVideoTrack(320, 240, 15), "microphone": SyntheticAudioTrack()}
+    )
+    counter = Counter()
+    await classroom.enter("student", {"microphone": SyntheticAudioTrack(660)}, counter)
+    await wait_for(lambda: counter.count(users["teacher"], "camera") > 5, 15)
+    http = classroom.sessions["teacher"]
+
+    pressed = time.monotonic()
+    response = await http.post(f"/api/classrooms/{classroom.classroom_id}/recording", json={})
+    assert response.status == 201, await response.text()
+    recording = (await response.json())["recording"]
+    assert recording["name"] == "Physics 1"
+    joined = await teacher.next_event("participant_joined", wait=15)
+    while joined["participant"]["username"] == "student":  # the student's arrival came first
+        joined = await teacher.next_event("participant_joined", wait=15)
+    assert joined["participant"]["robot"] is True
+    assert joined["participant"]["display_name"] == "Session Recorder Robot"
+    assert joined["seats_used"] == 2  # the robot takes no seat
+    while (state := await teacher.next_event("recording_state", wait=20))["recording"][
+        "state"
+    ] != "recording":
+        assert state["recording"]["state"] == "starting"
+
+    await asyncio.sleep(6)
+    stop_pressed = time.monotonic()
+    stopped = await http.post(f"/api/classrooms/{classroom.classroom_id}/recording/stop")
+    stop_took = time.monotonic() - stop_pressed
+    wall = time.monotonic() - pressed
+    assert stopped.status == 200, await stopped.text()
+    done = (await stopped.json())["recording"]
+    assert done["state"] == "ready"
+    assert stop_took < 1.5, f"stop took {stop_took:.2f} s"
+
+    listed = await (await http.get("/api/recordings")).json()
+    assert [r["state"] for r in listed["recordings"]] == ["ready"]
+    path = app[SERVICES].storage.recordings / next(app[SERVICES].storage.recordings.glob("*.mp4")).name
+    assert streams_of(path) == {"video": "h264", "audio": "aac"}
+    assert abs(done["duration_ms"] / 1000 - wall) < 1.5, (done["duration_ms"], wall)
+    with av.open(str(path)) as container:
+        frames = sum(1 for _ in container.decode(video=0))
+    assert frames >= 15 * 5
