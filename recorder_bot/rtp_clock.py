@@ -50,16 +50,27 @@ class StreamClock:
 
 
 class PublisherClock:
-    """One publisher's wall clock placed on the recording clock (seconds since the recording began)."""
+    """One publisher's wall clock placed on the recording clock (seconds since the recording began).
 
-    def __init__(self, recording_start: float) -> None:
+    The offset follows the least-delayed frame; when no frame beats it, it may creep up by ``creep``
+    seconds per second, so a publisher clock that runs slow against ours (a few hundred ppm is common)
+    does not slide its frames ever earlier until the mixer drops them as late.
+    """
+
+    def __init__(self, recording_start: float, creep: float = 0.001) -> None:
         self.recording_start = recording_start
+        self.creep = creep
         self._offset: float | None = None
+        self._updated = 0.0
 
     def recording_time(self, wall: float, arrival: float | None = None) -> float:
-        seen = (time.time() if arrival is None else arrival) - wall
+        now = time.time() if arrival is None else arrival
+        seen = now - wall
         if self._offset is None or seen < self._offset:
             self._offset = seen
+        else:
+            self._offset = min(seen, self._offset + self.creep * max(0.0, now - self._updated))
+        self._updated = now
         return wall + self._offset - self.recording_start
 
 

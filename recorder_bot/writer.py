@@ -19,10 +19,8 @@ import queue
 import re
 import threading
 import time
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from fractions import Fraction
 from pathlib import Path
 
@@ -36,7 +34,6 @@ from recorder_bot.mixer import MediaFormat, Mixer, Rendered, SourceKey
 
 log = logging.getLogger(__name__)
 
-NAME_PART_MAX = 60
 FILE_NAME_MAX = 120
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.mp4")
 IO_BUFFER = 4 << 20
@@ -46,19 +43,6 @@ kill cannot leave half of one behind."""
 
 class RecordingError(Exception):
     """The recording could not be written (the file exists, the disk is full, the encoder failed, ...)."""
-
-
-def safe_file_name(recording_id: int, name: str, started_at: datetime) -> str:
-    """``20261123-150131-42-Physics-3B.mp4``: ASCII letters, digits and ``-`` only, unique by recording id.
-
-    Nothing typed by a user becomes a path: accents are folded, everything else is collapsed to ``-``,
-    and the name part is bounded, so the whole name stays well under file-system limits.
-    """
-    if recording_id < 0:
-        raise ValueError(f"recording id must not be negative: {recording_id}")
-    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
-    cleaned = re.sub(r"[^A-Za-z0-9]+", "-", ascii_name).strip("-")[:NAME_PART_MAX].strip("-") or "recording"
-    return f"{started_at:%Y%m%d-%H%M%S}-{recording_id}-{cleaned}.mp4"
 
 
 def recording_path(storage_root: Path, file_name: str) -> Path:

@@ -28,8 +28,8 @@ from recorder_bot.writer import (
     RecordingError,
     RecordingWriter,
     recording_path,
-    safe_file_name,
 )
+from server.library.files import recording_file_name
 from tests.test_recorder_mixer import BLUE, GREEN, RED, YELLOW, YUV, Participant, near, play
 
 REPO = Path(__file__).resolve().parent.parent
@@ -307,7 +307,7 @@ def test_paths_outside_the_storage_root_are_refused(storage: Path, name: str) ->
 )
 def test_file_names_are_sanitised(storage: Path, name: str) -> None:
     started = datetime(2026, 11, 23, 15, 1, 31, tzinfo=UTC)
-    file_name = safe_file_name(42, name, started)
+    file_name = recording_file_name(42, name, started)
     assert file_name.isascii()
     assert file_name.startswith("20261123-150131-42-")
     assert file_name.endswith(".mp4")
@@ -316,7 +316,7 @@ def test_file_names_are_sanitised(storage: Path, name: str) -> None:
     assert ".." not in file_name
     assert len(file_name) <= 100
     assert recording_path(storage, file_name).parent == storage.resolve()
-    assert safe_file_name(43, name, started) != file_name, "unique by recording id"
+    assert recording_file_name(43, name, started) != file_name, "unique by recording id"
 
 
 def test_no_file_is_left_open_or_half_made_when_the_name_is_refused(storage: Path) -> None:
