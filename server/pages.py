@@ -17,6 +17,7 @@ PAGES = {
     "/classrooms/{id:[0-9]+}": "classroom.html",
     "/resources/recordings": "recordings.html",
     "/admin/users": "users.html",
+    "/settings": "settings.html",
 }
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
