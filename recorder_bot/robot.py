@@ -22,7 +22,7 @@ from av import AudioFrame, VideoFrame
 
 from recorder_bot.client import NAMESPACE, ClassroomClient, RemoteSource
 from recorder_bot.mixer import MediaFormat, Mixer, SourceKey
-from recorder_bot.rtp_clock import PublisherClock, StreamClock, watch_sender_reports
+from recorder_bot.rtp_clock import PublisherClock, StreamClock, rtp_timestamp, watch_sender_reports
 from recorder_bot.writer import EncoderSettings, RecorderPipeline, RecordingWriter, WriterStats
 
 log = logging.getLogger(__name__)
@@ -142,7 +142,8 @@ class RobotSession:
                 arrival = time.time()
                 if remote.user_id in self._declined or frame.pts is None:
                     continue
-                wall = clock.wall_time(frame.pts)
+                rtp = rtp_timestamp(remote.receiver, frame.pts)
+                wall = None if rtp is None else clock.wall_time(rtp)
                 if wall is None:
                     continue  # no sender report yet: its time is unknown, so it is not placed
                 t = publisher.recording_time(wall, arrival)

@@ -88,3 +88,16 @@ def watch_sender_reports(receiver: RTCRtpReceiver, clock: StreamClock) -> None:
         await original(packet)
 
     receiver._handle_rtcp_packet = handle  # type: ignore[method-assign]
+
+
+def rtp_timestamp(receiver: RTCRtpReceiver, pts: int) -> int | None:
+    """The RTP timestamp of a frame ``receiver`` decoded with ``pts``.
+
+    aiortc rebases RTP timestamps to start at 0 before decoding (its ``TimestampMapper``; aiortc 1.16.0),
+    so a decoded frame's pts is the RTP timestamp less the stream's first one, which is read back here.
+    """
+    mapper = getattr(receiver, "_RTCRtpReceiver__timestamp_mapper", None)
+    origin = getattr(mapper, "_origin", None)
+    if not isinstance(origin, int):
+        return None
+    return (pts + origin) & 0xFFFFFFFF

@@ -8,6 +8,7 @@ from importlib import metadata
 from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender
 from aiortc.rtcdtlstransport import RTCDtlsTransport
 
+from recorder_bot.rtp_clock import rtp_timestamp
 from server.media import adapter
 
 
@@ -36,6 +37,10 @@ async def test_every_private_hook_is_where_the_adapter_reaches() -> None:
     try:
         transceiver = pc.addTransceiver("video", direction="recvonly")
         assert isinstance(adapter.receiver_statistics(transceiver.receiver), dict)
+        # The recorder reads back the RTP origin aiortc rebases decoded timestamps on.
+        mapper = transceiver.receiver._RTCRtpReceiver__timestamp_mapper  # type: ignore[attr-defined]
+        assert mapper.map(1000) == 0
+        assert rtp_timestamp(transceiver.receiver, 90) == 1090
         sender = pc.addTransceiver(adapter.IdleTrack("video"), direction="sendonly").sender
         assert isinstance(adapter.rtx_ssrc(sender), int)
         adapter.set_stream_id(sender, "7")

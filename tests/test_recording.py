@@ -7,12 +7,18 @@ import time
 from pathlib import Path
 
 import av
+import numpy as np
 import pytest
 from aiohttp import web
 
 from server.services import SERVICES
 from tests.media_support import Classroom, Counter, wait_for
-from tests.synthetic_media import SyntheticAudioTrack, SyntheticVideoTrack
+from tests.synthetic_media import (
+    BeepingAudioTrack,
+    FlashingVideoTrack,
+    SyntheticAudioTrack,
+    SyntheticVideoTrack,
+)
 
 pytestmark = pytest.mark.usefixtures("private_namespace")
 
@@ -67,3 +73,50 @@ async def test_teacher_records_a_class_and_the_file_is_ready_at_stop(
     with av.open(str(path)) as container:
         frames = sum(1 for _ in container.decode(video=0))
     assert frames >= 15 * 5
+
+
+def flash_and_beep(path: Path) -> tuple[float, float]:
+    """When the picture turns white, and when the 1 kHz beep starts, in the recording."""
+    flash = None
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            luma = frame.to_ndarray(format="gray")
+            if float(luma.mean()) > 150:
+                flash = float(frame.time)
+                break
+    samples: list[np.ndarray] = []
+    start = None
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            if start is None:
+                start = float(frame.time)
+            samples.append(frame.to_ndarray()[0])
+    pcm = np.concatenate(samples)
+    onset = int(np.argmax(np.abs(pcm) > 0.1))
+    assert flash is not None
+    assert start is not None
+    return flash, start + onset / 48_000
+
+
+async def test_a_flash_and_a_beep_at_the_same_moment_line_up_in_the_recording(
+    classroom: Classroom, users: dict[str, int], app: web.Application
+) -> None:
+    http = classroom.sessions["teacher"]
+    response = await http.post(f"/api/classrooms/{classroom.classroom_id}/recording", json={})
+    assert response.status == 201
+    started = time.time()
+    start = started + 1.0
+    await classroom.enter(
+        "teacher",
+        {
+            "camera": FlashingVideoTrack(start, flash_at=5.0),
+            "microphone": BeepingAudioTrack(start, beep_at=5.0),
+        },
+    )
+    await asyncio.sleep(8)
+    stopped = await http.post(f"/api/classrooms/{classroom.classroom_id}/recording/stop")
+    assert (await stopped.json())["recording"]["state"] == "ready"
+    path = next(app[SERVICES].storage.recordings.glob("*.mp4"))
+    flash, beep = flash_and_beep(path)
+    print(f"flash at {flash:.3f} s, beep at {beep:.3f} s, offset {1000 * (beep - flash):+.0f} ms")
+    assert abs(beep - flash) < 0.040
