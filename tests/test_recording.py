@@ -79,10 +79,9 @@ def flash_and_beep(path: Path) -> tuple[float, float]:
     """When the picture turns white, and when the 1 kHz beep starts, in the recording."""
     flash = None
     with av.open(str(path)) as container:
-        for frame in container.decode(video=0):
-            luma = frame.to_ndarray(format="gray")
-            if float(luma.mean()) > 150:
-                flash = float(frame.time)
+        for picture in container.decode(video=0):
+            if float(picture.to_ndarray(format="gray").mean()) > 150:
+                flash = float(picture.time)
                 break
     samples: list[np.ndarray] = []
     start = None

@@ -74,9 +74,12 @@ class ClassroomMedia:
             if peer.pc.connectionState == "failed" and self.peers.get(user_id) is peer:
                 self._spawn(self.leave(user_id))
 
-        # A receive-only first arrival would get an offer without any m-line, which browsers reject
-        # (an empty BUNDLE group): a microphone m-line it may leave inactive keeps the offer valid.
-        self._open_publishing(user_id, peer, publish or ["microphone"])
+        self._open_publishing(user_id, peer, publish)
+        if not publish:
+            # A receive-only first arrival would get an offer without any m-line, which browsers reject
+            # (an empty BUNDLE group). An audio m-line that is not offered for publishing keeps it valid;
+            # the client leaves it inactive.
+            self.router.prepare_publisher(peer.pc, ("audio",))
         self.router.add_subscriber(peer.key, peer.pc)
         return await self._offer(user_id, peer)
 
