@@ -77,19 +77,19 @@ async def test_teacher_records_a_class_and_the_file_is_ready_at_stop(
 
 def flash_and_beep(path: Path) -> tuple[float, float]:
     """When the picture turns white, and when the 1 kHz beep starts, in the recording."""
-    flash = None
+    flash: float | None = None
     with av.open(str(path)) as container:
         for picture in container.decode(video=0):
             if float(picture.to_ndarray(format="gray").mean()) > 150:
-                flash = float(picture.time)
+                flash = picture.time
                 break
     samples: list[np.ndarray] = []
-    start = None
+    start: float | None = None
     with av.open(str(path)) as container:
-        for frame in container.decode(audio=0):
+        for sound in container.decode(audio=0):
             if start is None:
-                start = float(frame.time)
-            samples.append(frame.to_ndarray()[0])
+                start = sound.time
+            samples.append(sound.to_ndarray()[0])
     pcm = np.concatenate(samples)
     onset = int(np.argmax(np.abs(pcm) > 0.1))
     assert flash is not None
