@@ -128,6 +128,10 @@ class RecorderSupervisor:
         if robot is None:
             return
         robot.stop_reason = reason
+        # A robot still starting up has no file yet: let it begin writing, so Stop right after REC
+        # still leaves a valid (short) recording instead of a failed one.
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(robot.recording.wait(), self.config.recording.robot_start_timeout)
         if robot.process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 robot.process.send_signal(signal.SIGTERM)
