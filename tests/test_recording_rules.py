@@ -260,6 +260,7 @@ async def test_a_recording_without_any_media_is_still_a_valid_file(
 ) -> None:
     http = classroom.sessions["teacher"]
     status, body = await start(http, classroom.classroom_id)
+    assert status == 201
     await until_state(app, body["recording"]["id"], "recording")
     await asyncio.sleep(2)
     _status, body = await stop(http, classroom.classroom_id)
@@ -281,6 +282,7 @@ async def test_with_consent_asked_a_student_who_declines_is_left_out_and_the_ans
     joined = await student.join(classroom.classroom_id)
     assert joined["consent"]["mode"] == "ask"
     status, body = await start(classroom.sessions["teacher"], classroom.classroom_id)
+    assert status == 201
     recording_id = body["recording"]["id"]
     assert (await student.call("recording_consent", {"accepted": False}))["ok"] is True
     assert (await teacher.call("recording_consent", {"accepted": True}))["ok"] is True
