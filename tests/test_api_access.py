@@ -39,6 +39,30 @@ async def fresh_classroom(app: web.Application) -> int:
         return classroom.id
 
 
+async def fresh_recording(app: web.Application, state: str = "ready") -> tuple[int, int]:
+    """A recording of a fresh classroom (unpublished), with a file and a thumbnail on disk."""
+    from server.db.models import Classroom, Recording
+
+    classroom_id = await fresh_classroom(app)
+    storage = app[SERVICES].storage.recordings
+    number = next(_serial)
+    async with app[SERVICES].db() as db:
+        recording = Recording(
+            classroom_id=classroom_id,
+            classroom_name="Room",
+            number=1,
+            name=f"Room {number}",
+            state=state,
+            started_by_id=(await db.get(Classroom, classroom_id)).owner_id,  # type: ignore[union-attr]
+            file_name=f"table-{number}.mp4",
+        )
+        db.add(recording)
+        await db.commit()
+    (storage / f"table-{number}.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    (storage / f"table-{number}.jpg").write_bytes(b"\xff\xd8\xff")
+    return classroom_id, recording.id
+
+
 async def fresh_user(app: web.Application) -> int:
     return await add_user(app, f"victim{next(_serial)}", "student")
 
@@ -67,6 +91,19 @@ def on_user(body: Any = None) -> Target:
     return target
 
 
+def on_recording(suffix: str = "", body: Any = None) -> Target:
+    async def target(app: web.Application, caller: str) -> tuple[str, Any]:
+        _, recording_id = await fresh_recording(app)
+        return f"/api/recordings/{recording_id}{suffix}", body
+
+    return target
+
+
+async def recording_in_progress(app: web.Application, caller: str) -> tuple[str, Any]:
+    classroom_id, _ = await fresh_recording(app, state="recording")
+    return f"/api/classrooms/{classroom_id}/recording/stop", None
+
+
 async def login_target(app: web.Application, caller: str) -> tuple[str, Any]:
     return "/api/auth/login", {"username": USERNAMES.get(caller, "admin"), "password": PASSWORD}
 
@@ -77,6 +114,11 @@ async def new_user_target(app: web.Application, caller: str) -> tuple[str, Any]:
 
 EVERYONE = dict.fromkeys(CALLERS, 200)
 USERS_ONLY = {**EVERYONE, "anonymous": 401}
+# An unpublished recording: its classroom's moderators and admins; for anyone else it does not exist.
+MODERATORS_ONLY = {"anonymous": 401, "student": 404, "outsider_student": 404, "owner_teacher": 200} | {
+    "other_teacher": 404,
+    "admin": 200,
+}
 ADMIN_ONLY = dict.fromkeys(CALLERS, 403) | {"anonymous": 401, "admin": 200}
 
 # (method, route, how to make the request, expected status per caller)
@@ -121,6 +163,36 @@ TABLE: list[tuple[str, str, Target, dict[str, int]]] = [
         | {"other_teacher": 404, "admin": 204},
     ),
     ("GET", "/api/recordings", fixed("/api/recordings"), USERS_ONLY),
+    (
+        "POST",
+        "/api/classrooms/{id}/recording",
+        on_classroom("/recording", {}),
+        {"anonymous": 401, "student": 403, "outsider_student": 404, "owner_teacher": 201}
+        | {"other_teacher": 404, "admin": 201},
+    ),
+    (
+        "POST",
+        "/api/classrooms/{id}/recording/stop",
+        recording_in_progress,
+        {"anonymous": 401, "student": 403, "outsider_student": 404, "owner_teacher": 200}
+        | {"other_teacher": 404, "admin": 200},
+    ),
+    (
+        "GET",
+        "/api/classrooms/{id}/recording",
+        on_classroom("/recording"),
+        {**USERS_ONLY, "outsider_student": 404, "other_teacher": 404},
+    ),
+    ("GET", "/api/recordings/{id}", on_recording(), MODERATORS_ONLY),
+    ("PATCH", "/api/recordings/{id}", on_recording(body={"name": "Renamed"}), MODERATORS_ONLY),
+    (
+        "DELETE",
+        "/api/recordings/{id}",
+        on_recording(),
+        MODERATORS_ONLY | {"owner_teacher": 204, "admin": 204},
+    ),
+    ("GET", "/api/recordings/{id}/media", on_recording("/media"), MODERATORS_ONLY),
+    ("GET", "/api/recordings/{id}/thumbnail", on_recording("/thumbnail"), MODERATORS_ONLY),
 ]
 
 

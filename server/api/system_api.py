@@ -37,7 +37,7 @@ async def health(request: web.Request) -> web.Response:
         checks["storage"] = {"ok": storage.ok, "free_bytes": storage.free_bytes, "detail": storage.detail}
     except TimeoutError:
         checks["storage"] = {"ok": False, "detail": "storage did not answer in time"}
-    checks["recorders"] = {"ok": True, "active": 0}
+    checks["recorders"] = svc.recorders.health()
     healthy = all(check["ok"] for check in checks.values())
     return json_response(
         {"status": "ok" if healthy else "unavailable", "checks": checks}, status=200 if healthy else 503

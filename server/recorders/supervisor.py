@@ -21,6 +21,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import av
+import av.codec
+import av.error
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from server.config import Config
@@ -72,6 +75,18 @@ class RecorderSupervisor:
     @property
     def running(self) -> int:
         return len(self._robots)
+
+    def health(self) -> dict[str, Any]:
+        """Whether this machine can record: the robot's encoders exist; and how many robots run."""
+        missing = []
+        for name in ("libx264", "aac", "libvpx", "libopus"):
+            try:
+                av.codec.Codec(name, "w" if name in ("libx264", "aac") else "r")
+            except (av.error.FFmpegError, ValueError):
+                missing.append(name)
+        if missing:
+            return {"ok": False, "running": self.running, "detail": f"missing codecs: {', '.join(missing)}"}
+        return {"ok": True, "running": self.running}
 
     def robot_of(self, recording_id: int) -> Robot | None:
         return self._robots.get(recording_id)
