@@ -114,6 +114,7 @@ def create_app(config: Config) -> web.Application:
         storage.prepare()
         await migrate(engine)
         await svc.recorders.reconcile()
+        svc.recorders.prepare()
         yield
         await engine.dispose()
 

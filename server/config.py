@@ -88,6 +88,7 @@ class RecordingSection:
     robot_start_timeout: int = 30
     robot_stop_timeout: int = 15
     max_recording_hours: int = 8
+    warm_robots: int = 1
 
 
 @dataclass(frozen=True)
@@ -160,6 +161,7 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "robot_start_timeout": (1, 600),
     "robot_stop_timeout": (1, 600),
     "max_recording_hours": (1, 48),
+    "warm_robots": (0, 1),
 }
 
 

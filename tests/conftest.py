@@ -20,7 +20,10 @@ ParticipantFactory = Callable[[ClientSession], Awaitable[Participant]]
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    return load_config(environ={}, overrides={"data_dir": str(tmp_path / "data"), "log_format": "text"})
+    # No waiting robot per test server (the recording tests ask for one).
+    return load_config(
+        environ={}, overrides={"data_dir": str(tmp_path / "data"), "log_format": "text", "warm_robots": 0}
+    )
 
 
 @pytest.fixture

@@ -71,6 +71,8 @@ class RecorderSupervisor:
         self.listener: Listener | None = None
         self._robots: dict[int, Robot] = {}
         self._watcher: asyncio.Task[None] | None = None
+        self._warm: asyncio.subprocess.Process | None = None
+        self._warming: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> int:
@@ -110,12 +112,8 @@ class RecorderSupervisor:
             "video_bitrate": rec.video_bitrate,
             "audio_bitrate": rec.audio_bitrate,
         }
-        process = await asyncio.create_subprocess_exec(
-            *self._command,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            limit=MAX_LINE,
-        )
+        process = self._take_warm() or await self._spawn()
+        self.prepare()
         assert process.stdin is not None
         process.stdin.write(json.dumps(job).encode() + b"\n")
         await process.stdin.drain()
@@ -127,6 +125,28 @@ class RecorderSupervisor:
         self._ensure_watcher()
         await self._notify(recording, None)
         log.info("robot started", extra={"recording_id": recording.id, "pid": process.pid})
+
+    def prepare(self) -> None:
+        """Start a robot process that waits for its job, if configured and none is waiting."""
+        if (
+            self.config.recording.warm_robots
+            and self._warm is None
+            and (self._warming is None or self._warming.done())
+        ):
+            self._warming = asyncio.create_task(self._keep_warm())
+
+    async def _keep_warm(self) -> None:
+        self._warm = await self._spawn()
+
+    def _take_warm(self) -> asyncio.subprocess.Process | None:
+        process, self._warm = self._warm, None
+        return process if process is not None and process.returncode is None else None
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        # The robot loads its libraries first, then waits for its job on stdin.
+        return await asyncio.create_subprocess_exec(
+            *self._command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=MAX_LINE
+        )
 
     async def stop(self, recording_id: int, reason: str = "stopped") -> None:
         """Ask the robot to finish its file (SIGTERM); the follower takes it to ready."""
@@ -167,6 +187,13 @@ class RecorderSupervisor:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._watcher
+        if self._warming is not None:
+            with contextlib.suppress(Exception):
+                await self._warming
+        waiting = self._take_warm()
+        if waiting is not None:
+            waiting.kill()
+            await waiting.wait()
 
     async def reconcile(self) -> None:
         """On start: a recording left active by a previous run is ready if its file plays, else failed."""

@@ -177,37 +177,21 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     .limit(self.svc.config.classroom.chat_history)
                 )
             ).all()
-            if self.svc.presence.participant(sid) is not None:
-                await self._leave(sid, "left")
-            participant = Participant(
-                sid=sid,
-                user_id=user.id,
-                username=user.username,
-                display_name=user.display_name,
-                role=user.role,
-                moderator=moderator,
-            )
-            joined = self.svc.presence.join(classroom_id, classroom.seat_limit, participant)
-            seats_used = self.svc.presence.seats_used(classroom_id)
-            classroom_body = classroom_json(classroom, user, seats_used)
             recording = await active_recording(db, classroom_id)
             recording_body = await described(db, recording) if recording else None
             settings = await db.get(UserSettings, user.id)
             reminder = moderator and recording is None and bool(settings and settings.recording_reminder)
-        room = room_name(classroom_id)
-        if joined.replaced_sid is not None:
-            await self.svc.media.leave(classroom_id, user.id)
-            await self.emit("removed", {"reason": "joined_elsewhere", "by": None}, to=joined.replaced_sid)
-            await self.leave_room(joined.replaced_sid, room)
-            await self.emit("participant_updated", {"participant": participant.to_json()}, room=room)
-        else:
-            await self.emit(
-                "participant_joined",
-                {"participant": participant.to_json(), "seats_used": seats_used},
-                room=room,
-            )
-        await self.enter_room(sid, room)
-        self._update_gauges()
+            classroom_body = classroom_json(classroom, user, 0)
+        participant = Participant(
+            sid=sid,
+            user_id=user.id,
+            username=user.username,
+            display_name=user.display_name,
+            role=user.role,
+            moderator=moderator,
+        )
+        await self._seat(classroom_id, classroom.seat_limit, participant)
+        classroom_body["seats_used"] = self.svc.presence.seats_used(classroom_id)
         log.info("participant joined", extra={"classroom_id": classroom_id, "user_id": user.id})
         present = self.svc.presence.room(classroom_id)
         return {
@@ -242,14 +226,7 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             moderator=False,
             robot=True,
         )
-        self.svc.presence.join(classroom_id, seat_limit, participant)
-        room = room_name(classroom_id)
-        await self.emit(
-            "participant_joined",
-            {"participant": participant.to_json(), "seats_used": self.svc.presence.seats_used(classroom_id)},
-            room=room,
-        )
-        await self.enter_room(sid, room)
+        await self._seat(classroom_id, seat_limit, participant)
         present = self.svc.presence.room(classroom_id)
         return {
             "ok": True,
@@ -457,6 +434,28 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return {"ok": True}
 
     # -- helpers ----------------------------------------------------------------------------------------
+
+    async def _seat(self, classroom_id: int, seat_limit: int, participant: Participant) -> None:
+        """Take the socket out of any classroom it is in, seat it in this one and tell the others."""
+        sid = participant.sid
+        if self.svc.presence.participant(sid) is not None:
+            await self._leave(sid, "left")
+        joined = self.svc.presence.join(classroom_id, seat_limit, participant)
+        room = room_name(classroom_id)
+        if joined.replaced_sid is not None:
+            await self.svc.media.leave(classroom_id, participant.user_id)
+            await self.emit("removed", {"reason": "joined_elsewhere", "by": None}, to=joined.replaced_sid)
+            await self.leave_room(joined.replaced_sid, room)
+            await self.emit("participant_updated", {"participant": participant.to_json()}, room=room)
+        else:
+            seats_used = self.svc.presence.seats_used(classroom_id)
+            await self.emit(
+                "participant_joined",
+                {"participant": participant.to_json(), "seats_used": seats_used},
+                room=room,
+            )
+        await self.enter_room(sid, room)
+        self._update_gauges()
 
     def _media(self, classroom_id: int) -> ClassroomMedia:
         media = self.svc.media.get(classroom_id)
