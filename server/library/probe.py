@@ -19,10 +19,10 @@ class Probe:
     detail: str = ""
 
 
-def _probe(path: Path) -> Probe:
-    """Demux the whole file (cheap: no decoding but one frame) to find its real length.
+def _probe(path: Path, whole: bool) -> Probe:
+    """Open the file and decode its first video frame; with ``whole``, demux it all to find its length.
 
-    A fragmented MP4 cut by a crash has no total duration in its header; the last packet tells it.
+    A fragmented MP4 cut by a crash has no total duration in its header: only its last packet tells it.
     """
     try:
         with av.open(str(path)) as container:
@@ -37,6 +37,8 @@ def _probe(path: Path) -> Probe:
                 ends[packet.stream.index] = max(ends.get(packet.stream.index, 0.0), finish)
                 if not decoded and video is not None and packet.stream is video:
                     decoded = bool(packet.decode())
+                if decoded and not whole:
+                    break
             if video is not None and not decoded:
                 return Probe(False, 0, True, audio is not None, "no decodable video frame")
             # The video's end is the recording's length (AAC adds encoder padding at the end).
@@ -46,8 +48,8 @@ def _probe(path: Path) -> Probe:
         return Probe(False, 0, False, False, f"{type(exc).__name__}: {exc}")
 
 
-async def probe(path: Path) -> Probe:
-    return await asyncio.to_thread(_probe, path)
+async def probe(path: Path, whole: bool = True) -> Probe:
+    return await asyncio.to_thread(_probe, path, whole)
 
 
 def _thumbnail(path: Path, out: Path, at_seconds: float, width: int) -> bool:

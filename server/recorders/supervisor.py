@@ -203,7 +203,7 @@ class RecorderSupervisor:
                     continue
                 if RecordingState(recording.state) != RecordingState.FINISHING:
                     transition(recording, RecordingState.FINISHING)
-                await self._settle(recording, clean=False)
+                await self._settle(recording, None)
                 await db.commit()
                 log.info(
                     "recording reconciled", extra={"recording_id": recording.id, "state": recording.state}
@@ -221,10 +221,17 @@ class RecorderSupervisor:
                     log.warning("robot did not start in time", extra={"recording_id": robot.recording_id})
                     robot.process.kill()
             await reader
-            await robot.process.wait()
+            if robot.finished is None:
+                await robot.process.wait()
         finally:
             self._robots.pop(robot.recording_id, None)
             await self._finish(robot)
+        # The file is complete once the robot says so; its interpreter may take a moment more to exit.
+        try:
+            await asyncio.wait_for(robot.process.wait(), self.config.recording.robot_stop_timeout)
+        except TimeoutError:
+            robot.process.kill()
+            await robot.process.wait()
 
     async def _read(self, robot: Robot) -> None:
         assert robot.process.stdout is not None
@@ -241,6 +248,7 @@ class RecorderSupervisor:
                 await self._mark_recording(robot)
             elif event == "finished":
                 robot.finished = message
+                return
             elif event == "failed":
                 log.warning(
                     "robot failed", extra={"recording_id": robot.recording_id, "error": message.get("error")}
@@ -261,8 +269,7 @@ class RecorderSupervisor:
                 return
             if RecordingState(recording.state) in (RecordingState.STARTING, RecordingState.RECORDING):
                 transition(recording, RecordingState.FINISHING)
-            clean = robot.process.returncode == 0 and robot.finished is not None
-            await self._settle(recording, clean)
+            await self._settle(recording, robot.finished)
             await db.commit()
             await self._notify(recording, robot.stop_reason)
         log.info(
@@ -274,18 +281,26 @@ class RecorderSupervisor:
             },
         )
 
-    async def _settle(self, recording: Recording, clean: bool) -> None:
-        """``finishing`` → ``ready`` if the file plays (flagged ``recovered`` after a crash), else failed."""
+    async def _settle(self, recording: Recording, finished: dict[str, Any] | None) -> None:
+        """``finishing`` → ``ready`` if the file plays (flagged ``recovered`` after a crash), else failed.
+
+        After a clean finish the robot's own figures are used and only the file's start is read, so the
+        time from Stop to ready does not grow with the recording's length; a crashed robot's file is
+        read to its end to learn how much of it survived.
+        """
         path = path_under(self._storage.recordings, recording.file_name or "")
-        found = await probe.probe(path) if path.exists() else probe.Probe(False, 0, False, False, "no file")
+        clean = finished is not None and isinstance(finished.get("duration_ms"), int)
+        if not path.exists():
+            found = probe.Probe(False, 0, False, False, "no file")
+        else:
+            found = await probe.probe(path, whole=not clean)
         if found.playable:
-            recording.duration_ms = found.duration_ms
+            recording.duration_ms = int(finished["duration_ms"]) if finished and clean else found.duration_ms
             recording.size_bytes = path.stat().st_size
             if not clean:
                 add_flag(recording, "recovered")
-            await probe.thumbnail(
-                path, path.with_suffix(".jpg"), at_seconds=min(2.0, found.duration_ms / 2000)
-            )
+            at = min(2.0, recording.duration_ms / 2000)
+            await probe.thumbnail(path, path.with_suffix(".jpg"), at_seconds=at)
             transition(recording, RecordingState.READY)
         else:
             recording.error = found.detail or "the recording could not be written"

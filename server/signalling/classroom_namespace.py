@@ -182,6 +182,17 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             settings = await db.get(UserSettings, user.id)
             reminder = moderator and recording is None and bool(settings and settings.recording_reminder)
             classroom_body = classroom_json(classroom, user, 0)
+            # An answer given before a reload or reconnect still holds for this recording.
+            consent = (
+                await db.scalar(
+                    select(ConsentAnswer.accepted)
+                    .where(ConsentAnswer.recording_id == recording.id, ConsentAnswer.user_id == user.id)
+                    .order_by(ConsentAnswer.id.desc())
+                    .limit(1)
+                )
+                if recording
+                else None
+            )
         participant = Participant(
             sid=sid,
             user_id=user.id,
@@ -189,11 +200,13 @@ class ClassroomNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             display_name=user.display_name,
             role=user.role,
             moderator=moderator,
+            recording_consent=consent,
         )
         await self._seat(classroom_id, classroom.seat_limit, participant)
-        classroom_body["seats_used"] = self.svc.presence.seats_used(classroom_id)
         log.info("participant joined", extra={"classroom_id": classroom_id, "user_id": user.id})
         present = self.svc.presence.room(classroom_id)
+        # Counted last, from the same list the ack carries, so both agree whoever joined meanwhile.
+        classroom_body["seats_used"] = self.svc.presence.seats_used(classroom_id)
         return {
             "ok": True,
             "self": participant.to_json(),

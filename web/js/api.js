@@ -66,3 +66,22 @@ export const createClassroom = (fields) =>
   request("POST", "/api/classrooms", fields).then((d) => d.classroom);
 
 export const listRecordings = () => request("GET", "/api/recordings").then((d) => d.recordings);
+export const getRecording = (id) => request("GET", idPath("/api/recordings", id)).then((d) => d.recording);
+export const updateRecording = (id, fields) =>
+  request("PATCH", idPath("/api/recordings", id), fields).then((d) => d.recording);
+export const deleteRecording = (id) => request("DELETE", idPath("/api/recordings", id));
+export const recordingMediaUrl = (id, { download = false } = {}) =>
+  `${idPath("/api/recordings", id)}/media${download ? "?download=1" : ""}`;
+export const recordingThumbnailUrl = (id) => `${idPath("/api/recordings", id)}/thumbnail`;
+
+/** REC: the robot joins the classroom; resolves to the new Recording (state "starting"). */
+export const startRecording = (classroomId) =>
+  request("POST", `${idPath("/api/classrooms", classroomId)}/recording`, {}).then((d) => d.recording);
+/** Resolves once the file is finished, to the Recording (state "ready" or "failed"). */
+export const stopRecording = (classroomId) =>
+  request("POST", `${idPath("/api/classrooms", classroomId)}/recording/stop`).then((d) => d.recording);
+export const currentRecording = (classroomId) =>
+  request("GET", `${idPath("/api/classrooms", classroomId)}/recording`).then((d) => d.recording);
+
+export const getSettings = () => request("GET", "/api/me/settings").then((d) => d.settings);
+export const updateSettings = (fields) => request("PATCH", "/api/me/settings", fields).then((d) => d.settings);

@@ -1,10 +1,18 @@
-// Live classroom page (/classrooms/{id}): participants, raised hands, moderation, chat, and live media
-// (camera and microphone tiles, screen shares) over web/js/media.js.
+// Live classroom page (/classrooms/{id}): participants, raised hands, moderation, chat, live media
+// (camera and microphone tiles, screen shares) over web/js/media.js, and REC with its consent notice.
 import { io } from "/vendor/socket.io.esm.min.js";
-import { getClassroom } from "/static/js/api.js";
+import { currentRecording, getClassroom, startRecording, stopRecording } from "/static/js/api.js";
 import { MediaSession } from "/static/js/media.js";
-import { clearMessage, el, initPage, loginUrl, showMessage } from "/static/js/nav.js";
+import { clearMessage, el, initPage, loginUrl, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 import { ClassroomConnection, NAMESPACE } from "/static/js/protocol.js";
+import {
+  elapsedMs,
+  formatDuration,
+  isActive,
+  newerRecording,
+  recControl,
+  recordingEndMessage,
+} from "/static/js/recording.js";
 
 const ROLE_NAMES = { admin: "Admin", teacher: "Teacher", student: "Student" };
 
@@ -20,7 +28,19 @@ const page = {
   screenButton: document.getElementById("screen-button"),
   soundButton: document.getElementById("sound-button"),
   handButton: document.getElementById("hand-button"),
+  recButton: document.getElementById("rec-button"),
+  recText: document.querySelector("#rec-button .rec-text"),
+  recElapsed: document.querySelector("#rec-button .rec-elapsed"),
+  recReason: document.getElementById("rec-reason"),
   leaveButton: document.getElementById("leave-button"),
+  recordingBanner: document.getElementById("recording-banner"),
+  consentDialog: document.getElementById("consent-dialog"),
+  consentText: document.getElementById("consent-text"),
+  consentAccept: document.getElementById("consent-accept"),
+  consentDecline: document.getElementById("consent-decline"),
+  reminderDialog: document.getElementById("reminder-dialog"),
+  reminderStart: document.getElementById("reminder-start"),
+  reminderDismiss: document.getElementById("reminder-dismiss"),
   participants: document.getElementById("participants"),
   chatMessages: document.getElementById("chat-messages"),
   chatForm: document.getElementById("chat-form"),
@@ -44,7 +64,9 @@ const CAMERA_ICONS = {
 /** What this page knows about the classroom; replaced wholesale by every join ack. */
 const state = {
   connection: null,
+  classroomId: null,
   joined: false,
+  online: false, // joined and connected: controls that talk to the classroom work
   self: null,
   seatLimit: null,
   handRaised: false,
@@ -52,6 +74,17 @@ const state = {
   chatIds: new Set(),
   actionError: null, // the alert text of the last failed action, cleared when an action succeeds
   speaking: null, // user_id of the active speaker
+};
+
+/** The classroom's recording as this page knows it, and this person's part in it. */
+const rec = {
+  recording: null, // the latest Recording seen (join ack, recording_state, REC answers)
+  consent: { mode: "notice", text: "" }, // from the join ack
+  answers: new Map(), // recording id -> this person's consent answer (mode "ask")
+  busy: false, // a start or stop request is on its way
+  reminderShown: false, // the reminder is offered once per page
+  timer: null, // ticks the elapsed time while recording
+  banner: null, // {indicator, notice, declined}: the banner's elements while a recording runs
 };
 
 /** This page's own media and what it receives from the others. */
@@ -124,13 +157,16 @@ function renderParticipant(item, participant) {
   name.replaceChildren(participant.display_name);
   if (isSelf) name.append(el("span", { className: "you" }, " (you)"));
 
-  const badgeTexts = [ROLE_NAMES[participant.role] ?? participant.role];
+  const badgeTexts = participant.robot ? ["Robot"] : [ROLE_NAMES[participant.role] ?? participant.role];
   if (participant.moderator) badgeTexts.push("Moderator");
-  if (participant.robot) badgeTexts.push("Robot");
+  if (participant.recording_consent === false && isActive(rec.recording)) badgeTexts.push("Not recorded");
   badges.replaceChildren(
-    ...badgeTexts.map((text) => el("span", { className: `badge badge-${text.toLowerCase()}` }, text)),
+    ...badgeTexts.map((text) =>
+      el("span", { className: `badge badge-${text.toLowerCase().replace(/\s+/g, "-")}` }, text),
+    ),
   );
   hand.hidden = !participant.hand_raised;
+  mediaState.hidden = Boolean(participant.robot); // it only listens and watches
   const [mic, camera] = mediaState.children;
   const micNow = micState(participant);
   const cameraNow = cameraState(participant);
@@ -176,7 +212,8 @@ function upsertParticipant(participant) {
     setHandRaised(participant.hand_raised);
   }
   renderParticipant(entry.item, participant);
-  if (!entry.tile) {
+  // The recorder robot sends no media: it is listed, never shown as a tile.
+  if (!entry.tile && !participant.robot) {
     entry.tile = createTile(participant.user_id);
     page.tiles.append(entry.tile.figure);
   }
@@ -509,6 +546,215 @@ async function toggleScreen() {
   await session.shareScreen(track);
 }
 
+// ---- recording ----------------------------------------------------------------------------------------
+
+/** Takes a newer description of the classroom's recording (stale ones are ignored); `reason` as sent. */
+function updateRecording(incoming, reason = null) {
+  const previous = rec.recording;
+  const current = newerRecording(previous, incoming);
+  if (current === previous) return;
+  if (current && current.id !== previous?.id) {
+    // The server asks everyone anew for each recording; earlier answers are not carried over.
+    for (const entry of state.participants.values()) entry.participant.recording_consent = null;
+    if (state.self) state.self.recording_consent = null;
+  }
+  rec.recording = current;
+  renderRecording(isActive(previous));
+  if (isActive(previous) && previous.id === current.id) {
+    const message = recordingEndMessage(current, reason);
+    if (message?.alert) showMessage(page.alert, message.text);
+    else if (message) showMessage(page.status, message.text);
+  }
+}
+
+/** The join ack says what runs now: it replaces whatever this page knew (e.g. after a reconnect). */
+function replaceRecording(recording) {
+  const wasActive = isActive(rec.recording);
+  rec.recording = recording ?? null;
+  renderRecording(wasActive);
+}
+
+function renderRecording(wasActive) {
+  const active = isActive(rec.recording);
+  renderBanner();
+  renderRecButton();
+  if (active && rec.timer === null) rec.timer = setInterval(renderRecButton, 1000);
+  if (!active && rec.timer !== null) {
+    clearInterval(rec.timer);
+    rec.timer = null;
+  }
+  if (active) closeDialog(page.reminderDialog);
+  if (active !== wasActive) {
+    for (const { item, participant } of state.participants.values()) renderParticipant(item, participant);
+  }
+  considerConsent();
+}
+
+/** The persistent "Recording" indicator and the consent notice, while a recording runs. */
+function renderBanner() {
+  const active = isActive(rec.recording);
+  if (!active) {
+    if (rec.banner) page.recordingBanner.replaceChildren();
+    rec.banner = null;
+    return;
+  }
+  if (!rec.banner) {
+    const indicator = el(
+      "p",
+      { id: "recording-indicator", className: "recording-indicator" },
+      el("span", { className: "rec-dot", "aria-hidden": "true" }),
+      "Recording",
+    );
+    const notice = el("p", { id: "recording-notice", className: "recording-notice" });
+    const declined = el("p", { id: "recording-declined", className: "recording-declined", hidden: true });
+    declined.textContent = "You are not in the recording.";
+    rec.banner = { indicator, notice, declined };
+    page.recordingBanner.replaceChildren(indicator, notice, declined);
+  }
+  const text = rec.consent.text || "This class is being recorded.";
+  if (rec.banner.notice.textContent !== text) rec.banner.notice.textContent = text;
+  rec.banner.declined.hidden = rec.answers.get(rec.recording.id) !== false;
+}
+
+function renderRecButton() {
+  const button = page.recButton;
+  const control = recControl(rec.recording, state.self);
+  // Only moderators can record; the others learn of a recording from the indicator.
+  const shown = Boolean(state.self?.moderator);
+  button.hidden = !shown;
+  if (!shown) {
+    showMessage(page.recReason, "");
+    return;
+  }
+  const active = isActive(rec.recording);
+  const elapsed = active ? formatDuration(elapsedMs(rec.recording)) : "";
+  button.setAttribute("aria-label", elapsed ? `${control.label} (${elapsed})` : control.label);
+  button.classList.toggle("recording", active);
+  page.recText.textContent = active ? "Stop REC" : "REC";
+  page.recElapsed.textContent = elapsed;
+  page.recElapsed.hidden = !elapsed;
+  button.disabled = !state.online || rec.busy || control.action === null;
+  button.dataset.action = control.action ?? "";
+  showMessage(page.recReason, control.reason);
+}
+
+async function pressRec() {
+  const action = recControl(rec.recording, state.self).action;
+  if (action === "start") await startRec();
+  else if (action === "stop") await stopRec();
+}
+
+async function startRec() {
+  rec.busy = true;
+  renderRecButton();
+  try {
+    updateRecording(await startRecording(state.classroomId));
+    actionSucceeded();
+  } catch (err) {
+    if (redirectIfUnauthorized(err)) return;
+    showActionError(err);
+    // Someone else was quicker: show who is recording.
+    if (err.code === "recording_active") refreshRecording();
+  } finally {
+    rec.busy = false;
+    renderRecButton();
+  }
+}
+
+async function stopRec() {
+  rec.busy = true;
+  renderRecButton();
+  try {
+    updateRecording(await stopRecording(state.classroomId), "stopped");
+    actionSucceeded();
+  } catch (err) {
+    if (redirectIfUnauthorized(err)) return;
+    showActionError(err);
+    refreshRecording();
+  } finally {
+    rec.busy = false;
+    renderRecButton();
+  }
+}
+
+/** Asks the server what runs now, after an answer that says this page is behind. */
+function refreshRecording() {
+  currentRecording(state.classroomId).then(
+    (recording) => (recording ? updateRecording(recording) : replaceRecording(null)),
+    () => {},
+  );
+}
+
+/** With consent mode "ask", everyone answers once per recording (again after a reconnect, unasked). */
+function considerConsent() {
+  const recording = rec.recording;
+  const asking = rec.consent.mode === "ask" && state.joined && isActive(recording) && recording.state !== "finishing";
+  if (!asking) {
+    closeDialog(page.consentDialog);
+    return;
+  }
+  // The server may already hold this person's answer (it says so in their participant).
+  const known = state.self?.recording_consent;
+  if (!rec.answers.has(recording.id) && typeof known === "boolean") {
+    rec.answers.set(recording.id, known);
+    renderBanner();
+  }
+  if (rec.answers.has(recording.id)) {
+    const answer = rec.answers.get(recording.id);
+    // A reconnect makes a new participant on the server, which has not heard our answer yet.
+    if (state.self && state.self.recording_consent !== answer) sendConsent(answer);
+    return;
+  }
+  if (page.consentDialog.open) return;
+  page.consentDialog.dataset.recordingId = recording.id;
+  page.consentText.textContent = rec.consent.text;
+  page.consentDialog.showModal();
+}
+
+function answerConsent(accepted) {
+  const recordingId = Number(page.consentDialog.dataset.recordingId);
+  closeDialog(page.consentDialog);
+  if (!isActive(rec.recording) || rec.recording.id !== recordingId) return;
+  rec.answers.set(recordingId, accepted);
+  renderBanner();
+  sendConsent(accepted);
+}
+
+async function sendConsent(accepted) {
+  try {
+    await state.connection.recordingConsent(accepted);
+    if (state.self) state.self.recording_consent = accepted;
+    actionSucceeded();
+  } catch (err) {
+    // Kept in rec.answers: sent again when the classroom is joined again.
+    if (err.code !== "not_found") showActionError(err);
+  }
+}
+
+/** A moderator with the reminder on enters a classroom that is not recording: offer REC, once. */
+function considerReminder(ack) {
+  if (!ack.reminder || rec.reminderShown || isActive(rec.recording) || !state.self?.moderator) return;
+  rec.reminderShown = true;
+  page.reminderDialog.showModal();
+}
+
+function closeDialog(dialog) {
+  if (dialog.open) dialog.close();
+}
+
+function setUpRecording() {
+  page.recButton.addEventListener("click", pressRec);
+  page.consentAccept.addEventListener("click", () => answerConsent(true));
+  page.consentDecline.addEventListener("click", () => answerConsent(false));
+  // Escape does not answer the consent question; each person says yes or no.
+  page.consentDialog.addEventListener("cancel", (event) => event.preventDefault());
+  page.reminderStart.addEventListener("click", () => {
+    closeDialog(page.reminderDialog);
+    if (recControl(rec.recording, state.self).action === "start") startRec();
+  });
+  page.reminderDismiss.addEventListener("click", () => closeDialog(page.reminderDialog));
+}
+
 // ---- chat ---------------------------------------------------------------------------------------------
 
 function appendChat(message) {
@@ -533,6 +779,8 @@ function setHandRaised(raised) {
 
 /** Enables or disables every control that sends something to the classroom (not "Leave classroom"). */
 function setControlsEnabled(enabled) {
+  state.online = enabled;
+  renderRecButton();
   page.handButton.disabled = !enabled;
   for (const control of page.chatForm.elements) control.disabled = !enabled;
   for (const button of page.participants.querySelectorAll("button")) button.disabled = !enabled;
@@ -612,7 +860,10 @@ function applyJoin(ack) {
   state.self = ack.self;
   state.seatLimit = classroom.seat_limit;
   setClassroomName(classroom.name);
-  setSeats(classroom.seats_used);
+  // The participants are the server's latest word at the ack (classroom.seats_used may be older when others
+  // join at the same moment, and their participant_joined came before we were in the room): seated ones
+  // are everyone but the robot.
+  setSeats(participants.length ? participants.filter((p) => !p.robot).length : classroom.seats_used);
 
   state.participants.clear();
   page.participants.replaceChildren();
@@ -633,10 +884,17 @@ function applyJoin(ack) {
   setControlsEnabled(true);
   page.leaveButton.disabled = false;
   renderMediaControls();
+
+  if (ack.consent) rec.consent = ack.consent;
+  replaceRecording(ack.recording);
+  considerReminder(ack);
 }
 
 function joinFailed(err) {
   state.joined = false;
+  setControlsEnabled(false);
+  closeDialog(page.consentDialog);
+  closeDialog(page.reminderDialog);
   stopMedia({ notify: false });
   page.media.hidden = true;
   if (err.code === "unauthorized") {
@@ -655,6 +913,8 @@ function stopParticipating(alertText) {
   stopMedia({ notify: false });
   page.media.hidden = true;
   setControlsEnabled(false);
+  closeDialog(page.consentDialog);
+  closeDialog(page.reminderDialog);
   clearMessage(page.status);
   showMessage(page.alert, alertText);
   state.connection.close();
@@ -685,6 +945,7 @@ function listen(connection) {
   });
   connection.on("error", ({ message }) => showMessage(page.alert, message));
   connection.on("active_speaker", ({ user_id: userId }) => setSpeaker(userId ?? null));
+  connection.on("recording_state", ({ recording, reason }) => updateRecording(recording, reason ?? null));
 
   connection.on("connection_lost", () => {
     if (!state.joined) return;
@@ -719,8 +980,10 @@ async function main() {
 
   const socket = io(NAMESPACE, { transports: ["websocket"], withCredentials: true });
   state.connection = new ClassroomConnection(socket);
+  state.classroomId = classroomId;
   listen(state.connection);
   setUpControls();
+  setUpRecording();
   try {
     applyJoin(await state.connection.join(classroomId));
   } catch (err) {

@@ -47,6 +47,7 @@ function renderHeader(header, user) {
   links.append(resources);
 
   if (user.role === "admin") links.append(el("li", {}, navLink("/admin/users", "Users")));
+  links.append(el("li", {}, navLink("/settings", "Settings")));
 
   const account = el("div", { className: "nav-account" });
   const name = el("span", { className: "nav-user" }, user.display_name || user.username);

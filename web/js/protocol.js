@@ -15,6 +15,7 @@ export const SERVER_EVENTS = Object.freeze([
   "removed",
   "media_offer",
   "active_speaker",
+  "recording_state",
   "error",
 ]);
 
@@ -88,7 +89,10 @@ export class ClassroomConnection {
     return this.socket.connected;
   }
 
-  /** Resolves to {ok, self, classroom, participants, chat}; rejects with ProtocolError (not_found, classroom_full, ...). */
+  /**
+   * Resolves to {ok, self, classroom, participants, chat, limits, recording, reminder, consent}; rejects with
+   * ProtocolError (not_found, classroom_full, ...).
+   */
   async join(classroomId) {
     this.classroomId = null;
     await this._whenConnected();
@@ -118,6 +122,12 @@ export class ClassroomConnection {
 
   remove(userId) {
     return this._request("remove", { user_id: userId });
+  }
+
+  /** Answers the consent question of the recording in progress (consent mode "ask"). */
+  recordingConsent(accepted) {
+    if (typeof accepted !== "boolean") throw new TypeError("accepted: true or false");
+    return this._request("recording_consent", { accepted });
   }
 
   // ---- media (docs/protocol.md, "Media: one peer connection, the server offers") ----

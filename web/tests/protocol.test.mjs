@@ -132,3 +132,24 @@ test("media requests carry the payloads of docs/protocol.md", async () => {
   assert.throws(() => c.mediaJoin(["webcam"]), TypeError);
   assert.throws(() => c.mediaState({ muted: true }), TypeError);
 });
+
+test("recording: state changes reach the page, consent answers carry the payload", async () => {
+  const s = new FakeSocket();
+  s.connected = true;
+  const c = new ClassroomConnection(s, { ackTimeoutMs: 200 });
+  const states = [];
+  c.on("recording_state", (payload) => states.push(payload));
+  const payload = { recording: { id: 3, state: "recording" }, reason: null };
+  s.fire("recording_state", payload);
+  assert.deepEqual(states, [payload]);
+
+  await c.recordingConsent(true);
+  await c.recordingConsent(false);
+  assert.deepEqual(s.sent, [
+    ["recording_consent", { accepted: true }],
+    ["recording_consent", { accepted: false }],
+  ]);
+  assert.throws(() => c.recordingConsent("yes"), TypeError);
+  s.reply = () => ({ error: { code: "not_found", message: "this classroom is not being recorded" } });
+  await assert.rejects(c.recordingConsent(true), (e) => e.code === "not_found" && e.event === "recording_consent");
+});

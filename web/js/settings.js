@@ -1,0 +1,68 @@
+// Settings (/settings): Session Recording, the reminder to record and the robot's name (per user).
+import { getSettings, updateSettings } from "/static/js/api.js";
+import { clearMessage, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
+
+const page = {
+  alert: document.getElementById("alert"),
+  status: document.getElementById("status"),
+  form: document.getElementById("recording-form"),
+  notForYou: document.getElementById("recording-not-for-you"),
+  reminder: document.getElementById("recording-reminder"),
+  robotName: document.getElementById("robot-name"),
+};
+
+/** Only those who can press REC have anything to set: teachers and admins. */
+function canRecord(user) {
+  return user.role === "teacher" || user.role === "admin";
+}
+
+function showSettings(settings) {
+  page.reminder.checked = Boolean(settings.recording_reminder);
+  page.robotName.value = settings.robot_name ?? "";
+}
+
+function failed(err) {
+  if (!redirectIfUnauthorized(err)) showMessage(page.alert, err.message);
+}
+
+async function save(event) {
+  event.preventDefault();
+  clearMessage(page.status);
+  clearMessage(page.alert);
+  const robotName = page.robotName.value.trim();
+  if (!robotName) {
+    showMessage(page.alert, "Robot name: enter the name the robot should show.");
+    page.robotName.focus();
+    return;
+  }
+  const button = page.form.querySelector("button[type=submit]");
+  button.disabled = true;
+  try {
+    showSettings(await updateSettings({ recording_reminder: page.reminder.checked, robot_name: robotName }));
+    showMessage(page.status, "Saved");
+  } catch (err) {
+    failed(err);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+async function main() {
+  const user = await initPage();
+  if (!user) return;
+  if (!canRecord(user)) {
+    page.notForYou.hidden = false;
+    return;
+  }
+  try {
+    showSettings(await getSettings());
+  } catch (err) {
+    failed(err);
+    return;
+  }
+  page.form.addEventListener("submit", save);
+  page.form.addEventListener("input", () => clearMessage(page.status));
+  page.form.hidden = false;
+}
+
+main();
