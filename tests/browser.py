@@ -24,10 +24,11 @@ CHROMIUM_FLAGS = [
 
 
 @asynccontextmanager
-async def chromium() -> AsyncIterator[Browser]:
+async def chromium(extra_flags: tuple[str, ...] = ()) -> AsyncIterator[Browser]:
+    """Debian's Chromium; ``extra_flags`` e.g. fake capture from files."""
     async with async_playwright() as playwright:
         browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True
+            executable_path=CHROMIUM, args=[*CHROMIUM_FLAGS, *extra_flags], headless=True
         )
         try:
             yield browser

@@ -98,11 +98,44 @@ def codec_preferences(kind: str, config: RouterConfig) -> list[RTCRtpCodecCapabi
     return chosen
 
 
+class PublisherClock:
+    """How far one publisher's NTP clock is from this server's, shared by all its streams.
+
+    Legs' sender reports are given on the server's clock: before a stream's first report from the
+    publisher the last packet's arrival stands in, and a publisher's own clock may be anywhere (a
+    browser's NTP time is not the wall clock), so its reports are moved by the smallest
+    ``arrival − report time`` seen. One offset for all of a publisher's streams keeps its audio and
+    video in the relation the publisher reported, which is what lip sync needs.
+    """
+
+    def __init__(self) -> None:
+        self.offset: float | None = None
+
+    def observe(self, ntp: int, arrived: float) -> None:
+        seen = arrived - ntp_to_unix(ntp)
+        if self.offset is None or seen < self.offset:
+            self.offset = seen
+
+    def to_server(self, ntp: int) -> int:
+        return unix_to_ntp(ntp_to_unix(ntp) + (self.offset or 0.0))
+
+
+def ntp_to_unix(ntp: int) -> float:
+    return (ntp >> 32) + (ntp & 0xFFFFFFFF) / (1 << 32) - NTP_UNIX_OFFSET
+
+
+def unix_to_ntp(seconds: float) -> int:
+    return int((seconds + NTP_UNIX_OFFSET) * (1 << 32)) & 0xFFFFFFFFFFFFFFFF
+
+
 class PublishedStream:
     """One received track: takes its packets from aiortc and fans them out to legs."""
 
-    def __init__(self, router: Router, participant_id: str, transceiver: RTCRtpTransceiver) -> None:
+    def __init__(
+        self, router: Router, participant_id: str, transceiver: RTCRtpTransceiver, clock: PublisherClock
+    ) -> None:
         self.participant_id = participant_id
+        self.clock = clock
         self.kind = transceiver.kind
         self.mid = transceiver.mid
         self.receiver = transceiver.receiver
@@ -155,10 +188,13 @@ class PublishedStream:
         only after about 5 s), the last packet's timestamp and arrival time: good to network
         jitter, and consistent between one publisher's audio and video.
         """
-        if self._sender_report is None and self._last_packet is not None:
+        if self._sender_report is None:
+            if self._last_packet is None:
+                return None
             timestamp, arrived = self._last_packet
-            return int((arrived + NTP_UNIX_OFFSET) * (1 << 32)), timestamp, arrived
-        return self._sender_report
+            return unix_to_ntp(arrived), timestamp, arrived
+        ntp, timestamp, arrived = self._sender_report
+        return self.clock.to_server(ntp), timestamp, arrived
 
     async def request_keyframe(self) -> None:
         """Send a PLI upstream unless one went out less than the configured interval ago."""
@@ -244,7 +280,9 @@ class PublishedStream:
     async def _handle_rtcp(self, packet: AnyRtcpPacket) -> None:
         if isinstance(packet, RtcpSrPacket) and packet.ssrc == self.media_ssrc:
             info = packet.sender_info
-            self._sender_report = (info.ntp_timestamp, info.rtp_timestamp, time.time())
+            arrived = time.time()
+            self.clock.observe(info.ntp_timestamp, arrived)
+            self._sender_report = (info.ntp_timestamp, info.rtp_timestamp, arrived)
 
 
 class SubscriberLeg:
@@ -442,6 +480,7 @@ class _Participant:
         self.subscribed = False
         self.streams: dict[str, PublishedStream] = {}
         self.legs: list[SubscriberLeg] = []
+        self.clock = PublisherClock()
 
 
 class Router:
@@ -507,7 +546,7 @@ class Router:
                 or transceiver.currentDirection not in _RECEIVING
             ):
                 continue
-            stream = PublishedStream(self, participant_id, transceiver)
+            stream = PublishedStream(self, participant_id, transceiver, participant.clock)
             participant.streams[mid] = stream
             new_streams.append(stream)
         self._ensure_task()
