@@ -1,0 +1,1 @@
+"""Benchmarks: real servers and aiortc clients in a loopback-only network namespace (see bench/netns.sh)."""

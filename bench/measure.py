@@ -1,0 +1,174 @@
+"""What a benchmark reads off the machine: process and machine CPU from /proc, Prometheus histograms, slopes.
+
+CPU comes from the kernel's own accounting (``/proc/<pid>/stat`` utime + stime, all threads of the process),
+not from sampling, so a fixed window after warm-up gives the process's mean load without instrumenting it.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from prometheus_client.parser import text_string_to_metric_families
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class ProcessCpu:
+    """CPU time (every thread) a process has used so far, in user space and in the kernel.
+
+    The split matters for a forwarder: each forwarded packet is one ``sendto`` system call, so kernel time
+    grows with the number of subscribers as much as the Python work does.
+    """
+
+    user: float
+    system: float
+
+    @classmethod
+    def read(cls, pid: int) -> ProcessCpu:
+        with open(f"/proc/{pid}/stat") as stat:
+            # The command name may hold spaces and parentheses: fields start after the last ")".
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return cls(user=int(fields[11]) / CLOCK_TICKS, system=int(fields[12]) / CLOCK_TICKS)
+
+    @property
+    def total(self) -> float:
+        return self.user + self.system
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, every thread) the process ``pid`` has used so far."""
+    return ProcessCpu.read(pid).total
+
+
+def thread_cpu_seconds(pid: int, tid: int) -> float:
+    """CPU time (user + system) one thread of process ``pid`` has used so far.
+
+    Tells a worker thread's own cost apart from the threads that feed it, inside one process.
+    """
+    with open(f"/proc/{pid}/task/{tid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def thread_run_delay_seconds(pid: int, tid: int) -> float:
+    """Time one thread of process ``pid`` has spent ready to run but waiting for a CPU so far.
+
+    From ``/proc/<pid>/task/<tid>/schedstat``. Over a window it tells whether a late or stalled thread was
+    kept off the CPU by other work on the machine, or was slow on its own.
+    """
+    with open(f"/proc/{pid}/task/{tid}/schedstat") as schedstat:
+        return int(schedstat.read().split()[1]) / 1e9
+
+
+def resident_bytes(pid: int) -> int:
+    """Resident memory (``VmRSS``) of the process ``pid`` now: what it really holds in RAM."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise ValueError(f"no VmRSS for process {pid}")
+
+
+@dataclass(frozen=True)
+class MachineCpu:
+    """The whole machine's busy and total CPU time so far (every core), from ``/proc/stat``."""
+
+    busy: float
+    total: float
+
+    @classmethod
+    def read(cls) -> MachineCpu:
+        with open("/proc/stat") as stat:
+            values = [int(v) for v in stat.readline().split()[1:]]
+        # user nice system idle iowait irq softirq steal (guest time is already counted in user).
+        idle = values[3] + values[4]
+        total = sum(values[:8])
+        return cls(busy=(total - idle) / CLOCK_TICKS, total=total / CLOCK_TICKS)
+
+    def busy_percent_since(self, earlier: MachineCpu) -> float:
+        """Busy share of all cores between two readings, in % of the whole machine (100 = every core)."""
+        total = self.total - earlier.total
+        return 100 * (self.busy - earlier.busy) / total if total > 0 else math.nan
+
+
+def cpu_pressure_seconds() -> float:
+    """Time so far during which at least one runnable task waited for a CPU (Linux PSI), or NaN.
+
+    Its growth over a window says how contended the machine was, whoever caused it: on a shared machine
+    that is what makes a loop-lag spike the machine's rather than the server's.
+    """
+    try:
+        with open("/proc/pressure/cpu") as pressure:
+            some = pressure.readline().split()
+    except OSError:
+        return math.nan
+    fields = dict(item.split("=") for item in some[1:])
+    return int(fields["total"]) / 1e6
+
+
+@dataclass(frozen=True)
+class Histogram:
+    """A Prometheus histogram's cumulative bucket counts, keyed by upper bound (``le``)."""
+
+    buckets: dict[float, float]
+    count: float
+    total: float
+
+    @classmethod
+    def parse(cls, text: str, name: str) -> Histogram:
+        """Read histogram ``name`` (without the ``_bucket`` suffix) from the Prometheus text format."""
+        for family in text_string_to_metric_families(text):
+            if family.name != name:
+                continue
+            buckets: dict[float, float] = {}
+            count = total = 0.0
+            for sample in family.samples:
+                if sample.name == f"{name}_bucket":
+                    buckets[float(sample.labels["le"])] = sample.value
+                elif sample.name == f"{name}_count":
+                    count = sample.value
+                elif sample.name == f"{name}_sum":
+                    total = sample.value
+            return cls(buckets, count, total)
+        raise ValueError(f"no histogram {name!r} in the metrics")
+
+    def since(self, earlier: Histogram) -> Histogram:
+        """The observations made between ``earlier`` and this reading."""
+        return Histogram(
+            {le: n - earlier.buckets.get(le, 0.0) for le, n in self.buckets.items()},
+            self.count - earlier.count,
+            self.total - earlier.total,
+        )
+
+    def quantile_bound(self, q: float) -> float:
+        """The smallest bucket bound holding at least the fraction ``q`` of the observations.
+
+        Buckets only bound a quantile from above: the answer reads "the q-quantile is at most this".
+        """
+        if self.count <= 0:
+            return math.nan
+        for le in sorted(self.buckets):
+            if self.buckets[le] >= q * self.count:
+                return le
+        return math.inf
+
+    @property
+    def mean(self) -> float:
+        return self.total / self.count if self.count > 0 else math.nan
+
+
+def least_squares(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
+    """(slope, intercept) of the least-squares line through ``points`` (at least two distinct x)."""
+    n = len(points)
+    mean_x = sum(x for x, _ in points) / n
+    mean_y = sum(y for _, y in points) / n
+    sxx = sum((x - mean_x) ** 2 for x, _ in points)
+    if sxx == 0:
+        raise ValueError("a slope needs at least two different x values")
+    sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
+    slope = sxy / sxx
+    return slope, mean_y - slope * mean_x
