@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 NETNS := $(shell [ "$$(id -u)" = 0 ] && echo "unshare -n" || echo "unshare -rn")
 PYTEST_ARGS ?=
 
-.PHONY: run test lint bench clean system-deps web-deps
+.PHONY: run test lint bench bench-forwarding bench-recording clean system-deps web-deps
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,16 @@ lint: $(VENV)/.dev
 
 test: $(VENV)/.dev web-deps system-deps lint
 	$(NETNS) bash -c 'ip link set lo up && ip addr add 127.0.0.2/8 dev lo && exec $(BIN)/pytest $(PYTEST_ARGS)'
+
+# Benchmarks print a table and write JSON to bench/results/; the forwarding one carries WebRTC media, so it
+# runs in the same loopback-only namespace as the tests.
+bench-forwarding: $(VENV)/.dev web-deps system-deps
+	$(NETNS) bash -c 'ip link set lo up && ip addr add 127.0.0.2/8 dev lo && exec $(BIN)/python -m bench.forwarding'
+
+bench-recording: $(VENV)/.dev
+	$(BIN)/python -m bench.recording
+
+bench: bench-forwarding bench-recording
 
 clean:
 	rm -rf $(VENV) web/node_modules .mypy_cache .ruff_cache .pytest_cache
