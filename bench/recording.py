@@ -24,7 +24,8 @@ streams) with aiortc's own decoders is measured apart and shown beside them.
   at 15 fps instead of 30: the output is 15 fps either way, so the file is the same kind; it halves the run
   time). Timed from the stop call: ``pipeline.stop()`` (the robot finishing its file), then the server's
   ``probe`` (of the file's start, as after a clean finish) and ``thumbnail``, exactly what ``_settle``
-  does before a recording is listed as ready. The robot's process exit, its WebRTC teardown and the database commit are not included.
+  does before a recording is listed as ready. The robot's process exit, its WebRTC teardown and the
+  database commit are not included.
 - **Memory**: the resident memory of the process, read each media minute of the longest of those
   recordings (so also faster than real time); growth from minute 1 to minute 30.
 
