@@ -37,17 +37,18 @@ from typing import Any
 import aiohttp
 
 from bench.measure import (
+    BenchError,
     Histogram,
     MachineCpu,
     ProcessCpu,
     cpu_pressure_seconds,
     least_squares,
     process_cpu_seconds,
+    run_and_report,
 )
 from tests.netns import only_loopback
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "bench" / "results"
 AULA = Path(sys.executable).with_name("aula")
 LOOP_LAG = "aula_event_loop_lag_seconds"
 FORWARDERS = {
@@ -59,10 +60,6 @@ TARGET_LOOP_LAG_P99 = 0.020  # seconds, at the largest N
 SUSTAINED_SHARE = 0.9  # a point counts when every subscriber got this share of the publisher's frames
 REPORT_TIMEOUT = 10.0
 _PR_SET_PDEATHSIG = 1
-
-
-class BenchError(RuntimeError):
-    """A server or client did not come up, or media did not flow within the setup timeout."""
 
 
 @dataclass(frozen=True)
@@ -679,22 +676,9 @@ def main(argv: list[str] | None = None) -> int:
         decoders=args.decoders,
         per_process=args.per_process,
     )
-    # SIGTERM (a CI timeout) unwinds like Ctrl-C: every server and client is stopped, the temp dir removed.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        result = run_forwarding(settings)
-    except BenchError as error:
-        print(f"forwarding benchmark failed: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("forwarding benchmark interrupted; every server and client was stopped", file=sys.stderr)
-        return 130
-    out: Path = args.out or RESULTS_DIR / f"forwarding-{result['started_at'][:10]}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(table(result))
-    print(f"\nwritten to {out}")
-    return 0
+    return run_and_report(
+        "forwarding", lambda: run_forwarding(settings), table, args.out, "every server and client was stopped"
+    )
 
 
 if __name__ == "__main__":

@@ -6,10 +6,15 @@ not from sampling, so a fixed window after warm-up gives the process's mean load
 
 from __future__ import annotations
 
+import json
 import math
 import os
-from collections.abc import Sequence
+import signal
+import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -172,3 +177,38 @@ def least_squares(points: Sequence[tuple[float, float]]) -> tuple[float, float]:
     sxy = sum((x - mean_x) * (y - mean_y) for x, y in points)
     slope = sxy / sxx
     return slope, mean_y - slope * mean_x
+
+
+RESULTS_DIR = Path(__file__).resolve().parent / "results"
+
+
+class BenchError(RuntimeError):
+    """A benchmark could not measure: something did not come up, or stalled, in time."""
+
+
+def run_and_report(
+    name: str,
+    run: Callable[[], dict[str, Any]],
+    table: Callable[[dict[str, Any]], str],
+    out: Path | None,
+    interrupted: str,
+) -> int:
+    """Run one benchmark as a command: write its JSON (``<name>-<date>.json``) and print its table.
+
+    SIGTERM (a CI timeout) unwinds like Ctrl-C, so the benchmark's own clean-up runs.
+    """
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        result = run()
+    except BenchError as error:
+        print(f"{name} benchmark failed: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{name} benchmark interrupted; {interrupted}", file=sys.stderr)
+        return 130
+    path = out or RESULTS_DIR / f"{name}-{result['started_at'][:10]}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(table(result))
+    print(f"\nwritten to {path}")
+    return 0

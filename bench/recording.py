@@ -41,7 +41,6 @@ import asyncio
 import ctypes
 import dataclasses
 import datetime
-import json
 import math
 import multiprocessing
 import os
@@ -66,11 +65,13 @@ from aiortc.jitterbuffer import JitterFrame
 from av import AudioFrame, VideoFrame
 
 from bench.measure import (
+    BenchError,
     MachineCpu,
     ProcessCpu,
     cpu_pressure_seconds,
     process_cpu_seconds,
     resident_bytes,
+    run_and_report,
     thread_cpu_seconds,
     thread_run_delay_seconds,
 )
@@ -79,7 +80,6 @@ from recorder_bot.writer import EncoderSettings, RecorderPipeline, RecordingWrit
 from server.library import probe
 
 ROOT = Path(__file__).resolve().parent.parent
-RESULTS_DIR = ROOT / "bench" / "results"
 
 CAMERA_WIDTH, CAMERA_HEIGHT, CAMERA_FPS = 640, 480, 30
 PAN_PIXELS = 4
@@ -103,10 +103,6 @@ TARGET_MEMORY_GROWTH_MB = 20.0
 
 _PR_SET_PDEATHSIG = 1
 T = TypeVar("T")
-
-
-class BenchError(RuntimeError):
-    """A measurement could not be made: the pipeline failed or stalled, or a point ran out of time."""
 
 
 @dataclass(frozen=True)
@@ -958,22 +954,9 @@ def main(argv: list[str] | None = None) -> int:
         _validate(settings)
     except ValueError as error:
         parser.error(str(error))
-    # SIGTERM (a CI timeout) unwinds like Ctrl-C: the measuring process is ended, its temp dir removed.
-    signal.signal(signal.SIGTERM, signal.default_int_handler)
-    try:
-        result = run(settings)
-    except BenchError as error:
-        print(f"recording benchmark failed: {error}", file=sys.stderr)
-        return 1
-    except KeyboardInterrupt:
-        print("recording benchmark interrupted; its measuring process was ended", file=sys.stderr)
-        return 130
-    out: Path = args.out or RESULTS_DIR / f"recording-{result['started_at'][:10]}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(table(result))
-    print(f"\nwritten to {out}")
-    return 0
+    return run_and_report(
+        "recording", lambda: run(settings), table, args.out, "its measuring process was ended"
+    )
 
 
 if __name__ == "__main__":
