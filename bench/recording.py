@@ -540,6 +540,7 @@ def long_recording(minutes: int, people: int, camera_fps: int) -> dict[str, Any]
         "recorded_in_s": recorded_in,
         "real_time_factor": seconds / recorded_in,
         "file_mb": _mb(size),
+        "length_s": stats.rendered_seconds,
         "fragments": stats.fragments,
         "dropped_frames": stats.dropped_queue_full,
         "late_frames": stats.late_video_frames + stats.late_audio_frames,
@@ -849,7 +850,7 @@ def table(result: dict[str, Any]) -> str:
             "thumbnail",
             "stop to ready",
             "CPU in it",
-            "probe says",
+            "ready as (length: the robot's)",
         ),
         [
             [
@@ -861,8 +862,8 @@ def table(result: dict[str, Any]) -> str:
                 _f(1000 * r["thumbnail_s"], 0),
                 f"**{_f(1000 * r['ready_s'], 0)}**",
                 _f(1000 * r["ready_cpu_s"], 0),
-                f"{'playable' if r['probe']['playable'] else 'NOT playable'}, "
-                f"{_f(r['probe']['duration_ms'] / 1000, 1)} s",
+                # After a clean finish the probe reads only the file's start: its duration is not the length.
+                f"{'playable' if r['probe']['playable'] else 'NOT playable'}, {_f(r['length_s'], 1)} s",
             ]
             for r in result["stop_to_ready"]
         ],

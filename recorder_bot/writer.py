@@ -7,7 +7,7 @@ rewrite). The file is created exclusively (never overwriting) under the storage 
 
 ``RecorderPipeline`` runs the mixer and this writer on one worker thread behind a bounded queue, so the
 robot's event loop only enqueues frames. A thread is enough: scaling, encoding and muxing are C code that
-releases the GIL (see ``bench/recording_core.py`` for the measured cost and event-loop lag).
+releases the GIL (see ``bench/recording.py`` for the measured cost and event-loop lag).
 """
 
 from __future__ import annotations
