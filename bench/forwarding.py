@@ -19,7 +19,6 @@ import argparse
 import asyncio
 import contextlib
 import ctypes
-import datetime
 import json
 import math
 import os
@@ -42,9 +41,11 @@ from bench.measure import (
     MachineCpu,
     ProcessCpu,
     cpu_pressure_seconds,
+    json_safe,
     least_squares,
     process_cpu_seconds,
     run_and_report,
+    utc_now,
 )
 from tests.netns import only_loopback
 
@@ -484,7 +485,7 @@ async def run(settings: Settings) -> dict[str, Any]:
     """Measure every point, interleaving the forwarders by N so slow drifts in machine load hit both."""
     if not only_loopback():
         raise BenchError("run it in the loopback-only network namespace: bench/netns.sh")
-    started = _utc_now()
+    started = utc_now()
     order = sorted({*settings.counts, *settings.relay_counts})
     points: dict[str, list[dict[str, Any]]] = {"aula": [], "relay": []}
     with tempfile.TemporaryDirectory(prefix="aula-bench-") as logs:
@@ -494,7 +495,7 @@ async def run(settings: Settings) -> dict[str, Any]:
                     continue
                 budget = settings.warmup + settings.window + 2 * settings.setup_timeout + 30
                 async with asyncio.timeout(budget):
-                    point = _json_safe(await measure_point(forwarder, count, settings, Path(logs)))
+                    point = json_safe(await measure_point(forwarder, count, settings, Path(logs)))
                 print(_row(point), file=sys.stderr, flush=True)
                 points[forwarder].append(point)
     forwarders = {
@@ -516,11 +517,11 @@ async def run(settings: Settings) -> dict[str, Any]:
             ),
             "all_points_sustained": aula["all_points_sustained"],
         }
-    result: dict[str, Any] = _json_safe(
+    result: dict[str, Any] = json_safe(
         {
             "benchmark": "forwarding",
             "started_at": started,
-            "finished_at": _utc_now(),
+            "finished_at": utc_now(),
             "machine": {
                 "cpus": os.cpu_count(),
                 "python": sys.version.split()[0],
@@ -542,21 +543,6 @@ async def run(settings: Settings) -> dict[str, Any]:
 
 def _within(value: float | None, limit: float) -> bool:
     return value is not None and value <= limit
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN and infinity (no data, or past the last histogram bucket) become null: strict JSON has neither."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
-    return value
-
-
-def _utc_now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def run_forwarding(settings: Settings | None = None) -> dict[str, Any]:

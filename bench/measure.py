@@ -6,6 +6,7 @@ not from sampling, so a fixed window after warm-up gives the process's mean load
 
 from __future__ import annotations
 
+import datetime
 import json
 import math
 import os
@@ -212,3 +213,18 @@ def run_and_report(
     print(table(result))
     print(f"\nwritten to {path}")
     return 0
+
+
+def json_safe(value: Any) -> Any:
+    """NaN and infinity (no data, or past the last histogram bucket) become null: strict JSON has neither."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def utc_now() -> str:
+    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")

@@ -40,8 +40,6 @@ import argparse
 import asyncio
 import ctypes
 import dataclasses
-import datetime
-import math
 import multiprocessing
 import os
 import signal
@@ -69,11 +67,13 @@ from bench.measure import (
     MachineCpu,
     ProcessCpu,
     cpu_pressure_seconds,
+    json_safe,
     process_cpu_seconds,
     resident_bytes,
     run_and_report,
     thread_cpu_seconds,
     thread_run_delay_seconds,
+    utc_now,
 )
 from recorder_bot.mixer import MediaFormat, Mixer, SourceKey
 from recorder_bot.writer import EncoderSettings, RecorderPipeline, RecordingWriter
@@ -680,7 +680,7 @@ def run(settings: Settings | None = None) -> dict[str, Any]:
     """Measure everything in ``settings`` (default: the full run) and return the result dict."""
     settings = settings or Settings()
     _validate(settings)
-    started, load_at_start = _utc_now(), os.getloadavg()
+    started, load_at_start = utc_now(), os.getloadavg()
     cpu = _cpu_points(settings)
     rtf = _rtf_points(settings)
     decode = _decoding(settings)
@@ -698,11 +698,11 @@ def run(settings: Settings | None = None) -> dict[str, Any]:
         "memory_growth_within_target": memory["growth_mb"] < TARGET_MEMORY_GROWTH_MB,
         "kept_up_in_real_time": all(p["late_frames"] == 0 and p["dropped_frames"] == 0 for p in cpu),
     }
-    result: dict[str, Any] = _json_safe(
+    result: dict[str, Any] = json_safe(
         {
             "benchmark": "recording",
             "started_at": started,
-            "finished_at": _utc_now(),
+            "finished_at": utc_now(),
             "machine": {
                 "cpus": os.cpu_count(),
                 "load_average_at_start": load_at_start,
@@ -728,21 +728,6 @@ def run(settings: Settings | None = None) -> dict[str, Any]:
         }
     )
     return result
-
-
-def _json_safe(value: Any) -> Any:
-    """NaN and infinity (e.g. no CPU-pressure file) become null: strict JSON has neither."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_json_safe(item) for item in value]
-    return value
-
-
-def _utc_now() -> str:
-    return datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 # -- output --------------------------------------------------------------------------------------------------
