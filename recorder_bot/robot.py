@@ -189,16 +189,22 @@ async def record(job: Job, stop: asyncio.Event, report: Report) -> None:
         for future in (*waiting, *ending):
             future.cancel()
     finally:
-        with contextlib.suppress(Exception):
-            await session.close()
-        stats = await asyncio.to_thread(pipeline.stop)
-    report(
-        {
-            "event": "finished",
-            "duration_ms": int(stats.rendered_seconds * 1000),
-            "size_bytes": stats.bytes_written,
-            "fragments": stats.fragments,
-            "dropped": stats.dropped_queue_full,
-            "late_frames": stats.late_video_frames + stats.late_audio_frames,
-        }
-    )
+        # The file first: Stop answers when it is complete. Leaving the classroom (closing the peer
+        # connection joins aiortc's decoder threads, which takes a while on a busy machine) goes on beside
+        # it; frames still decoded meanwhile are refused by the stopping pipeline.
+        leaving = asyncio.ensure_future(session.close())
+        try:
+            stats = await asyncio.to_thread(pipeline.stop)
+            report(
+                {
+                    "event": "finished",
+                    "duration_ms": int(stats.rendered_seconds * 1000),
+                    "size_bytes": stats.bytes_written,
+                    "fragments": stats.fragments,
+                    "dropped": stats.dropped_queue_full,
+                    "late_frames": stats.late_video_frames + stats.late_audio_frames,
+                }
+            )
+        finally:
+            with contextlib.suppress(Exception):
+                await leaving

@@ -30,10 +30,11 @@ PASSWORD = "a good password"
 WAIT_MS = 30_000
 CONSENT_TEXT = "Heads up: this class is recorded for those who miss it."
 ROBOT = "Session Recorder Robot"
-# From pressing Stop to the row in Recorded Classes showing the file ready, thumbnail and all. Most of it is
-# the robot finishing its file, which takes longer while other heavy tests share the CPU: such runs may
-# allow more time with AULA_TEST_STOP_BUDGET_S.
-STOP_TO_READY_BUDGET_S = float(os.environ.get("AULA_TEST_STOP_BUDGET_S", "2.0"))
+# From pressing Stop to the row in Recorded Classes showing the file ready, thumbnail and all. The user sees
+# the file at once, not after a post-processing pass that grows with the class's length. The figure itself
+# (well under a second) is measured by `make bench` (bench/recording.py); this bound only tells "at once"
+# from "processed afterwards" on a CI machine busy with three browsers and the robot.
+STOP_TO_READY_BUDGET_S = float(os.environ.get("AULA_TEST_STOP_BUDGET_S", "10.0"))
 STOP_REASON = "Recording started by Tess Teacher; only they or an admin can stop it."
 
 
