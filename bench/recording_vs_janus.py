@@ -1,0 +1,1015 @@
+"""Recording a 4-person class: Aula's robot next to Janus's recorder plus the post-processing it needs.
+
+    bench/netns.sh .venv/bin/python -m bench.recording_vs_janus            # 120 s of media each, ~9 min
+    bench/netns.sh .venv/bin/python -m bench.recording_vs_janus --quick    # 30 s of media each, ~3 min
+
+The same class for both systems, inside the loopback-only network namespace: four people, each its own
+process (so their CPU is never the one measured), each with a synthetic 640x480 30 fps VP8 camera
+(``tests.synthetic_media``'s scrolling noise, held at 1.5 Mbit/s by the server's REMB) and an Opus
+microphone (a tone, one pitch per person). The systems run in turn, each with a fresh server. After a
+warm-up, the server's CPU is read over a baseline window with everyone publishing and nothing recorded;
+then the class is recorded for ``--seconds`` of media and stopped. CPU is CPU *time* from the kernel
+(``/proc/<pid>/stat``, every thread; ``wait4`` for a finished child), never wall time.
+
+- **Aula**: ``aula serve`` (started as ``bench/forwarding.py`` does), a teacher and three students
+  publishing with :class:`recorder_bot.client.ClassroomClient` (they receive each other too, counted but not
+  decoded: a browser's decoding is no server's cost). The teacher presses REC
+  (``POST /api/classrooms/{id}/recording``) and Stop (``.../recording/stop``) over the HTTP API. The robot is
+  the server's child process that holds the MP4 open (the standby robot the server keeps ready). Its CPU is
+  read over the recording window, and its whole life (start-up as the standby, join, recording, finishing)
+  from the server's reaped-children CPU (cutime + cstime) once Stop has answered: the server waits for the
+  robot's exit before it answers. The server's share is its CPU with REC on minus its baseline (it now also
+  forwards the 8 sources to the robot), plus its CPU during the Stop call (probe, thumbnail). Stop to
+  playable: the Stop call, which answers with the recording ``ready``.
+- **Janus** 1.1.2 (``bench/janus.py``: a private config, VideoRoom and HTTP transport only, its candidate on
+  an ``ifb`` device): a VideoRoom with ``bitrate`` 1.5 Mbit/s and a ``rec_dir``, the same four people
+  publishing. ``enable_recording`` starts one ``.mjr`` file per stream (8); Janus's CPU with recording on
+  minus its baseline is its recording share. Stop: the people unpublish and leave, Janus closes the files
+  (none left open in ``/proc/<janus>/fd``), and :class:`PostProcessing` runs what a school needs to get one
+  file like the robot's (``janus-pp-rec`` per file, then one ``ffmpeg`` mix, see there). Stop to playable:
+  from the unpublishing to the mixed MP4 written.
+
+Per system: CPU while recording (% of one core), CPU seconds per media minute (recording plus finishing or
+post-processing, over the output's length), Stop to playable, and the output opened with PyAV (streams,
+length from its last packets, its last 3 s decoded). The ratios are Janus's figures over Aula's; the
+targets: Aula cheaper per media minute, and playable within 1 s of Stop.
+
+What still differs: the robot lays out speaker and strip with names drawn (``recorder_bot/layout.py``), the
+ffmpeg mix a plain 2x2 grid of the same size; ffmpeg's libx264 picks its own thread count where the robot's
+writer uses one thread (a script would not limit it; threads spread the same work, they do not remove it).
+The people's encoders share the machine's 2 cores with what is measured, so the table shows how busy the
+machine was. As a library, :func:`run` returns the result dict that :func:`main` prints and writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import re
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import av
+from aiortc import RTCConfiguration, RTCPeerConnection
+
+from bench import janus
+from bench.forwarding import Settings as ForwardingSettings
+from bench.forwarding import _classroom, _server, _spawn, _tail
+from bench.measure import (
+    CLOCK_TICKS,
+    BenchError,
+    MachineCpu,
+    ProcessCpu,
+    cpu_pressure_seconds,
+    json_safe,
+    process_cpu_seconds,
+    run_and_report,
+    utc_now,
+)
+from bench.peers import CountedVideoTrack, ReceivedVideo, video_codecs
+from recorder_bot.client import ClassroomClient, RemoteSource
+from tests.netns import only_loopback
+from tests.synthetic_media import SyntheticAudioTrack
+
+REPORT_TIMEOUT = 10.0
+TARGET_READY_S = 1.0
+SUSTAINED_SHARE = 0.9
+"A run counts when every camera kept this share of its frame rate: below it, the machine starved the people."
+TONES = (330.0, 440.0, 550.0, 660.0)
+"One microphone tone per person, so the mixed audio holds distinct voices."
+
+
+@dataclass(frozen=True)
+class Settings:
+    """One run's parameters (all recorded in the result)."""
+
+    seconds: float = 120.0
+    "Media recorded by each system."
+    warmup: float = 10.0
+    "Seconds of publishing before the baseline window, so every encoder has reached its rate."
+    baseline: float = 20.0
+    "Seconds of the server's CPU measured with everyone publishing and nothing recorded."
+    people: int = 4
+    width: int = 640
+    height: int = 480
+    fps: int = 30
+    bitrate: int = 1_500_000
+    "Each camera's cap, sent as REMB by both servers (Aula's default max_video_bitrate)."
+    setup_timeout: float = 60.0
+    systems: tuple[str, ...] = ("aula", "janus")
+
+
+QUICK = Settings(seconds=30.0, warmup=5.0, baseline=10.0)
+
+
+# -- the publishers (child processes) ------------------------------------------------------------------------
+
+
+class Publisher:
+    """One person: a synthetic camera and microphone, publishing to Aula or to Janus.
+
+    Against Aula the person also receives the others (the server sends every source to every seat);
+    those tracks are counted but never decoded, as in ``bench.peers``: a browser's decoding is no
+    server's cost, and on two shared cores it would only add contention.
+    """
+
+    def __init__(self, config: dict[str, Any]) -> None:
+        self.config = config
+        self.camera = CountedVideoTrack(config["width"], config["height"], config["fps"])
+        self.microphone = SyntheticAudioTrack(config["tone"])
+        self.client: ClassroomClient | None = None
+        self.received: list[ReceivedVideo] = []
+        self.http: aiohttp.ClientSession | None = None
+        self.session: janus.JanusSession | None = None
+        self.handle: janus.JanusHandle | None = None
+        self.janus_pc: RTCPeerConnection | None = None
+
+    @property
+    def pc(self) -> RTCPeerConnection | None:
+        return self.client.pc if self.client is not None else self.janus_pc
+
+    async def start(self) -> None:
+        if self.config["system"] == "aula":
+            tracks = {"camera": self.camera, "microphone": self.microphone}
+            self.client = ClassroomClient(
+                self.config["url"], {"Cookie": self.config["cookie"]}, tracks, self._received
+            )
+            await self.client.connect()
+            await self.client.join(self.config["classroom_id"])
+            await self.client.start_media()
+        else:
+            self.janus_pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+            video = self.janus_pc.addTransceiver(self.camera, direction="sendonly")
+            video.setCodecPreferences(video_codecs())
+            self.janus_pc.addTransceiver(self.microphone, direction="sendonly")
+            self.http = aiohttp.ClientSession()
+            self.session = await janus.JanusSession.create(self.http, self.config["url"])
+            feed = self.config["feed"]
+            self.handle = await janus.publish(
+                self.session, self.config["room"], self.janus_pc, feed, f"person{feed}"
+            )
+
+    def _received(self, source: RemoteSource) -> None:
+        self.received.append(ReceivedVideo(source.receiver, decode=False))
+
+    async def report(self) -> dict[str, Any]:
+        pc = self.pc
+        sent = {"video": 0, "audio": 0}
+        for sender in [] if pc is None else pc.getSenders():
+            if sender.track is None:
+                continue
+            for stats in (await sender.getStats()).values():
+                if stats.type == "outbound-rtp":
+                    sent[sender.track.kind] += stats.bytesSent
+        return {
+            "connected": pc is not None and pc.connectionState == "connected",
+            "frames": self.camera.frames,
+            "video_bytes_sent": sent["video"],
+            "audio_bytes_sent": sent["audio"],
+        }
+
+    async def close(self) -> None:
+        """Leave: against Janus, unpublish first, which is what makes Janus close this person's files."""
+        for received in self.received:
+            received.close()
+        if self.client is not None:
+            await self.client.close()
+        if self.handle is not None:
+            with contextlib.suppress(janus.JanusError, aiohttp.ClientError, TimeoutError):
+                await self.handle.message({"request": "unpublish"})
+        if self.session is not None:
+            await self.session.destroy()
+        if self.janus_pc is not None:
+            await self.janus_pc.close()
+        if self.http is not None:
+            await self.http.close()
+
+
+async def _peer() -> None:
+    """The child's side: one JSON line of configuration, then one JSON report per line until stdin ends."""
+    loop = asyncio.get_running_loop()
+    commands = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
+    publisher = Publisher(json.loads(await commands.readline()))
+    starting = asyncio.ensure_future(publisher.start())
+    try:
+        while await commands.readline():
+            if starting.done():
+                starting.result()
+            report = {"t": time.monotonic(), **await publisher.report()}
+            sys.stdout.write(json.dumps(report) + "\n")
+            sys.stdout.flush()
+    finally:
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        await publisher.close()
+
+
+class Person:
+    """The orchestrator's handle on one publisher process."""
+
+    def __init__(self, name: str, process: asyncio.subprocess.Process, log: Path) -> None:
+        self.name = name
+        self.process = process
+        self.log = log
+
+    @classmethod
+    async def start(cls, name: str, config: dict[str, Any], logs: Path) -> Person:
+        log = logs / f"{name}.log"
+        process = await _spawn([sys.executable, "-m", "bench.recording_vs_janus", "--peer"], log)
+        assert process.stdin is not None
+        process.stdin.write(json.dumps(config).encode() + b"\n")
+        return cls(name, process, log)
+
+    async def report(self) -> dict[str, Any]:
+        assert self.process.stdin is not None
+        assert self.process.stdout is not None
+        try:
+            self.process.stdin.write(b"report\n")
+            await self.process.stdin.drain()
+            line = await asyncio.wait_for(self.process.stdout.readline(), REPORT_TIMEOUT)
+        except (ConnectionError, TimeoutError):
+            line = b""
+        if not line:
+            raise BenchError(f"{self.name} stopped answering:\n{_tail(self.log)}")
+        report: dict[str, Any] = json.loads(line)
+        return report
+
+    def cpu_seconds(self) -> float:
+        return process_cpu_seconds(self.process.pid)
+
+    async def stop(self) -> None:
+        await janus.stop_child(self.process)
+
+
+async def _publishing(people: list[Person], within: float) -> list[dict[str, Any]]:
+    """Wait until every person sends both video and audio; their reports."""
+    deadline = asyncio.get_running_loop().time() + within
+    while True:
+        reports = await asyncio.gather(*(person.report() for person in people))
+        if all(r["connected"] and r["video_bytes_sent"] > 0 and r["audio_bytes_sent"] > 0 for r in reports):
+            return reports
+        if asyncio.get_running_loop().time() > deadline:
+            raise BenchError(f"not every person publishes: {reports}")
+        await asyncio.sleep(0.5)
+
+
+def _sent_rates(before: list[dict[str, Any]], after: list[dict[str, Any]], rate: int) -> dict[str, Any]:
+    """The slowest camera's fps, mean video Mbit/s and audio kbit/s per person between two rounds of reports.
+
+    ``sustained``: every camera kept :data:`SUSTAINED_SHARE` of ``rate``, i.e. the class was really there.
+    """
+    fps: list[float] = []
+    video: list[float] = []
+    audio: list[float] = []
+    for a, b in zip(before, after, strict=True):
+        dt = b["t"] - a["t"]
+        fps.append((b["frames"] - a["frames"]) / dt)
+        video.append(8e-6 * (b["video_bytes_sent"] - a["video_bytes_sent"]) / dt)
+        audio.append(8e-3 * (b["audio_bytes_sent"] - a["audio_bytes_sent"]) / dt)
+    return {
+        "camera_fps_min": min(fps),
+        "video_mbit_s_mean": sum(video) / len(video),
+        "audio_kbit_s_mean": sum(audio) / len(audio),
+        "sustained": min(fps) >= SUSTAINED_SHARE * rate,
+    }
+
+
+# -- reading processes ---------------------------------------------------------------------------------------
+
+
+def _children_cpu_seconds(pid: int) -> float:
+    """CPU time of the children ``pid`` has waited for (cutime + cstime): a reaped child's whole life."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[13]) + int(fields[14])) / CLOCK_TICKS
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        with contextlib.suppress(OSError), open(f"/proc/{entry}/stat") as stat:
+            if int(stat.read().rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def _open_files(pid: int) -> list[str]:
+    names = []
+    with contextlib.suppress(OSError):
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                names.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+    return names
+
+
+@dataclass(frozen=True)
+class Reading:
+    """One edge of a window: wall time, the measured process's CPU, the machine's."""
+
+    time: float
+    cpu: ProcessCpu
+    machine: MachineCpu
+    pressure: float
+
+    @classmethod
+    def take(cls, pid: int) -> Reading:
+        return cls(time.monotonic(), ProcessCpu.read(pid), MachineCpu.read(), cpu_pressure_seconds())
+
+
+def _window(before: Reading, after: Reading) -> dict[str, float]:
+    elapsed = after.time - before.time
+    return {
+        "seconds": elapsed,
+        "cpu_seconds": after.cpu.total - before.cpu.total,
+        "cpu_percent": 100 * (after.cpu.total - before.cpu.total) / elapsed,
+        "machine_busy_percent": after.machine.busy_percent_since(before.machine),
+        "cpu_pressure_percent": 100 * (after.pressure - before.pressure) / elapsed,
+    }
+
+
+# -- the output file -----------------------------------------------------------------------------------------
+
+
+def inspect(path: Path, tail: float = 3.0) -> dict[str, Any]:
+    """What a player sees: the streams, the length (from the last packets), and the last seconds decoded.
+
+    The file is demuxed to its end (a fragmented MP4 has no total duration in its header), then the last
+    ``tail`` seconds of every stream are decoded: a file that plays to its end decodes there.
+    """
+    with av.open(str(path)) as container:
+        streams: dict[int, dict[str, Any]] = {}
+        for video in container.streams.video:
+            context = video.codec_context
+            streams[video.index] = {"type": "video", "codec": context.name}
+            streams[video.index] |= {"width": context.width, "height": context.height}
+        for audio in container.streams.audio:
+            sound = audio.codec_context
+            streams[audio.index] = {"type": "audio", "codec": sound.name}
+            streams[audio.index] |= {"sample_rate": sound.sample_rate, "channels": sound.channels}
+        ends: dict[int, float] = {}
+        starts: dict[int, float] = {}
+        for packet in container.demux():
+            if packet.pts is None or packet.time_base is None:
+                continue
+            at = float(packet.pts * packet.time_base)
+            starts[packet.stream.index] = min(starts.get(packet.stream.index, at), at)
+            end = float((packet.pts + (packet.duration or 0)) * packet.time_base)
+            ends[packet.stream.index] = max(ends.get(packet.stream.index, 0.0), end)
+    decoded: dict[str, int] = {}
+    if ends:
+        with av.open(str(path)) as container:
+            end = max(ends.values())
+            container.seek(int(max(0.0, end - tail) * av.time_base), any_frame=False)
+            for frame in container.decode(*container.streams):
+                if frame.time is not None and frame.time >= end - tail:
+                    kind = "video" if isinstance(frame, av.VideoFrame) else "audio"
+                    decoded[kind] = decoded.get(kind, 0) + 1
+    duration = max(ends.values()) - min(starts.values()) if ends else 0.0
+    for index, described in streams.items():
+        described["seconds"] = ends.get(index, 0.0) - starts.get(index, 0.0)
+    return {
+        "file_mb": path.stat().st_size / 1e6,
+        "duration_s": duration,
+        "streams": [streams[index] for index in sorted(streams)],
+        f"decoded_in_last_{tail:g}_s": decoded,
+        "playable": decoded.get("video", 0) > 0 and decoded.get("audio", 0) > 0,
+    }
+
+
+# -- Aula ----------------------------------------------------------------------------------------------------
+
+
+def _robot(server_pid: int) -> int | None:
+    """The server's robot process waiting for REC (the standby the server keeps), if it is there."""
+    for pid in _children(server_pid):
+        with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            if b"recorder_bot" in cmdline.read():
+                return pid
+    return None
+
+
+def _recording_robot(server_pid: int, recordings: Path) -> int | None:
+    """The server's child that holds an MP4 under ``recordings`` open: the robot writing the recording."""
+    for pid in _children(server_pid):
+        if any(name.startswith(str(recordings)) and name.endswith(".mp4") for name in _open_files(pid)):
+            return pid
+    return None
+
+
+async def _wait_for(what: str, condition: Callable[[], Awaitable[Any]], within: float) -> Any:
+    deadline = asyncio.get_running_loop().time() + within
+    while not (result := await condition()):
+        if asyncio.get_running_loop().time() > deadline:
+            raise BenchError(f"timed out waiting for {what}")
+        await asyncio.sleep(0.2)
+    return result
+
+
+async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
+    """A fresh ``aula serve``, four people publishing, the teacher's REC and Stop over the HTTP API."""
+    admin_password = secrets.token_urlsafe(16)
+    env = {"AULA_ADMIN_PASSWORD": admin_password, "AULA_LOG_FORMAT": "text"}
+    people: list[Person] = []
+    async with _server("aula", "aula-rec", logs, ForwardingSettings(), env) as server:
+        server_pid = server.process.pid
+        recordings = (logs / "aula-rec-data").resolve()
+        try:
+            classroom_id, teacher, students = await _classroom(
+                server.url, admin_password, settings.people - 1
+            )
+            for i, cookie in enumerate([teacher, *students]):
+                config = {
+                    "system": "aula",
+                    "url": server.url,
+                    "cookie": cookie,
+                    "classroom_id": classroom_id,
+                    "width": settings.width,
+                    "height": settings.height,
+                    "fps": settings.fps,
+                    "tone": TONES[i % len(TONES)],
+                }
+                people.append(await Person.start(f"aula-person{i}", config, logs))
+            await _publishing(people, settings.setup_timeout)
+
+            async def standby() -> int | None:
+                return _robot(server_pid)
+
+            robot = await _wait_for("the server's standby robot", standby, settings.setup_timeout)
+            await asyncio.sleep(settings.warmup)
+            opening = Reading.take(server_pid)
+            await asyncio.sleep(settings.baseline)
+            baseline = _window(opening, Reading.take(server_pid))
+
+            async with aiohttp.ClientSession(headers={"Cookie": teacher}) as http:
+                base = f"{server.url}/api/classrooms/{classroom_id}/recording"
+                robot_before_rec = process_cpu_seconds(robot)
+                reaped_before = _children_cpu_seconds(server_pid)
+                pressed = Reading.take(server_pid)
+                async with http.post(base, json={"name": "bench"}) as response:
+                    if response.status != 201:
+                        raise BenchError(f"REC: {response.status} {await response.text()}")
+
+                async def recording() -> bool:
+                    async with http.get(base) as response:
+                        state = (await response.json())["recording"]["state"]
+                    if state not in ("starting", "recording"):
+                        raise BenchError(f"the recording is {state}")
+                    return bool(state == "recording")
+
+                await _wait_for("the recording to start", recording, settings.setup_timeout)
+                started = Reading.take(server_pid)
+                recorder = _recording_robot(server_pid, recordings)
+                if recorder is None:
+                    raise BenchError("no robot process holds the recording open")
+                robot_started = ProcessCpu.read(recorder)
+                sent_before = await asyncio.gather(*(person.report() for person in people))
+                await asyncio.sleep(settings.seconds)
+                robot_stopping = ProcessCpu.read(recorder)
+                sent_after = await asyncio.gather(*(person.report() for person in people))
+                stopping = Reading.take(server_pid)
+                async with http.post(f"{base}/stop") as response:
+                    stopped = Reading.take(server_pid)
+                    body = await response.json()
+                    if response.status != 200:
+                        raise BenchError(f"Stop: {response.status} {body}")
+                done = body["recording"]
+                if recorder in _children(server_pid):
+                    raise BenchError("the robot was still running when Stop answered")
+                reaped = _children_cpu_seconds(server_pid) - reaped_before
+            files = sorted(recordings.rglob("*.mp4"))
+            if len(files) != 1:
+                raise BenchError(f"expected one recording file, found {files}")
+            output = await asyncio.to_thread(inspect, files[0])
+        except BenchError as error:
+            raise BenchError(f"aula: {error}\nserver log:\n{_tail(server.log)}") from None
+        finally:
+            await asyncio.gather(*(person.stop() for person in people))
+    if recorder != robot:
+        raise BenchError(f"aula: the standby robot was {robot}, the recording one {recorder}")
+    window = _window(started, stopping)
+    stop = _window(stopping, stopped)
+    server_extra = window["cpu_percent"] - baseline["cpu_percent"]
+    recording_span = stopping.time - pressed.time
+    # The robot's whole life: start-up as the standby, join, record, finish. Its exit was waited for
+    # by the server before Stop answered, so the kernel has added all of it to the server's children.
+    robot_total = reaped
+    server_share = max(0.0, server_extra) * recording_span / 100 + stop["cpu_seconds"]
+    minutes = output["duration_s"] / 60
+    return {
+        "system": "aula",
+        "label": "Aula: recorder robot (decode, mix, libx264 + AAC, fragmented MP4)",
+        "recording_state": done["state"],
+        "robot_duration_ms": done["duration_ms"],
+        "media_s": output["duration_s"],
+        "output": output,
+        "publishers": _sent_rates(sent_before, sent_after, settings.fps),
+        "baseline": baseline,
+        "recording_window": window,
+        "robot_cpu_percent": 100 * (robot_stopping.total - robot_started.total) / window["seconds"],
+        "robot_user_percent": 100 * (robot_stopping.user - robot_started.user) / window["seconds"],
+        "server_cpu_percent": window["cpu_percent"],
+        "server_extra_cpu_percent": server_extra,
+        "recording_cpu_percent": 100 * (robot_stopping.total - robot_started.total) / window["seconds"]
+        + max(0.0, server_extra),
+        "robot_cpu_s_before_rec": robot_before_rec,
+        "robot_cpu_s_whole_life": robot_total,
+        "robot_cpu_s_after_stop": robot_total - (robot_stopping.total),
+        "server_cpu_s_share": server_share,
+        "stop_server_cpu_s": stop["cpu_seconds"],
+        "stop_to_playable_s": stop["seconds"],
+        "total_cpu_s": robot_total + server_share,
+        "cpu_s_per_media_minute": (robot_total + server_share) / minutes if minutes > 0 else math.nan,
+        "rec_to_recording_s": started.time - pressed.time,
+    }
+
+
+# -- Janus ---------------------------------------------------------------------------------------------------
+
+
+ROOM = 1234
+POSTPROCESS_TIMEOUT = 600.0
+_FEED = re.compile(r"-user-(\d+)-")
+
+
+def _open_recordings(pid: int, rec_dir: Path) -> list[str]:
+    return [name for name in _open_files(pid) if name.startswith(str(rec_dir)) and name.endswith(".mjr")]
+
+
+def mjr_header(mjr: Path) -> dict[str, Any]:
+    """The JSON header of a Janus recording (``MJR00002``, a 16-bit big-endian length, the JSON).
+
+    ``t`` is ``v`` or ``a``, ``c`` the codec, ``s`` when the file was created and ``u`` when its first
+    packet was written (microseconds of real time). Read here rather than with ``janus-pp-rec -j``: a
+    script needs only these bytes, and a process per file would cost more than reading them.
+    """
+    with mjr.open("rb") as recording:
+        magic = recording.read(8)
+        if magic != b"MJR00002":
+            raise BenchError(f"{mjr.name}: not a Janus recording of the version 2 format ({magic!r})")
+        length = int.from_bytes(recording.read(2), "big")
+        header: dict[str, Any] = json.loads(recording.read(length))
+    return header
+
+
+def _feed_order(mjr: Path) -> tuple[int, str]:
+    """Recordings by person (the feed id in Janus's file name), so the grid's tiles follow the feeds."""
+    match = _FEED.search(mjr.name)
+    return (int(match[1]) if match else 0, mjr.name)
+
+
+class PostProcessing:
+    """What a school runs after a Janus recording to get one file like the robot's, with its CPU time.
+
+    Every ``.mjr`` becomes a playable file with ``janus-pp-rec`` (video → ``.webm``, audio → ``.opus``),
+    as many at once as there are cores; each file's header gives the time its first packet was written,
+    which aligns the people in the mix. Then one ``ffmpeg`` puts the videos
+    in a 2x2 grid at 1280x720 and 15 fps, mixes the voices (``amix``) and encodes as the robot's writer
+    does (libx264 ultrafast, zerolatency, CRF 26 capped at 1.5 Mbit/s with a 3 Mbit buffer, a keyframe
+    every 2 s; AAC 96 kbit/s mono at 48 kHz; fragmented MP4 with a fragment a second). Each child's CPU time
+    comes from ``wait4`` (its own rusage), so no other process of the benchmark is counted.
+    """
+
+    def __init__(self, rec_dir: Path, work: Path, settings: Settings) -> None:
+        self.rec_dir = rec_dir
+        self.work = work
+        self.settings = settings
+        self.log = work / "postprocessing.log"
+        self.output = work / "class.mp4"
+        self.cpu_seconds: dict[str, float] = {"convert": 0.0, "mix": 0.0}
+        self.wall_seconds: dict[str, float] = {}
+        self._running: set[subprocess.Popen[bytes]] = set()
+        self._lock = threading.Lock()
+        self._cancelled = False
+
+    def _run(self, args: Sequence[str], step: str) -> bytes:
+        """Run one tool to its end; its stdout. Its CPU time (user + system) is added to ``step``."""
+        with self.log.open("ab") as log, self._lock:
+            if self._cancelled:
+                raise BenchError("post-processing cancelled")
+            process = subprocess.Popen(
+                args,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=log,
+                preexec_fn=janus.die_with_parent,
+            )
+            self._running.add(process)
+        try:
+            assert process.stdout is not None
+            out = process.stdout.read()
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)
+        finally:
+            with self._lock:
+                self._running.discard(process)
+        with self._lock:
+            self.cpu_seconds[step] += usage.ru_utime + usage.ru_stime
+        if process.returncode != 0:
+            raise BenchError(f"{Path(args[0]).name} exited with {process.returncode}:\n{_tail(self.log)}")
+        return out
+
+    def cancel(self) -> None:
+        """Kill whatever runs now, and start nothing more (the benchmark was interrupted)."""
+        with self._lock:
+            self._cancelled = True
+            for process in self._running:
+                with contextlib.suppress(ProcessLookupError):
+                    process.kill()
+
+    def _convert(self, mjr: Path) -> tuple[Path, float]:
+        header = mjr_header(mjr)
+        target = self.work / (mjr.stem + (".webm" if header["t"] == "v" else ".opus"))
+        self._run(["janus-pp-rec", str(mjr), str(target)], "convert")
+        first_written: float = header.get("u") or header["s"]
+        return target, first_written / 1e6
+
+    def run(self) -> dict[str, Any]:
+        began = time.monotonic()
+        recordings = sorted(self.rec_dir.glob("*.mjr"), key=_feed_order)
+        if len(recordings) != 2 * self.settings.people:
+            raise BenchError(f"expected {2 * self.settings.people} .mjr files, found {len(recordings)}")
+        with ThreadPoolExecutor(os.cpu_count() or 1) as pool:
+            converted = list(pool.map(self._convert, recordings))
+        self.wall_seconds["convert"] = time.monotonic() - began
+        videos = [(path, t) for path, t in converted if path.suffix == ".webm"]
+        voices = [(path, t) for path, t in converted if path.suffix == ".opus"]
+        if len(videos) != self.settings.people or len(voices) != self.settings.people:
+            raise BenchError(f"expected {self.settings.people} videos and voices: {converted}")
+        first = min(t for _, t in converted)
+        inputs: list[str] = []
+        for path, t in [*videos, *voices]:
+            inputs += ["-itsoffset", f"{t - first:.3f}", "-i", str(path)]
+        n = self.settings.people
+        tiles = ";".join(
+            f"[{i}:v]fps=15,scale=640:360:force_original_aspect_ratio=decrease,"
+            f"pad=640:360:(ow-iw)/2:(oh-ih)/2,setsar=1[v{i}]"
+            for i in range(n)
+        )
+        grid = "".join(f"[v{i}]" for i in range(n)) + f"xstack=inputs={n}:layout=0_0|w0_0|0_h0|w0_h0[v]"
+        voices_in = "".join(f"[{n + i}:a]" for i in range(n)) + f"amix=inputs={n}:duration=longest[a]"
+        mixing = time.monotonic()
+        self._run(
+            [
+                "ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-y", *inputs,
+                "-filter_complex", f"{tiles};{grid};{voices_in}", "-map", "[v]", "-map", "[a]",
+                "-c:v", "libx264", "-preset", "ultrafast", "-tune", "zerolatency", "-crf", "26",
+                "-maxrate", "1500k", "-bufsize", "3000k", "-g", "30", "-pix_fmt", "yuv420p", "-r", "15",
+                "-c:a", "aac", "-b:a", "96k", "-ac", "1", "-ar", "48000",
+                "-movflags", "frag_keyframe+empty_moov+default_base_moof", "-frag_duration", "1000000",
+                str(self.output),
+            ],
+            "mix",
+        )  # fmt: skip
+        finished = time.monotonic()
+        self.wall_seconds["mix"] = finished - mixing
+        self.wall_seconds["total"] = finished - began
+        return {
+            "mjr_files": len(recordings),
+            "mjr_mb": sum(p.stat().st_size for p in recordings) / 1e6,
+            "parallel_conversions": os.cpu_count(),
+            "start_offsets_s": [round(t - first, 3) for _, t in converted],
+            "cpu_s": dict(self.cpu_seconds),
+            "cpu_s_total": sum(self.cpu_seconds.values()),
+            "wall_s": dict(self.wall_seconds),
+        }
+
+
+async def measure_janus(settings: Settings, logs: Path) -> dict[str, Any]:
+    """A fresh Janus VideoRoom, the same four people publishing, recording on, then off and post-processed."""
+    rec_dir = (logs / "janus-recordings").resolve()
+    rec_dir.mkdir()
+    work = logs / "janus-postprocessing"
+    work.mkdir()
+    people: list[Person] = []
+    async with janus.running_janus(logs / "janus") as server, aiohttp.ClientSession() as http:
+        pid = server.pid
+        admin = await janus.JanusSession.create(http, server.url)
+        try:
+            room = await admin.attach()
+            await janus.create_room(
+                room, ROOM, settings.bitrate, publishers=settings.people, record=False, rec_dir=rec_dir
+            )
+            for i in range(settings.people):
+                config = {
+                    "system": "janus",
+                    "url": server.url,
+                    "room": ROOM,
+                    "feed": i + 1,
+                    "width": settings.width,
+                    "height": settings.height,
+                    "fps": settings.fps,
+                    "tone": TONES[i % len(TONES)],
+                }
+                people.append(await Person.start(f"janus-person{i}", config, logs))
+            await _publishing(people, settings.setup_timeout)
+            await asyncio.sleep(settings.warmup)
+            opening = Reading.take(pid)
+            await asyncio.sleep(settings.baseline)
+            baseline = _window(opening, Reading.take(pid))
+
+            pressed = Reading.take(pid)
+            await room.message({"request": "enable_recording", "room": ROOM, "record": True})
+
+            async def recording() -> bool:
+                return len(_open_recordings(pid, rec_dir)) == 2 * settings.people
+
+            await _wait_for("Janus to open every recording", recording, settings.setup_timeout)
+            started = Reading.take(pid)
+            sent_before = await asyncio.gather(*(person.report() for person in people))
+            await asyncio.sleep(settings.seconds)
+            sent_after = await asyncio.gather(*(person.report() for person in people))
+            stopping = Reading.take(pid)
+            # Stop: everyone unpublishes and leaves; Janus closes each recording as its publisher goes,
+            # and post-processing starts once every file is closed (the people's processes may still be
+            # ending meanwhile).
+            leaving = asyncio.ensure_future(asyncio.gather(*(person.stop() for person in people)))
+
+            async def closed() -> bool:
+                return not _open_recordings(pid, rec_dir)
+
+            await _wait_for("Janus to close the recordings", closed, settings.setup_timeout)
+            files_closed = Reading.take(pid)
+            post = PostProcessing(rec_dir, work, settings)
+            try:
+                async with asyncio.timeout(POSTPROCESS_TIMEOUT):
+                    processed = await asyncio.to_thread(post.run)
+            except BaseException:
+                post.cancel()
+                raise
+            playable_at = time.monotonic()
+            await leaving
+        except BenchError as error:
+            raise BenchError(f"janus: {error}\nJanus log:\n{server.log_tail()}") from None
+        finally:
+            await asyncio.gather(*(person.stop() for person in people))
+            await admin.destroy()
+    output = await asyncio.to_thread(inspect, post.output)
+    window = _window(started, stopping)
+    closing = _window(stopping, files_closed)
+    janus_extra = window["cpu_percent"] - baseline["cpu_percent"]
+    recording_span = stopping.time - pressed.time
+    janus_share = max(0.0, janus_extra) * recording_span / 100 + closing["cpu_seconds"]
+    total = janus_share + processed["cpu_s_total"]
+    whole = window["cpu_percent"] * recording_span / 100 + closing["cpu_seconds"] + processed["cpu_s_total"]
+    minutes = output["duration_s"] / 60
+    return {
+        "system": "janus",
+        "label": f"Janus {server.version} VideoRoom recording (.mjr) + janus-pp-rec + ffmpeg mix",
+        "media_s": output["duration_s"],
+        "output": output,
+        "publishers": _sent_rates(sent_before, sent_after, settings.fps),
+        "baseline": baseline,
+        "recording_window": window,
+        "janus_cpu_percent": window["cpu_percent"],
+        "janus_extra_cpu_percent": janus_extra,
+        "recording_cpu_percent": max(0.0, janus_extra),
+        "janus_cpu_s_closing": closing["cpu_seconds"],
+        "janus_cpu_s_share": janus_share,
+        "postprocessing": processed,
+        "postprocessing_cpu_s": processed["cpu_s_total"],
+        "stop_to_files_closed_s": closing["seconds"],
+        "stop_to_playable_s": playable_at - stopping.time,
+        "total_cpu_s": total,
+        "cpu_s_per_media_minute": total / minutes if minutes > 0 else math.nan,
+        "cpu_s_per_media_minute_whole_janus": whole / minutes if minutes > 0 else math.nan,
+        "rec_to_recording_s": started.time - pressed.time,
+    }
+
+
+# -- the whole run -------------------------------------------------------------------------------------------
+
+
+def _ratio(numerator: float | None, denominator: float | None) -> float | None:
+    if numerator is None or denominator is None or denominator <= 0 or math.isnan(numerator):
+        return None
+    return numerator / denominator
+
+
+def _comparison(systems: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Janus's figures over Aula's (above 1: Aula is cheaper or faster) and the targets."""
+    aula, other = systems.get("aula"), systems.get("janus")
+    verdict: dict[str, Any] = {
+        "every_class_sustained": all(system["publishers"]["sustained"] for system in systems.values())
+    }
+    if aula is not None:
+        verdict["aula_ready_and_playable"] = aula["recording_state"] == "ready" and aula["output"]["playable"]
+        verdict["aula_ready_within_target"] = aula["stop_to_playable_s"] < TARGET_READY_S
+    if aula is None or other is None:
+        return {"verdict": verdict}
+    verdict["janus_playable"] = other["output"]["playable"]
+    verdict["aula_cheaper_per_media_minute"] = (
+        aula["cpu_s_per_media_minute"] < other["cpu_s_per_media_minute"]
+    )
+    return {
+        "janus_over_aula": {
+            "cpu_s_per_media_minute": _ratio(other["cpu_s_per_media_minute"], aula["cpu_s_per_media_minute"]),
+            "cpu_s_per_media_minute_whole_janus": _ratio(
+                other["cpu_s_per_media_minute_whole_janus"], aula["cpu_s_per_media_minute"]
+            ),
+            "stop_to_playable_s": _ratio(other["stop_to_playable_s"], aula["stop_to_playable_s"]),
+            "recording_cpu_percent": _ratio(other["recording_cpu_percent"], aula["recording_cpu_percent"]),
+        },
+        "verdict": verdict,
+    }
+
+
+async def run(settings: Settings) -> dict[str, Any]:
+    """Measure each system in turn, each with its own server and people, in a scratch folder."""
+    if not only_loopback():
+        raise BenchError("run it in the loopback-only network namespace: bench/netns.sh")
+    started = utc_now()
+    systems: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory(prefix="aula-bench-rec-") as logs:
+        for system in settings.systems:
+            budget = settings.warmup + settings.baseline + 2 * settings.seconds + 3 * settings.setup_timeout
+            async with asyncio.timeout(budget + POSTPROCESS_TIMEOUT):
+                measure = measure_aula if system == "aula" else measure_janus
+                systems[system] = json_safe(await measure(settings, Path(logs)))
+            print(_row(systems[system]), file=sys.stderr, flush=True)
+    result: dict[str, Any] = json_safe(
+        {
+            "benchmark": "recording-vs-janus",
+            "started_at": started,
+            "finished_at": utc_now(),
+            "machine": {
+                "cpus": os.cpu_count(),
+                "python": sys.version.split()[0],
+                "aiortc": metadata.version("aiortc"),
+                "av": metadata.version("av"),
+                "ffmpeg": _first_line(["ffmpeg", "-version"]),
+            },
+            "settings": asdict(settings),
+            "targets": {"aula_cheaper_per_media_minute": True, "aula_stop_to_playable_max_s": TARGET_READY_S},
+            "systems": systems,
+            **_comparison(systems),
+        }
+    )
+    return result
+
+
+def _first_line(args: list[str]) -> str:
+    out = subprocess.run(args, capture_output=True, text=True, check=False).stdout
+    return out.splitlines()[0] if out else ""
+
+
+# -- output --------------------------------------------------------------------------------------------------
+
+
+def _f(value: float | None, digits: int = 1) -> str:
+    return "n/a" if value is None or math.isnan(value) else f"{value:.{digits}f}"
+
+
+def _output(output: dict[str, Any]) -> str:
+    streams = ", ".join(
+        f"{s['codec']} {s['width']}x{s['height']}"
+        if s["type"] == "video"
+        else f"{s['codec']} {s['channels']} ch"
+        for s in output["streams"]
+    )
+    plays = "plays to its end" if output["playable"] else "does NOT play to its end"
+    return f"{_f(output['duration_s'])} s, {streams}, {_f(output['file_mb'])} MB, {plays}"
+
+
+COLUMNS = (
+    "system",
+    "while recording, % of one core",
+    "of it",
+    "after Stop, CPU s",
+    "**CPU s per media minute**",
+    "**Stop to playable, s**",
+    "output (PyAV)",
+    "slowest camera, fps",
+    "machine busy % / CPU pressure %",
+)
+
+
+def _row(s: dict[str, Any]) -> str:
+    window = s["recording_window"]
+    if s["system"] == "aula":
+        of_it = (
+            f"robot {_f(s['robot_cpu_percent'])} + server {s['server_extra_cpu_percent']:+.1f} "
+            f"({_f(s['baseline']['cpu_percent'])} → {_f(s['server_cpu_percent'])})"
+        )
+        after = f"robot {_f(s['robot_cpu_s_after_stop'], 2)} + server {_f(s['stop_server_cpu_s'], 2)}"
+        state = s["recording_state"]
+    else:
+        of_it = (
+            f"Janus {s['janus_extra_cpu_percent']:+.1f} "
+            f"({_f(s['baseline']['cpu_percent'])} → {_f(s['janus_cpu_percent'])})"
+        )
+        cpu = s["postprocessing"]["cpu_s"]
+        after = (
+            f"Janus {_f(s['janus_cpu_s_closing'], 2)} + janus-pp-rec {_f(cpu['convert'], 2)} "
+            f"+ ffmpeg {_f(cpu['mix'], 2)}"
+        )
+        state = "mixed"
+    cells = [
+        s["system"],
+        _f(s["recording_cpu_percent"]),
+        of_it,
+        after,
+        f"**{_f(s['cpu_s_per_media_minute'], 2)}**",
+        f"**{_f(s['stop_to_playable_s'], 2)}**",
+        f"{state}: {_output(s['output'])}",
+        f"{_f(s['publishers']['camera_fps_min'])}{'' if s['publishers']['sustained'] else ' (starved)'}",
+        f"{_f(window['machine_busy_percent'], 0)} / {_f(window['cpu_pressure_percent'], 0)}",
+    ]
+    return "| " + " | ".join(cells) + " |"
+
+
+def table(result: dict[str, Any]) -> str:
+    """The result as Markdown: one row per system, then the ratios against the targets."""
+    rows = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
+    rows += [_row(system) for system in result["systems"].values()]
+    lines = ["\n".join(rows), ""]
+    settings = result["settings"]
+    aula, other = result["systems"].get("aula"), result["systems"].get("janus")
+    ratios = result.get("janus_over_aula")
+    verdict = result["verdict"]
+
+    def met(flag: bool | None) -> str:
+        return "n/a" if flag is None else "met" if flag else "MISSED"
+
+    if not verdict["every_class_sustained"]:
+        lines.append(
+            f"- **Not a valid comparison**: a camera fell under {SUSTAINED_SHARE:.0%} of "
+            f"{settings['fps']} fps, so the machine starved the class; run it again on a quieter machine."
+        )
+    if ratios is not None and aula is not None and other is not None:
+        lines.append(
+            f"- Janus + post-processing over Aula: **{_f(ratios['cpu_s_per_media_minute'], 2)}x the CPU per "
+            f"media minute** ({_f(ratios['cpu_s_per_media_minute_whole_janus'], 2)}x counting the whole "
+            f"Janus process while recording, {_f(other['cpu_s_per_media_minute_whole_janus'], 2)} CPU s), "
+            f"**{_f(ratios['stop_to_playable_s'], 1)}x the time from Stop to a playable file** "
+            f"({_f(other['stop_to_playable_s'], 2)} s against {_f(aula['stop_to_playable_s'], 2)} s; "
+            f"post-processing {_f(other['postprocessing']['wall_s']['total'], 2)} s of it)."
+        )
+    if aula is not None:
+        lines.append(
+            f"- Targets for Aula: cheaper than Janus + post-processing per media minute: "
+            f"{met(verdict.get('aula_cheaper_per_media_minute'))}; Stop to playable under "
+            f"{TARGET_READY_S:g} s: {met(verdict['aula_ready_within_target'])} (state "
+            f"{aula['recording_state']}, robot's length {_f(aula['robot_duration_ms'] / 1000)} s)."
+        )
+    lines += [
+        f"- {settings['people']} people, each a {settings['width']}x{settings['height']} "
+        f"{settings['fps']} fps VP8 camera capped at {settings['bitrate'] / 1e6:g} Mbit/s and an Opus tone; "
+        f"{_f(settings['seconds'], 0)} s recorded by each system in turn.",
+        "- While recording: the robot process's CPU over the window, plus the server's CPU with REC on minus "
+        "its CPU with the same people and no recording (the baseline window); for Janus, its process's CPU "
+        "with recording on minus off. CPU s per media minute: the robot's whole life (start-up as the "
+        "standby, join, record, finish) and the server's extra, or Janus's extra and every post-processing "
+        "child's CPU (wait4), over the output file's length.",
+        "- Stop to playable: Aula, the Stop call (it answers once the recording is ready: file finished, "
+        "probed, thumbnail made); Janus, from the people unpublishing to the mixed MP4 written. Both files "
+        "are then opened with PyAV, demuxed to the end and their last 3 s decoded.",
+        "- Machine busy and CPU pressure (share of the window in which some task waited for a CPU) are over "
+        "the recording window; the people's encoders run on the same 2 cores.",
+    ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args_list = sys.argv[1:] if argv is None else argv
+    if args_list == ["--peer"]:
+        asyncio.run(_peer())
+        return 0
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="30 s of media, shorter warm-up and baseline")
+    parser.add_argument("--seconds", type=float, help="media seconds recorded by each system (120)")
+    parser.add_argument("--systems", help="comma-separated: aula,janus")
+    parser.add_argument(
+        "--out", type=Path, help="JSON path (default bench/results/recording-vs-janus-<date>.json)"
+    )
+    args = parser.parse_args(args_list)
+    settings = QUICK if args.quick else Settings()
+    if args.seconds is not None:
+        settings = dataclasses.replace(settings, seconds=args.seconds)
+    if args.systems:
+        settings = dataclasses.replace(settings, systems=tuple(args.systems.split(",")))
+    return run_and_report(
+        "recording-vs-janus", lambda: asyncio.run(run(settings)), table, args.out, "every process was stopped"
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
