@@ -1,16 +1,26 @@
-"""Server CPU per forwarded video stream: Aula's encoded RTP forwarding next to aiortc's ``MediaRelay``.
+"""Server CPU per forwarded video stream: Aula's encoded RTP forwarding, Janus's VideoRoom, aiortc MediaRelay.
 
-One synthetic 640x480 30 fps VP8 publisher, held at 1.5 Mbit/s by REMB from the server, and N aiortc
-subscribers, for N = 1, 4, 8, 16. For every N a fresh server is started (``aula serve``, or
-``bench/relay_server.py`` for the baseline); after a warm-up the server process's CPU (utime + stime from
-``/proc/<pid>/stat``, every thread) is read over a fixed window. The cost of one forwarded stream is the
-least-squares slope of that CPU over N; the intercept is what the publisher's stream and the idle server cost.
-Aula's event-loop lag p99 over the same window comes from its ``aula_event_loop_lag_seconds`` histogram (the
-baseline exposes the same histogram). The publisher and the subscribers run in their own processes
-(``bench/peers.py``), so their encoding, decoding and receiving are never counted as the server's.
+One synthetic 640x480 30 fps VP8 publisher, held at 1.5 Mbit/s by the server's REMB, and N aiortc
+subscribers, against three forwarders: Aula (``aula serve``), Janus 1.1.2's VideoRoom plugin (Debian's
+``janus``, a C SFU, run by ``bench/janus.py``: the room's ``bitrate`` is the REMB that holds the publisher)
+and ``bench/relay_server.py``, an aiortc server forwarding with ``MediaRelay`` (decode once, encode per
+subscriber). Aula and Janus run N = 1, 4, 8, 16, 32; MediaRelay N = 1, 4, 8 (beyond, its encoders saturate
+two cores). The forwarders are interleaved by N (Aula, Janus, MediaRelay at each N), so a slow drift in the
+machine's load hits all three alike.
 
-Run it in the loopback-only network namespace (``bench/netns.sh``); as a library, :func:`run_forwarding`
-returns the result dict that ``main`` prints and writes.
+For every point a fresh server is started; after a warm-up the server process's CPU (utime + stime from
+``/proc/<pid>/stat``, every thread: for Janus, the ``janus`` process itself) is read over a fixed window.
+The cost of one forwarded stream is the least-squares slope of that CPU over the sustained points' N; the
+intercept is what the publisher's stream and the idle server cost. The comparison is made of ratios of
+those slopes: Aula per Janus (target: at most 1.3) and MediaRelay per Aula (target: at least 20). The
+publisher's own sending rate is reported per point, so the three are seen to forward the same load.
+Aula's event-loop lag p99 over the same window comes from its ``aula_event_loop_lag_seconds`` histogram
+(the relay exposes the same histogram; Janus has no event loop to measure: n/a). The publisher and the
+subscribers run in their own processes (``bench/peers.py``), so their encoding, decoding and receiving are
+never counted as the server's.
+
+Run it in the loopback-only network namespace (``bench/netns.sh``; ``--quick`` for a short smoke run); as
+a library, :func:`run_forwarding` returns the result dict that ``main`` prints and writes.
 """
 
 from __future__ import annotations
@@ -18,13 +28,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
+import dataclasses
 import json
 import math
 import os
 import re
 import secrets
-import signal
 import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
@@ -35,6 +44,7 @@ from typing import Any
 
 import aiohttp
 
+from bench import janus
 from bench.measure import (
     BenchError,
     Histogram,
@@ -47,28 +57,34 @@ from bench.measure import (
     run_and_report,
     utc_now,
 )
-from tests.netns import only_loopback
 
 ROOT = Path(__file__).resolve().parent.parent
 AULA = Path(sys.executable).with_name("aula")
 LOOP_LAG = "aula_event_loop_lag_seconds"
 FORWARDERS = {
     "aula": "Aula (encoded RTP forwarding)",
+    "janus": "Janus {version} VideoRoom",
     "relay": "aiortc MediaRelay (decode once, encode per subscriber)",
 }
 TARGET_CPU_PER_STREAM = 0.4  # % of one core
 TARGET_LOOP_LAG_P99 = 0.020  # seconds, at the largest N
+TARGET_AULA_PER_JANUS = 1.3  # Aula's per-stream CPU at most this many times Janus's
+TARGET_RELAY_PER_AULA = 20.0  # MediaRelay's per-stream CPU at least this many times Aula's
+COMPARABLE_PUBLISHER_RATES = 1.1  # the forwarders' mean publisher rates within this factor of each other
 SUSTAINED_SHARE = 0.9  # a point counts when every subscriber got this share of the publisher's frames
 REPORT_TIMEOUT = 10.0
-_PR_SET_PDEATHSIG = 1
+JANUS_ROOM = 1234
+JANUS_FEED = 1
 
 
 @dataclass(frozen=True)
 class Settings:
     """One run's parameters (all recorded in the result)."""
 
-    counts: tuple[int, ...] = (1, 4, 8, 16)
+    counts: tuple[int, ...] = (1, 4, 8, 16, 32)
     "Subscriber counts for Aula."
+    janus_counts: tuple[int, ...] = (1, 4, 8, 16, 32)
+    "Subscriber counts for Janus."
     relay_counts: tuple[int, ...] = (1, 4, 8)
     "Subscriber counts for MediaRelay: at 16 its per-subscriber encoders saturate two cores."
     warmup: float = 10.0
@@ -81,17 +97,11 @@ class Settings:
     height: int = 480
     fps: int = 30
     bitrate: int = 1_500_000
-    "The publisher's cap, sent as REMB by both servers (Aula's default max_video_bitrate)."
+    "The publisher's cap, sent as REMB by every server (Aula: max_video_bitrate's default; Janus: room's)."
     setup_timeout: float = 60.0
 
 
 # -- child processes ----------------------------------------------------------------------------------------
-
-
-def _die_with_parent() -> None:
-    # Runs in the child before exec: the kernel sends SIGTERM if the benchmark itself dies, so no server
-    # or client outlives it even when it is killed.
-    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 async def _spawn(args: Sequence[str], log: Path) -> asyncio.subprocess.Process:
@@ -103,22 +113,8 @@ async def _spawn(args: Sequence[str], log: Path) -> asyncio.subprocess.Process:
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=output,
-            preexec_fn=_die_with_parent,
+            preexec_fn=janus.die_with_parent,
         )
-
-
-async def _stop(process: asyncio.subprocess.Process) -> None:
-    """Close stdin (clients exit on it), then SIGTERM, then SIGKILL: bounded, never left running."""
-    if process.stdin is not None:
-        process.stdin.close()
-    for action in (None, process.terminate, process.kill):
-        if process.returncode is not None:
-            return
-        if action is not None:
-            with contextlib.suppress(ProcessLookupError):
-                action()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(process.wait(), 5)
 
 
 def _tail(log: Path, lines: int = 30) -> str:
@@ -162,7 +158,7 @@ class Peers:
         return process_cpu_seconds(self.process.pid)
 
     async def stop(self) -> None:
-        await _stop(self.process)
+        await janus.stop_child(self.process)
 
 
 @dataclass
@@ -175,7 +171,10 @@ class Server:
     def cpu(self) -> ProcessCpu:
         return ProcessCpu.read(self.process.pid)
 
-    async def lag(self, http: aiohttp.ClientSession) -> Histogram:
+    async def lag(self, http: aiohttp.ClientSession) -> Histogram | None:
+        """The server's loop-lag histogram so far; None for Janus, which has no event loop to time."""
+        if self.forwarder == "janus":
+            return None
         async with http.get(f"{self.url}/metrics") as response:
             response.raise_for_status()
             return Histogram.parse(await response.text(), LOOP_LAG)
@@ -185,7 +184,11 @@ class Server:
 async def _server(
     forwarder: str, name: str, logs: Path, settings: Settings, env: dict[str, str]
 ) -> AsyncIterator[Server]:
-    """Start a fresh forwarder (own data dir) on a free loopback port; yields once it printed its URL."""
+    """Start a fresh forwarder (own data dir) on a free loopback port; yields once it answers."""
+    if forwarder == "janus":
+        async with janus.running_janus(logs / f"{name}-janus") as running:
+            yield Server(forwarder, running.url, running.process, running.log)
+        return
     log = logs / f"{name}-server.log"
     if forwarder == "aula":
         data = str(logs / f"{name}-data")
@@ -203,7 +206,7 @@ async def _server(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=output,
             stderr=output,
-            preexec_fn=_die_with_parent,
+            preexec_fn=janus.die_with_parent,
         )
     try:
         url = ""
@@ -218,7 +221,7 @@ async def _server(
                     await asyncio.sleep(0.1)
         yield Server(forwarder, url, process, log)
     finally:
-        await _stop(process)
+        await janus.stop_child(process)
 
 
 # -- Aula accounts ------------------------------------------------------------------------------------------
@@ -261,6 +264,16 @@ async def _classroom(url: str, admin_password: str, students: int) -> tuple[int,
     return classroom_id, cookies[0], list(cookies[1:])
 
 
+async def _janus_room(url: str, bitrate: int) -> None:
+    """The VideoRoom the Janus points use; its ``bitrate`` is the REMB that holds the publisher's rate."""
+    async with aiohttp.ClientSession() as http:
+        session = await janus.JanusSession.create(http, url)
+        try:
+            await janus.create_room(await session.attach(), JANUS_ROOM, bitrate=bitrate)
+        finally:
+            await session.destroy()
+
+
 # -- one measurement point ----------------------------------------------------------------------------------
 
 
@@ -274,7 +287,7 @@ class Snapshot:
     subscribers_cpu: float
     machine: MachineCpu
     cpu_pressure: float
-    lag: Histogram
+    lag: Histogram | None
     control_lag: Histogram
     publisher: dict[str, Any]
     subscribers: list[tuple[float, dict[str, Any]]] = field(default_factory=list)
@@ -347,7 +360,7 @@ def _point(forwarder: str, count: int, before: Snapshot, after: Snapshot) -> dic
         retransmitted += b["packets_retransmitted"] - a["packets_retransmitted"]
     if len(fps) != count:
         raise BenchError(f"{forwarder}: {len(fps)} of {count} subscribers receive video")
-    lag = after.lag.since(before.lag)
+    lag = after.lag.since(before.lag) if after.lag is not None and before.lag is not None else None
     control_lag = after.control_lag.since(before.control_lag)
     publisher_fps = (after.publisher["frames"] - before.publisher["frames"]) / pub_elapsed
     return {
@@ -373,10 +386,10 @@ def _point(forwarder: str, count: int, before: Snapshot, after: Snapshot) -> dic
         "packet_loss_percent": 100 * lost / (received + lost) if received + lost > 0 else math.nan,
         "packets_retransmitted": retransmitted,
         "sustained": min(fps) >= SUSTAINED_SHARE * publisher_fps,
-        "loop_lag_p99_bound_s": lag.quantile_bound(0.99),
-        "loop_lag_max_bound_s": lag.quantile_bound(1.0),
-        "loop_lag_mean_s": lag.mean,
-        "loop_lag_samples": int(lag.count),
+        "loop_lag_p99_bound_s": lag.quantile_bound(0.99) if lag is not None else None,
+        "loop_lag_max_bound_s": lag.quantile_bound(1.0) if lag is not None else None,
+        "loop_lag_mean_s": lag.mean if lag is not None else None,
+        "loop_lag_samples": int(lag.count) if lag is not None else None,
         "control_loop_lag_p99_bound_s": control_lag.quantile_bound(0.99),
         "control_loop_lag_max_bound_s": control_lag.quantile_bound(1.0),
         "cpu_pressure_percent": 100 * (after.cpu_pressure - before.cpu_pressure) / elapsed,
@@ -420,6 +433,9 @@ async def measure_point(forwarder: str, count: int, settings: Settings, logs: Pa
                 chunks = _split(students, settings.per_process)
                 groups: list[dict[str, Any]] = [{"cookies": c, "count": len(c)} for c in chunks]
             else:
+                if forwarder == "janus":
+                    await _janus_room(server.url, settings.bitrate)
+                    media.update(room=JANUS_ROOM, feed=JANUS_FEED)
                 publisher_config = {"role": "publisher", **media}
                 groups = [{"count": len(chunk)} for chunk in _split(range(count), settings.per_process)]
             subscriber_configs: list[dict[str, Any]] = []
@@ -470,39 +486,82 @@ def _summary(points: list[dict[str, Any]]) -> dict[str, Any]:
     cpu = [(p["subscribers"], p["server_cpu_percent"]) for p in points if p["sustained"]]
     slope, intercept = least_squares(cpu) if len({n for n, _ in cpu}) > 1 else (math.nan, math.nan)
     largest = max(points, key=lambda p: p["subscribers"])
+    rates = [p["publisher_mbit_s"] for p in points]
     return {
         "cpu_percent_per_stream": slope,
         "cpu_percent_intercept": intercept,
         "slope_over_n": [n for n, _ in cpu],
         "all_points_sustained": all(p["sustained"] for p in points),
+        "unsustained_n": [p["subscribers"] for p in points if not p["sustained"]],
+        "publisher_mbit_s_mean": sum(rates) / len(rates),
         "largest_n": largest["subscribers"],
         "loop_lag_p99_bound_s_at_largest_n": largest["loop_lag_p99_bound_s"],
         "control_loop_lag_p99_bound_s_at_largest_n": largest["control_loop_lag_p99_bound_s"],
     }
 
 
+def _ratio(forwarders: dict[str, dict[str, Any]], numerator: str, denominator: str) -> float | None:
+    """One forwarder's per-stream CPU over another's; None when either slope is missing or not positive."""
+    if numerator not in forwarders or denominator not in forwarders:
+        return None
+    top = forwarders[numerator]["cpu_percent_per_stream"]
+    bottom = forwarders[denominator]["cpu_percent_per_stream"]
+    if top is None or bottom is None or math.isnan(top) or math.isnan(bottom) or bottom <= 0:
+        return None
+    ratio: float = top / bottom
+    return ratio
+
+
+def _comparison(forwarders: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """The slopes' ratios against their targets, and whether the publisher was held alike everywhere."""
+    aula_per_janus = _ratio(forwarders, "aula", "janus")
+    relay_per_aula = _ratio(forwarders, "relay", "aula")
+    rates = {name: f["publisher_mbit_s_mean"] for name, f in forwarders.items()}
+    return {
+        "aula_per_janus": aula_per_janus,
+        "aula_per_janus_within_target": None
+        if aula_per_janus is None
+        else aula_per_janus <= TARGET_AULA_PER_JANUS,
+        "relay_per_aula": relay_per_aula,
+        "relay_per_aula_within_target": None
+        if relay_per_aula is None
+        else relay_per_aula >= TARGET_RELAY_PER_AULA,
+        "publisher_mbit_s_mean": rates,
+        "publisher_rates_comparable": max(rates.values()) <= COMPARABLE_PUBLISHER_RATES * min(rates.values())
+        if rates
+        else None,
+    }
+
+
 async def run(settings: Settings) -> dict[str, Any]:
-    """Measure every point, interleaving the forwarders by N so slow drifts in machine load hit both."""
-    if not only_loopback():
+    """Measure every point, interleaving the forwarders by N so slow drifts in machine load hit all alike."""
+    if not janus.in_private_namespace():
         raise BenchError("run it in the loopback-only network namespace: bench/netns.sh")
     started = utc_now()
-    order = sorted({*settings.counts, *settings.relay_counts})
-    points: dict[str, list[dict[str, Any]]] = {"aula": [], "relay": []}
+    schedule = {"aula": settings.counts, "janus": settings.janus_counts, "relay": settings.relay_counts}
+    order = sorted({count for counts in schedule.values() for count in counts})
+    points: dict[str, list[dict[str, Any]]] = {name: [] for name in schedule}
+    janus_version = janus.janus_version() if settings.janus_counts else None
     with tempfile.TemporaryDirectory(prefix="aula-bench-") as logs:
         for count in order:
-            for forwarder, counts in (("aula", settings.counts), ("relay", settings.relay_counts)):
+            for forwarder, counts in schedule.items():
                 if count not in counts:
                     continue
-                budget = settings.warmup + settings.window + 2 * settings.setup_timeout + 30
+                budget = settings.warmup + settings.window + 2 * settings.setup_timeout + 60
                 async with asyncio.timeout(budget):
                     point = json_safe(await measure_point(forwarder, count, settings, Path(logs)))
                 print(_row(point), file=sys.stderr, flush=True)
                 points[forwarder].append(point)
     forwarders = {
-        name: {"label": FORWARDERS[name], "points": measured, **_summary(measured)}
+        name: {
+            "label": FORWARDERS[name].format(version=janus_version),
+            "points": measured,
+            **_summary(measured),
+        }
         for name, measured in points.items()
         if measured
     }
+    comparison = _comparison(forwarders)
     aula = forwarders.get("aula")
     verdict: dict[str, Any] = {}
     if aula is not None:
@@ -516,6 +575,8 @@ async def run(settings: Settings) -> dict[str, Any]:
                 aula["control_loop_lag_p99_bound_s_at_largest_n"], TARGET_LOOP_LAG_P99
             ),
             "all_points_sustained": aula["all_points_sustained"],
+            "aula_per_janus_within_target": comparison["aula_per_janus_within_target"],
+            "relay_per_aula_within_target": comparison["relay_per_aula_within_target"],
         }
     result: dict[str, Any] = json_safe(
         {
@@ -527,14 +588,18 @@ async def run(settings: Settings) -> dict[str, Any]:
                 "python": sys.version.split()[0],
                 "aiortc": metadata.version("aiortc"),
                 "av": metadata.version("av"),
+                "janus": janus_version,
             },
             "settings": asdict(settings),
             "targets": {
                 "cpu_percent_per_stream_max": TARGET_CPU_PER_STREAM,
                 "loop_lag_p99_max_s": TARGET_LOOP_LAG_P99,
-                "reference_cpu_percent_per_stream": {"janus_1.1.2": 0.30, "aiortc_mediarelay": 9.3},
+                "aula_per_janus_max": TARGET_AULA_PER_JANUS,
+                "relay_per_aula_min": TARGET_RELAY_PER_AULA,
+                "publisher_rates_within_factor": COMPARABLE_PUBLISHER_RATES,
             },
             "forwarders": forwarders,
+            "comparison": comparison,
             "verdict": verdict,
         }
     )
@@ -600,26 +665,77 @@ def _row(p: dict[str, Any]) -> str:
     return "| " + " | ".join(cells) + " |"
 
 
+def _met(flag: bool | None) -> str:
+    return "not measured" if flag is None else "met" if flag else "MISSED"
+
+
+def _scale_curve(forwarders: dict[str, dict[str, Any]]) -> list[str]:
+    """Server CPU against N, one column per forwarder, and the slope under each column."""
+    names = list(forwarders)
+    by_n: dict[int, dict[str, dict[str, Any]]] = {}
+    for name, forwarder in forwarders.items():
+        for p in forwarder["points"]:
+            by_n.setdefault(p["subscribers"], {})[name] = p
+    rows = [
+        "| N | " + " | ".join(f"{name}: server CPU %" for name in names) + " |",
+        "|" + "---|" * (len(names) + 1),
+    ]
+    for n in sorted(by_n):
+        cells = []
+        for name in names:
+            point = by_n[n].get(name)
+            if point is None:
+                cells.append("")
+            else:
+                cells.append(
+                    _fmt(point["server_cpu_percent"]) + ("" if point["sustained"] else " (not sustained)")
+                )
+        rows.append(f"| {n} | " + " | ".join(cells) + " |")
+    slopes = [f"**{_fmt(forwarders[name]['cpu_percent_per_stream'], 3)}**" for name in names]
+    rows.append("| % per stream (slope) | " + " | ".join(slopes) + " |")
+    return rows
+
+
 def table(result: dict[str, Any]) -> str:
-    """The result as Markdown: one row per point, then the per-stream slopes against the targets."""
+    """The result as Markdown: one row per point, the scale curve, the slopes and ratios against targets."""
     rows = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     for forwarder in result["forwarders"].values():
         rows.extend(_row(p) for p in forwarder["points"])
-    lines = ["\n".join(rows), ""]
+    lines = ["\n".join(rows), "", "\n".join(_scale_curve(result["forwarders"])), ""]
     for name, forwarder in result["forwarders"].items():
         counts = ",".join(str(n) for n in forwarder["slope_over_n"])
-        per_stream = _fmt(forwarder["cpu_percent_per_stream"])
+        per_stream = _fmt(forwarder["cpu_percent_per_stream"], 3)
         intercept = _fmt(forwarder["cpu_percent_intercept"])
         lag = _lag(forwarder["loop_lag_p99_bound_s_at_largest_n"])
-        lines.append(
-            f"- {forwarder['label']} (`{name}`): **{per_stream}% of one core per forwarded stream** "
-            f"(slope over N = {counts}; intercept {intercept}%), "
-            f"loop lag p99 {lag} at N = {forwarder['largest_n']}."
+        unsustained = forwarder["unsustained_n"]
+        cost = (
+            f"**{per_stream}% of one core per forwarded stream**"
+            if per_stream != "n/a"
+            else "**no per-stream cost** (it needs two sustained N)"
         )
+        lines.append(
+            f"- {forwarder['label']} (`{name}`): {cost} (slope over N = {counts}; intercept {intercept}%), "
+            f"publisher {_fmt(forwarder['publisher_mbit_s_mean'])} Mbit/s on average, "
+            f"loop lag p99 {lag} at N = {forwarder['largest_n']}"
+            + (f"; not sustained at N = {','.join(map(str, unsustained))}." if unsustained else ".")
+        )
+    comparison = result["comparison"]
+    lines.append(
+        f"- Aula / Janus per stream: **{_fmt(comparison['aula_per_janus'])}** "
+        f"(target at most {TARGET_AULA_PER_JANUS:g}: {_met(comparison['aula_per_janus_within_target'])}); "
+        f"MediaRelay / Aula per stream: **{_fmt(comparison['relay_per_aula'], 1)}** "
+        f"(target at least {TARGET_RELAY_PER_AULA:g}: {_met(comparison['relay_per_aula_within_target'])})."
+    )
+    rates = ", ".join(f"{name} {_fmt(rate)}" for name, rate in comparison["publisher_mbit_s_mean"].items())
+    comparable = comparison["publisher_rates_comparable"]
+    lines.append(
+        f"- Publisher Mbit/s, mean over the points: {rates} "
+        f"({'comparable' if comparable else 'NOT comparable'}: within {COMPARABLE_PUBLISHER_RATES:g}x)."
+    )
     verdict = result["verdict"]
     if verdict:
-        cpu = "met" if verdict["cpu_per_stream_within_target"] else "MISSED"
-        lag = "met" if verdict["loop_lag_p99_within_target"] else "MISSED"
+        cpu = _met(verdict["cpu_per_stream_within_target"])
+        lag = _met(verdict["loop_lag_p99_within_target"])
         if not verdict["loop_lag_p99_within_target"] and verdict["loop_lag_machine_bound"]:
             lag += " (inconclusive: an idle process on this machine lagged as much)"
         lines.append(
@@ -629,7 +745,8 @@ def table(result: dict[str, Any]) -> str:
     lines.append(
         f"- sustained: every subscriber got at least {SUSTAINED_SHARE:.0%} of the publisher's frames; "
         "points that were not are left out of the slope. Machine busy: all cores, every process. "
-        "CPU pressure: share of the window in which some task waited for a CPU (Linux PSI)."
+        "CPU pressure: share of the window in which some task waited for a CPU (Linux PSI). "
+        "Loop lag is n/a for Janus (no event loop)."
     )
     return "\n".join(lines)
 
@@ -641,27 +758,33 @@ def _counts(text: str) -> tuple[int, ...]:
     return counts
 
 
+QUICK = Settings(counts=(1, 8), janus_counts=(1, 8), relay_counts=(1, 4), warmup=5.0, window=10.0)
+"A smoke run (about 3 minutes): two points per forwarder, short windows."
+
+
 def main(argv: list[str] | None = None) -> int:
-    defaults = Settings()
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--counts", type=_counts, default=defaults.counts, help="Aula's N (default 1,4,8,16)")
     parser.add_argument(
-        "--relay-counts", type=_counts, default=defaults.relay_counts, help="MediaRelay's N ('' to skip)"
+        "--quick", action="store_true", help="smoke run: N = 1,8 (relay 1,4), 5 s warm-up, 10 s window"
     )
-    parser.add_argument("--warmup", type=float, default=defaults.warmup, help="seconds before the window")
-    parser.add_argument("--window", type=float, default=defaults.window, help="seconds measured per point")
-    parser.add_argument("--decoders", type=int, default=defaults.decoders, help="decoding subscribers")
-    parser.add_argument("--per-process", type=int, default=defaults.per_process, help="subscribers a process")
+    parser.add_argument("--counts", type=_counts, help="Aula's N (default 1,4,8,16,32; '' to skip)")
+    parser.add_argument("--janus-counts", type=_counts, help="Janus's N (default: Aula's; '' to skip)")
+    parser.add_argument("--relay-counts", type=_counts, help="MediaRelay's N (default 1,4,8; '' to skip)")
+    parser.add_argument("--warmup", type=float, help="seconds before the window (default 10)")
+    parser.add_argument("--window", type=float, help="seconds measured per point (default 20)")
+    parser.add_argument("--decoders", type=int, help="decoding subscribers per point (default 2)")
+    parser.add_argument("--per-process", type=int, help="subscribers per client process (default 8)")
     parser.add_argument("--out", type=Path, help="JSON path (default bench/results/forwarding-<date>.json)")
     args = parser.parse_args(argv)
-    settings = Settings(
-        counts=args.counts,
-        relay_counts=args.relay_counts,
-        warmup=args.warmup,
-        window=args.window,
-        decoders=args.decoders,
-        per_process=args.per_process,
-    )
+    base = QUICK if args.quick else Settings()
+    chosen = {
+        name: value
+        for name in ("counts", "janus_counts", "relay_counts", "warmup", "window", "decoders", "per_process")
+        if (value := getattr(args, name)) is not None
+    }
+    if args.janus_counts is None and args.counts is not None:
+        chosen["janus_counts"] = args.counts
+    settings = dataclasses.replace(base, **chosen)
     return run_and_report(
         "forwarding", lambda: run_forwarding(settings), table, args.out, "every server and client was stopped"
     )

@@ -18,7 +18,10 @@ Roles (and ``probe``, see :class:`LoopProbe`):
 
 Against Aula (``forwarder: aula``) the clients are :class:`recorder_bot.client.ClassroomClient`, i.e. our
 socket.io protocol; against the baseline (``forwarder: relay``) they speak ``bench/relay_server.py``'s
-plain HTTP offer/answer. Video only: the benchmark is about video streams.
+plain HTTP offer/answer; against Janus (``forwarder: janus``) they use its HTTP API through
+``bench/janus.py``, one Janus session per client as a browser would hold: the publisher joins VideoRoom
+``room`` as feed ``feed``, every subscriber subscribes to that feed. Video only: the benchmark is about
+video streams.
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ from aiortc.rtcrtpreceiver import StreamStatistics
 from av import VideoFrame
 from prometheus_client import generate_latest
 
+from bench import janus
 from recorder_bot.client import ClassroomClient, RemoteSource
 from server.metrics import Metrics, watch_loop_lag
 from tests.synthetic_media import SyntheticVideoTrack
@@ -159,14 +163,35 @@ async def _http_offer(url: str, pc: RTCPeerConnection) -> None:
     await pc.setRemoteDescription(RTCSessionDescription(sdp=answer["sdp"], type=answer["type"]))
 
 
+class JanusClients:
+    """The Janus HTTP API sessions of one client process (one per peer connection), closed together."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.http: aiohttp.ClientSession | None = None
+        self.sessions: list[janus.JanusSession] = []
+
+    async def session(self) -> janus.JanusSession:
+        if self.http is None:
+            self.http = aiohttp.ClientSession()
+        self.sessions.append(await janus.JanusSession.create(self.http, self.url))
+        return self.sessions[-1]
+
+    async def close(self) -> None:
+        await asyncio.gather(*(session.destroy() for session in self.sessions), return_exceptions=True)
+        if self.http is not None:
+            await self.http.close()
+
+
 class Publisher:
-    """The one camera, joined to Aula as the teacher or posted to the relay."""
+    """The one camera, joined to Aula as the teacher, posted to the relay or published in Janus's room."""
 
     def __init__(self, config: dict[str, Any]) -> None:
         self.config = config
         self.track = CountedVideoTrack(config["width"], config["height"], config["fps"])
         self.pc: RTCPeerConnection | None = None
         self.client: ClassroomClient | None = None
+        self.janus: JanusClients | None = None
 
     async def start(self) -> None:
         if self.config["forwarder"] == "aula":
@@ -177,10 +202,14 @@ class Publisher:
             await self.client.join(self.config["classroom_id"])
             await self.client.start_media()
             self.pc = self.client.pc
+            return
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        transceiver = self.pc.addTransceiver(self.track, direction="sendonly")
+        transceiver.setCodecPreferences(video_codecs())
+        if self.config["forwarder"] == "janus":
+            self.janus = JanusClients(self.config["url"])
+            await janus.publish(await self.janus.session(), self.config["room"], self.pc, self.config["feed"])
         else:
-            self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
-            transceiver = self.pc.addTransceiver(self.track, direction="sendonly")
-            transceiver.setCodecPreferences(video_codecs())
             await _http_offer(self.config["url"].rstrip("/") + "/publish", self.pc)
 
     async def report(self) -> dict[str, Any]:
@@ -211,6 +240,8 @@ class Publisher:
             await self.client.close()
         elif self.pc is not None:
             await self.pc.close()
+        if self.janus is not None:
+            await self.janus.close()
 
 
 class Subscribers:
@@ -221,6 +252,7 @@ class Subscribers:
         self.received: list[ReceivedVideo] = []
         self.clients: list[ClassroomClient] = []
         self.pcs: list[RTCPeerConnection] = []
+        self.janus = JanusClients(config["url"]) if config["forwarder"] == "janus" else None
 
     @property
     def _next_decodes(self) -> bool:
@@ -231,6 +263,9 @@ class Subscribers:
         if self.config["forwarder"] == "aula":
             for cookie in self.config["cookies"]:
                 await self._join_aula(cookie)
+        elif self.janus is not None:
+            for _ in range(self.config["count"]):
+                await self._join_janus(self.janus)
         else:
             for _ in range(self.config["count"]):
                 await self._join_relay()
@@ -261,6 +296,17 @@ class Subscribers:
         await _http_offer(self.config["url"].rstrip("/") + "/subscribe", pc)
         self.received.append(ReceivedVideo(transceiver.receiver, decode))
 
+    async def _join_janus(self, clients: JanusClients) -> None:
+        pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.pcs.append(pc)
+        decode = self._next_decodes
+        # Janus offers: the room's codec (VP8) is all its offer holds, so no codec preferences to set.
+        await janus.subscribe(await clients.session(), self.config["room"], self.config["feed"], pc)
+        video = [t for t in pc.getTransceivers() if t.kind == "video"]
+        if len(video) != 1:
+            raise RuntimeError(f"Janus offered {len(video)} video streams, expected one")
+        self.received.append(ReceivedVideo(video[0].receiver, decode))
+
     async def report(self) -> dict[str, Any]:
         return {"subscribers": [await received.report() for received in self.received]}
 
@@ -271,6 +317,8 @@ class Subscribers:
             await client.close()
         for pc in self.pcs:
             await pc.close()
+        if self.janus is not None:
+            await self.janus.close()
 
 
 class LoopProbe:
