@@ -192,6 +192,8 @@ class RecorderSupervisor:
                 await self._warming
         waiting = self._take_warm()
         if waiting is not None:
+            if waiting.stdin is not None:
+                waiting.stdin.close()  # else its transport outlives the loop, never finished
             waiting.kill()
             await waiting.wait()
 
