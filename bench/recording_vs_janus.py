@@ -106,6 +106,7 @@ class Settings:
     baseline: float = 20.0
     "Seconds of the server's CPU measured with everyone publishing and nothing recorded."
     people: int = 4
+    "A teacher and three students; the ffmpeg mix's grid is 2x2, made for four."
     width: int = 640
     height: int = 480
     fps: int = 30
@@ -481,9 +482,11 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
                 if recorder is None:
                     raise BenchError("no robot process holds the recording open")
                 robot_started = ProcessCpu.read(recorder)
+                people_before = sum(person.cpu_seconds() for person in people)
                 sent_before = await asyncio.gather(*(person.report() for person in people))
                 await asyncio.sleep(settings.seconds)
                 robot_stopping = ProcessCpu.read(recorder)
+                people_after = sum(person.cpu_seconds() for person in people)
                 sent_after = await asyncio.gather(*(person.report() for person in people))
                 stopping = Reading.take(server_pid)
                 async with http.post(f"{base}/stop") as response:
@@ -522,6 +525,7 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
         "media_s": output["duration_s"],
         "output": output,
         "publishers": _sent_rates(sent_before, sent_after, settings.fps),
+        "people_cpu_percent": 100 * (people_after - people_before) / window["seconds"],
         "baseline": baseline,
         "recording_window": window,
         "robot_cpu_percent": 100 * (robot_stopping.total - robot_started.total) / window["seconds"],
@@ -734,8 +738,10 @@ async def measure_janus(settings: Settings, logs: Path) -> dict[str, Any]:
 
             await _wait_for("Janus to open every recording", recording, settings.setup_timeout)
             started = Reading.take(pid)
+            people_before = sum(person.cpu_seconds() for person in people)
             sent_before = await asyncio.gather(*(person.report() for person in people))
             await asyncio.sleep(settings.seconds)
+            people_after = sum(person.cpu_seconds() for person in people)
             sent_after = await asyncio.gather(*(person.report() for person in people))
             stopping = Reading.take(pid)
             # Stop: everyone unpublishes and leaves; Janus closes each recording as its publisher goes,
@@ -777,6 +783,7 @@ async def measure_janus(settings: Settings, logs: Path) -> dict[str, Any]:
         "media_s": output["duration_s"],
         "output": output,
         "publishers": _sent_rates(sent_before, sent_after, settings.fps),
+        "people_cpu_percent": 100 * (people_after - people_before) / window["seconds"],
         "baseline": baseline,
         "recording_window": window,
         "janus_cpu_percent": window["cpu_percent"],
@@ -898,7 +905,7 @@ COLUMNS = (
     "**Stop to playable, s**",
     "output (PyAV)",
     "slowest camera, fps",
-    "machine busy % / CPU pressure %",
+    "people's processes % / machine busy % / CPU pressure %",
 )
 
 
@@ -931,7 +938,8 @@ def _row(s: dict[str, Any]) -> str:
         f"**{_f(s['stop_to_playable_s'], 2)}**",
         f"{state}: {_output(s['output'])}",
         f"{_f(s['publishers']['camera_fps_min'])}{'' if s['publishers']['sustained'] else ' (starved)'}",
-        f"{_f(window['machine_busy_percent'], 0)} / {_f(window['cpu_pressure_percent'], 0)}",
+        f"{_f(s['people_cpu_percent'], 0)} / {_f(window['machine_busy_percent'], 0)} / "
+        f"{_f(window['cpu_pressure_percent'], 0)}",
     ]
     return "| " + " | ".join(cells) + " |"
 
@@ -982,8 +990,9 @@ def table(result: dict[str, Any]) -> str:
         "- Stop to playable: Aula, the Stop call (it answers once the recording is ready: file finished, "
         "probed, thumbnail made); Janus, from the people unpublishing to the mixed MP4 written. Both files "
         "are then opened with PyAV, demuxed to the end and their last 3 s decoded.",
-        "- Machine busy and CPU pressure (share of the window in which some task waited for a CPU) are over "
-        "the recording window; the people's encoders run on the same 2 cores.",
+        "- Over the recording window: the four people's processes (% of one core: encoding, and for Aula "
+        "receiving each other), the whole machine's busy share (100 = both cores) and its CPU pressure "
+        "(share of the window in which some task waited for a CPU): they run on the same 2 cores.",
     ]
     return "\n".join(lines)
 
@@ -1005,7 +1014,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.seconds is not None:
         settings = dataclasses.replace(settings, seconds=args.seconds)
     if args.systems:
-        settings = dataclasses.replace(settings, systems=tuple(args.systems.split(",")))
+        systems = tuple(name.strip() for name in args.systems.split(",") if name.strip())
+        if not systems or not set(systems) <= {"aula", "janus"}:
+            parser.error(f"--systems takes aula, janus or both: {args.systems!r}")
+        settings = dataclasses.replace(settings, systems=systems)
     return run_and_report(
         "recording-vs-janus", lambda: asyncio.run(run(settings)), table, args.out, "every process was stopped"
     )
