@@ -12,8 +12,9 @@ For every point a fresh server is started; after a warm-up the server process's 
 ``/proc/<pid>/stat``, every thread: for Janus, the ``janus`` process itself) is read over a fixed window.
 The cost of one forwarded stream is the least-squares slope of that CPU over the sustained points' N; the
 intercept is what the publisher's stream and the idle server cost. The comparison is made of ratios of
-those slopes: Aula per Janus (target: at most 1.3) and MediaRelay per Aula (target: at least 20). The
-publisher's own sending rate is reported per point, so the three are seen to forward the same load.
+slopes, each pair taken over the N both forwarders sustained: Aula per Janus (target: at most 1.3) and
+MediaRelay per Aula (target: at least 20). The publisher's own sending rate is reported per point, so the
+three are seen to forward the same load.
 Aula's event-loop lag p99 over the same window comes from its ``aula_event_loop_lag_seconds`` histogram
 (the relay exposes the same histogram; Janus has no event loop to measure: n/a). The publisher and the
 subscribers run in their own processes (``bench/peers.py``), so their encoding, decoding and receiving are
@@ -486,7 +487,10 @@ def _summary(points: list[dict[str, Any]]) -> dict[str, Any]:
     cpu = [(p["subscribers"], p["server_cpu_percent"]) for p in points if p["sustained"]]
     slope, intercept = least_squares(cpu) if len({n for n, _ in cpu}) > 1 else (math.nan, math.nan)
     largest = max(points, key=lambda p: p["subscribers"])
-    rates = [p["publisher_mbit_s"] for p in points]
+    # Over the points the slope uses: a collapsed point's keyframe storm says nothing of the rate held.
+    rates = [p["publisher_mbit_s"] for p in points if p["sustained"]] or [
+        p["publisher_mbit_s"] for p in points
+    ]
     return {
         "cpu_percent_per_stream": slope,
         "cpu_percent_intercept": intercept,
@@ -500,32 +504,51 @@ def _summary(points: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def _ratio(forwarders: dict[str, dict[str, Any]], numerator: str, denominator: str) -> float | None:
-    """One forwarder's per-stream CPU over another's; None when either slope is missing or not positive."""
+def _slope_over(points: list[dict[str, Any]], counts: set[int]) -> float:
+    """The per-stream slope over the points at ``counts`` (NaN with fewer than two of them)."""
+    cpu = [(p["subscribers"], p["server_cpu_percent"]) for p in points if p["subscribers"] in counts]
+    return least_squares(cpu)[0] if len({n for n, _ in cpu}) > 1 else math.nan
+
+
+def _ratio(forwarders: dict[str, dict[str, Any]], numerator: str, denominator: str) -> dict[str, Any]:
+    """One forwarder's per-stream CPU over another's, both slopes taken over the N that both sustained.
+
+    The same N on both sides: a point one of them could not sustain would otherwise weigh on one slope
+    only. The ratio is None when either slope is missing or the denominator is not positive.
+    """
     if numerator not in forwarders or denominator not in forwarders:
-        return None
-    top = forwarders[numerator]["cpu_percent_per_stream"]
-    bottom = forwarders[denominator]["cpu_percent_per_stream"]
-    if top is None or bottom is None or math.isnan(top) or math.isnan(bottom) or bottom <= 0:
-        return None
-    ratio: float = top / bottom
-    return ratio
+        return {"ratio": None, "over_n": []}
+    top, bottom = forwarders[numerator]["points"], forwarders[denominator]["points"]
+    common = {p["subscribers"] for p in top if p["sustained"]} & {
+        p["subscribers"] for p in bottom if p["sustained"]
+    }
+    top_slope, bottom_slope = _slope_over(top, common), _slope_over(bottom, common)
+    valid = not (math.isnan(top_slope) or math.isnan(bottom_slope)) and bottom_slope > 0
+    return {
+        "ratio": top_slope / bottom_slope if valid else None,
+        "over_n": sorted(common),
+        f"{numerator}_cpu_percent_per_stream": top_slope,
+        f"{denominator}_cpu_percent_per_stream": bottom_slope,
+    }
 
 
 def _comparison(forwarders: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """The slopes' ratios against their targets, and whether the publisher was held alike everywhere."""
-    aula_per_janus = _ratio(forwarders, "aula", "janus")
-    relay_per_aula = _ratio(forwarders, "relay", "aula")
+    aula_janus = _ratio(forwarders, "aula", "janus")
+    relay_aula = _ratio(forwarders, "relay", "aula")
+    aula_per_janus, relay_per_aula = aula_janus["ratio"], relay_aula["ratio"]
     rates = {name: f["publisher_mbit_s_mean"] for name, f in forwarders.items()}
     return {
         "aula_per_janus": aula_per_janus,
         "aula_per_janus_within_target": None
         if aula_per_janus is None
         else aula_per_janus <= TARGET_AULA_PER_JANUS,
+        "aula_per_janus_slopes": aula_janus,
         "relay_per_aula": relay_per_aula,
         "relay_per_aula_within_target": None
         if relay_per_aula is None
         else relay_per_aula >= TARGET_RELAY_PER_AULA,
+        "relay_per_aula_slopes": relay_aula,
         "publisher_mbit_s_mean": rates,
         "publisher_rates_comparable": max(rates.values()) <= COMPARABLE_PUBLISHER_RATES * min(rates.values())
         if rates
@@ -720,16 +743,19 @@ def table(result: dict[str, Any]) -> str:
             + (f"; not sustained at N = {','.join(map(str, unsustained))}." if unsustained else ".")
         )
     comparison = result["comparison"]
-    lines.append(
-        f"- Aula / Janus per stream: **{_fmt(comparison['aula_per_janus'])}** "
-        f"(target at most {TARGET_AULA_PER_JANUS:g}: {_met(comparison['aula_per_janus_within_target'])}); "
-        f"MediaRelay / Aula per stream: **{_fmt(comparison['relay_per_aula'], 1)}** "
-        f"(target at least {TARGET_RELAY_PER_AULA:g}: {_met(comparison['relay_per_aula_within_target'])})."
-    )
+    for key, label, digits, target in (
+        ("aula_per_janus", "Aula / Janus", 2, f"at most {TARGET_AULA_PER_JANUS:g}"),
+        ("relay_per_aula", "MediaRelay / Aula", 1, f"at least {TARGET_RELAY_PER_AULA:g}"),
+    ):
+        over = ",".join(str(n) for n in comparison[f"{key}_slopes"]["over_n"]) or "none"
+        lines.append(
+            f"- {label} per stream: **{_fmt(comparison[key], digits)}** (slopes over the N both sustained: "
+            f"{over}; target {target}: {_met(comparison[f'{key}_within_target'])})."
+        )
     rates = ", ".join(f"{name} {_fmt(rate)}" for name, rate in comparison["publisher_mbit_s_mean"].items())
     comparable = comparison["publisher_rates_comparable"]
     lines.append(
-        f"- Publisher Mbit/s, mean over the points: {rates} "
+        f"- Publisher Mbit/s, mean over the sustained points: {rates} "
         f"({'comparable' if comparable else 'NOT comparable'}: within {COMPARABLE_PUBLISHER_RATES:g}x)."
     )
     verdict = result["verdict"]
