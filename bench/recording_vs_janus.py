@@ -17,8 +17,8 @@ then the class is recorded for ``--seconds`` of media and stopped. CPU is CPU *t
   (``POST /api/classrooms/{id}/recording``) and Stop (``.../recording/stop``) over the HTTP API. The robot is
   the server's child process that holds the MP4 open (the standby robot the server keeps ready). Its CPU is
   read over the recording window, and its whole life (start-up as the standby, join, recording, finishing)
-  from the server's reaped-children CPU (cutime + cstime) once Stop has answered: the server waits for the
-  robot's exit before it answers. The server's share is its CPU with REC on minus its baseline (it now also
+  from the server's reaped-children CPU (cutime + cstime) once the robot has exited (the server waits for
+  that before Stop answers). The server's share is its CPU with REC on minus its baseline (it now also
   forwards the 8 sources to the robot), plus its CPU during the Stop call (probe, thumbnail). Stop to
   playable: the Stop call, which answers with the recording ``ready``.
 - **Janus** 1.1.2 (``bench/janus.py``: a private config, VideoRoom and HTTP transport only, its candidate on
@@ -495,8 +495,13 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
                     if response.status != 200:
                         raise BenchError(f"Stop: {response.status} {body}")
                 done = body["recording"]
-                if recorder in _children(server_pid):
-                    raise BenchError("the robot was still running when Stop answered")
+
+                async def robot_gone() -> bool:
+                    return recorder not in _children(server_pid)
+
+                # The server waits for the robot's exit before Stop answers; should it ever answer
+                # sooner, the robot's whole life is only in the server's children's CPU once it is reaped.
+                await _wait_for("the robot to exit", robot_gone, settings.setup_timeout)
                 reaped = _children_cpu_seconds(server_pid) - reaped_before
             files = sorted(recordings.rglob("*.mp4"))
             if len(files) != 1:
