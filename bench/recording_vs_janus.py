@@ -52,6 +52,7 @@ import math
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -114,6 +115,8 @@ class Settings:
     "Each camera's cap, sent as REMB by both servers (Aula's default max_video_bitrate)."
     setup_timeout: float = 60.0
     systems: tuple[str, ...] = ("aula", "janus")
+    keep: str | None = None
+    "A folder to copy both output files to (aula.mp4, janus.mp4), to look at them."
 
 
 QUICK = Settings(seconds=30.0, warmup=5.0, baseline=10.0)
@@ -416,6 +419,12 @@ def _recording_robot(server_pid: int, recordings: Path) -> int | None:
     return None
 
 
+def _keep(path: Path, settings: Settings, name: str) -> None:
+    if settings.keep is not None:
+        Path(settings.keep).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, Path(settings.keep) / name)
+
+
 async def _wait_for(what: str, condition: Callable[[], Awaitable[Any]], within: float) -> Any:
     deadline = asyncio.get_running_loop().time() + within
     while not (result := await condition()):
@@ -507,6 +516,7 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
             if len(files) != 1:
                 raise BenchError(f"expected one recording file, found {files}")
             output = await asyncio.to_thread(inspect, files[0])
+            await asyncio.to_thread(_keep, files[0], settings, "aula.mp4")
         except BenchError as error:
             raise BenchError(f"aula: {error}\nserver log:\n{_tail(server.log)}") from None
         finally:
@@ -774,6 +784,7 @@ async def measure_janus(settings: Settings, logs: Path) -> dict[str, Any]:
             await asyncio.gather(*(person.stop() for person in people))
             await admin.destroy()
     output = await asyncio.to_thread(inspect, post.output)
+    await asyncio.to_thread(_keep, post.output, settings, "janus.mp4")
     window = _window(started, stopping)
     closing = _window(stopping, files_closed)
     janus_extra = window["cpu_percent"] - baseline["cpu_percent"]
@@ -1011,6 +1022,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="30 s of media, shorter warm-up and baseline")
     parser.add_argument("--seconds", type=float, help="media seconds recorded by each system (120)")
     parser.add_argument("--systems", help="comma-separated: aula,janus")
+    parser.add_argument("--keep", type=Path, help="copy both output files to this folder")
     parser.add_argument(
         "--out", type=Path, help="JSON path (default bench/results/recording-vs-janus-<date>.json)"
     )
@@ -1018,6 +1030,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = QUICK if args.quick else Settings()
     if args.seconds is not None:
         settings = dataclasses.replace(settings, seconds=args.seconds)
+    if args.keep is not None:
+        settings = dataclasses.replace(settings, keep=str(args.keep))
     if args.systems:
         systems = tuple(name.strip() for name in args.systems.split(",") if name.strip())
         if not systems or not set(systems) <= {"aula", "janus"}:
