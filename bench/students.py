@@ -223,13 +223,17 @@ class Student:
     async def join(self) -> None:
         await asyncio.sleep(max(0.0, self.join_at - time.monotonic()))
         self.join_started = time.monotonic()
+        step = "connect"
         try:
             await self.client.connect()
+            step = "join"
             await self.client.join(self.config["classroom_id"])
+            step = "media_join and first answer"
             await self.client.start_media()
             self.media_started = time.monotonic()
         except Exception as error:  # reported, so the orchestrator can say which student failed and why
-            self.error = f"{type(error).__name__}: {error}"
+            waited = time.monotonic() - self.join_started
+            self.error = f"{step}: {type(error).__name__} {error} after {waited:.1f} s"
 
     def report(self) -> dict[str, Any]:
         video = self.video
