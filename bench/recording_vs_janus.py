@@ -31,8 +31,11 @@ then the class is recorded for ``--seconds`` of media and stopped. CPU is CPU *t
 
 Per system: CPU while recording (% of one core), CPU seconds per media minute (recording plus finishing or
 post-processing, over the output's length), Stop to playable, and the output opened with PyAV (streams,
-length from its last packets, its last 3 s decoded). The ratios are Janus's figures over Aula's; the
-targets: Aula cheaper per media minute, and playable within 1 s of Stop.
+length from its last packets, its last 3 s decoded after a seek, and every video frame decoded to see how
+much of the picture shows people: see :func:`_pictures`). The ratios are Janus's figures over Aula's; the
+targets: Aula cheaper per media minute, and playable within 1 s of Stop. A run is flagged when a camera
+fell under 90% of its rate (the machine starved the class) or an output shows nobody in more than 2% of
+its frames (a recorder lost its inputs): such costs are not those of a complete recording.
 
 What still differs: the robot lays out speaker and strip with names drawn (``recorder_bot/layout.py``), the
 ffmpeg mix a plain 2x2 grid of the same size; ffmpeg's libx264 picks its own thread count where the robot's
@@ -67,6 +70,7 @@ from typing import Any
 
 import aiohttp
 import av
+import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection
 
 from bench import janus
@@ -396,6 +400,40 @@ def inspect(path: Path, tail: float = 3.0) -> dict[str, Any]:
         "streams": [streams[index] for index in sorted(streams)],
         f"decoded_in_last_{tail:g}_s": decoded,
         "playable": decoded.get("video", 0) > 0 and decoded.get("audio", 0) > 0,
+        **_pictures(path),
+    }
+
+
+BLOCK = 16
+TEXTURED = 20.0
+"A block whose luma spread (standard deviation) is above this shows a camera: the synthetic ones are noise."
+NOBODY = 0.05
+MOSTLY_SHOWN = 0.02
+"An output counts as complete when at most this share of its frames shows nobody (the first moments may)."
+
+
+def _pictures(path: Path) -> dict[str, Any]:
+    """How much of the picture shows people, frame by frame: every video frame decoded.
+
+    The cameras are luma noise, so a 16x16 block with a large luma spread is camera picture, and a flat one
+    is background (the idle card's title and the name labels are a few blocks). ``picture_share_mean`` is
+    the mean share of such blocks; ``frames_showing_nobody``, the share of frames under 5% (a title card or
+    black). The two layouts differ (speaker and strip, 2x2 grid with side bars), so the share says more
+    across one file's frames than across the two files: a tile that goes missing lowers it.
+    """
+    shares: list[float] = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(video=0):
+            luma = frame.to_ndarray(format="gray").astype(np.float32)
+            rows, columns = luma.shape[0] // BLOCK, luma.shape[1] // BLOCK
+            blocks = luma[: rows * BLOCK, : columns * BLOCK].reshape(rows, BLOCK, columns, BLOCK)
+            shares.append(float((blocks.std(axis=(1, 3)) > TEXTURED).mean()))
+    if not shares:
+        return {"video_frames": 0, "picture_share_mean": 0.0, "frames_showing_nobody": 1.0}
+    return {
+        "video_frames": len(shares),
+        "picture_share_mean": sum(shares) / len(shares),
+        "frames_showing_nobody": sum(share < NOBODY for share in shares) / len(shares),
     }
 
 
@@ -512,17 +550,23 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
                 # sooner, the robot's whole life is only in the server's children's CPU once it is reaped.
                 await _wait_for("the robot to exit", robot_gone, settings.setup_timeout)
                 reaped = _children_cpu_seconds(server_pid) - reaped_before
+            # The robot's log lines (its stderr is the server's): a VP8 frame that fails to decode is one
+            # that arrived incomplete, and the picture waits for the next keyframe.
+            robot_decode_failures = sum(
+                "robot WARNING" in line and "failed to decode" in line
+                for line in server.log.read_text(errors="replace").splitlines()
+            )
             files = sorted(recordings.rglob("*.mp4"))
             if len(files) != 1:
                 raise BenchError(f"expected one recording file, found {files}")
-            output = await asyncio.to_thread(inspect, files[0])
-            await asyncio.to_thread(_keep, files[0], settings, "aula.mp4")
         except BenchError as error:
             raise BenchError(f"aula: {error}\nserver log:\n{_tail(server.log)}") from None
         finally:
             await asyncio.gather(*(person.stop() for person in people))
     if recorder != robot:
         raise BenchError(f"aula: the standby robot was {robot}, the recording one {recorder}")
+    output = await asyncio.to_thread(inspect, files[0])
+    await asyncio.to_thread(_keep, files[0], settings, "aula.mp4")
     window = _window(started, stopping)
     stop = _window(stopping, stopped)
     server_extra = window["cpu_percent"] - baseline["cpu_percent"]
@@ -558,6 +602,7 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
         "total_cpu_s": robot_total + server_share,
         "cpu_s_per_media_minute": (robot_total + server_share) / minutes if minutes > 0 else math.nan,
         "rec_to_recording_s": started.time - pressed.time,
+        "robot_vp8_decode_failures": robot_decode_failures,
     }
 
 
@@ -831,7 +876,10 @@ def _comparison(systems: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Janus's figures over Aula's (above 1: Aula is cheaper or faster) and the targets."""
     aula, other = systems.get("aula"), systems.get("janus")
     verdict: dict[str, Any] = {
-        "every_class_sustained": all(system["publishers"]["sustained"] for system in systems.values())
+        "every_class_sustained": all(system["publishers"]["sustained"] for system in systems.values()),
+        "every_output_shows_people": all(
+            system["output"]["frames_showing_nobody"] <= MOSTLY_SHOWN for system in systems.values()
+        ),
     }
     if aula is not None:
         verdict["aula_ready_and_playable"] = aula["recording_state"] == "ready" and aula["output"]["playable"]
@@ -909,7 +957,11 @@ def _output(output: dict[str, Any]) -> str:
         for s in output["streams"]
     )
     plays = "plays to its end" if output["playable"] else "does NOT play to its end"
-    return f"{_f(output['duration_s'])} s, {streams}, {_f(output['file_mb'])} MB, {plays}"
+    nobody = 100 * output["frames_showing_nobody"]
+    return (
+        f"{_f(output['duration_s'])} s, {streams}, {_f(output['file_mb'])} MB, {plays}; "
+        f"picture share {_f(100 * output['picture_share_mean'], 0)}%, nobody in {_f(nobody)}% of frames"
+    )
 
 
 COLUMNS = (
@@ -977,6 +1029,13 @@ def table(result: dict[str, Any]) -> str:
         lines.append(
             f"- **Not a valid comparison**: a camera fell under {SUSTAINED_SHARE:.0%} of "
             f"{settings['fps']} fps, so the machine starved the class; run it again on a quieter machine."
+        )
+    if not verdict["every_output_shows_people"]:
+        lines.append(
+            f"- **An output lost its picture**: more than {MOSTLY_SHOWN:.0%} of its frames show nobody "
+            "(see the output column; for Aula, the robot's VP8 decode failures: "
+            f"{aula['robot_vp8_decode_failures'] if aula else 'n/a'}), so its costs are not those of a "
+            "complete recording."
         )
     if ratios is not None and aula is not None and other is not None:
         lines.append(
