@@ -19,7 +19,9 @@ a fixed REMB upstream, and aiortc's receiver keeps sending receiver reports.
 
 Call order, per participant, for each completed offer/answer exchange:
 ``prepare_publisher`` (first offer only), ``add_subscriber`` (first offer only), then after
-``setRemoteDescription(answer)``: ``add_publisher`` and ``negotiation_complete``. Whenever
+``setRemoteDescription(answer)``: ``add_publisher`` and ``negotiation_complete``. A published
+stream gets its legs when its first packet arrives, so a source that sends nothing (a muted
+microphone) costs the other participants nothing, not even a renegotiation. Whenever
 legs are added or removed the router calls ``on_negotiation_needed(participant_id)``; the
 signalling layer must then run a new offer/answer exchange with that participant.
 """
@@ -154,6 +156,9 @@ class PublishedStream:
         self.media_ssrc: int | None = None
         self.legs: tuple[SubscriberLeg, ...] = ()
         self.closed = False
+        # Fanned out to the subscribers only once it carries media: a microphone that sends nothing (a
+        # muted student) costs no m-line, and no renegotiation, at each of the other participants.
+        self.carrying = False
         self.packets_received = 0
         self._is_video = self.kind == "video"
         self._history: list[RtpPacket | None] = [None] * (
@@ -238,6 +243,9 @@ class PublishedStream:
                 self._source_changed()
             self.media_ssrc = packet.ssrc
         self.packets_received += 1
+        if not self.carrying:
+            self.carrying = True
+            self._router.stream_started(self)
 
         if self._nack is not None and self._nack.add(packet):
             await adapter.send_nack(self.receiver, packet.ssrc, sorted(self._nack.missing))
@@ -525,18 +533,19 @@ class Router:
             if other is participant:
                 continue
             for stream in other.streams.values():
-                created |= self._ensure_leg(participant, stream)
+                if stream.carrying:
+                    created |= self._ensure_leg(participant, stream)
         if created:
             self._on_negotiation_needed(participant_id)
 
     def add_publisher(self, participant_id: str, pc: RTCPeerConnection) -> None:
-        """Start forwarding every receiving m-line of ``pc`` not yet forwarded.
+        """Start receiving on every receiving m-line of ``pc`` not yet taken; each is forwarded (legs at
+        every subscriber) from its first packet on, see :meth:`stream_started`.
 
         Call after each ``setRemoteDescription(answer)``; it is idempotent.
         """
         participant = self._participant(participant_id, pc)
         leg_transceivers = {leg.transceiver for leg in participant.legs}
-        new_streams = []
         for transceiver in pc.getTransceivers():
             mid = transceiver.mid
             if (
@@ -546,17 +555,15 @@ class Router:
                 or transceiver.currentDirection not in _RECEIVING
             ):
                 continue
-            stream = PublishedStream(self, participant_id, transceiver, participant.clock)
-            participant.streams[mid] = stream
-            new_streams.append(stream)
+            participant.streams[mid] = PublishedStream(self, participant_id, transceiver, participant.clock)
         self._ensure_task()
-        for subscriber in self._participants.values():
-            if subscriber is participant or not subscriber.subscribed:
+
+    def stream_started(self, stream: PublishedStream) -> None:
+        """A stream's first packet: every subscriber gets a leg for it (one renegotiation each)."""
+        for subscriber in list(self._participants.values()):
+            if subscriber.id == stream.participant_id or not subscriber.subscribed:
                 continue
-            created = False
-            for stream in new_streams:
-                created |= self._ensure_leg(subscriber, stream)
-            if created:
+            if self._ensure_leg(subscriber, stream):
                 self._on_negotiation_needed(subscriber.id)
 
     def negotiation_complete(self, participant_id: str) -> None:
@@ -630,6 +637,8 @@ class Router:
     def _ensure_leg(self, subscriber: _Participant, stream: PublishedStream) -> bool:
         if stream.closed or any(leg.stream is stream for leg in subscriber.legs):
             return False
+        if subscriber.pc.signalingState == "closed":
+            return False  # its connection failed and is on its way out (see ClassroomMedia.join)
         transceiver = subscriber.pc.addTransceiver(adapter.IdleTrack(stream.kind), direction="sendonly")
         transceiver.setCodecPreferences(codec_preferences(stream.kind, self.config))
         adapter.set_stream_id(transceiver.sender, stream.participant_id)

@@ -105,6 +105,9 @@ export class MediaSession {
     if (!track) throw new Error(`no ${source} to ${muted ? "mute" : "unmute"}`);
     track.enabled = !muted;
     this.muted[kind] = Boolean(muted);
+    // Muted means nothing is sent (not silence or black frames): the server forwards a source only once
+    // it carries media, so a class of muted microphones costs no one anything.
+    if (this.pc) await this._attachTracks();
     await this.connection.mediaState({ [`${kind}_muted`]: Boolean(muted) });
   }
 
@@ -285,7 +288,7 @@ export class MediaSession {
     await acked;
   }
 
-  /** Puts each local track on its publish m-line (sendonly), or null where nothing is published now. */
+  /** Puts each local track on its publish m-line (sendonly), or null where nothing is published now (muted). */
   async _attachTracks() {
     const pc = this.pc;
     if (!pc) return;
@@ -293,7 +296,8 @@ export class MediaSession {
     for (const transceiver of pc.getTransceivers()) {
       const source = sourceOf.get(transceiver.mid);
       if (source === undefined) continue;
-      const track = this.tracks[source] ?? null;
+      const muted = (source === "microphone" && this.muted.audio) || (source === "camera" && this.muted.video);
+      const track = muted ? null : (this.tracks[source] ?? null);
       if (transceiver.sender.track !== track) await transceiver.sender.replaceTrack(track);
       if (transceiver.direction !== "sendonly") transceiver.direction = "sendonly";
     }

@@ -144,8 +144,8 @@ test("renegotiations are answered one after the other; a stream that ended leave
   assert.equal(seen.error.at(-1).code, "conflict");
 });
 
-test("mute is track.enabled plus media_state", async () => {
-  const { connection, session, tracks } = setUp();
+test("mute sends nothing (no track on the m-line) and tells media_state", async () => {
+  const { connection, pcs, session, tracks } = setUp();
   connection.replies.set("media_join", { ok: true, ice_servers: [], offer: FIRST });
   await session.start(tracks);
   await session.setMuted("audio", true);
@@ -206,6 +206,8 @@ test("an ICE failure makes a new peer connection with media_join; offers for the
   assert.deepEqual(pcs[1].remoteOffers, [FIRST.sdp]);
   assert.deepEqual(connection.events("media_answer").at(-1).revision, 1);
   assert.deepEqual(connection.events("media_state").at(-1), { audio_muted: true, video_muted: false, screen_sharing: true });
+  assert.equal(pcs[1].transceivers[0].sender.track, null); // still muted on the new peer: nothing sent
+  await session.setMuted("audio", false);
   assert.equal(pcs[1].transceivers[0].sender.track, tracks.microphone);
 });
 
