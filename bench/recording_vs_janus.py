@@ -85,6 +85,7 @@ from bench.measure import (
     json_safe,
     process_cpu_seconds,
     run_and_report,
+    thread_cpu_seconds,
     utc_now,
 )
 from bench.peers import CountedVideoTrack, ReceivedVideo, video_codecs
@@ -529,10 +530,12 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
                 if recorder is None:
                     raise BenchError("no robot process holds the recording open")
                 robot_started = ProcessCpu.read(recorder)
+                loop_started = thread_cpu_seconds(recorder, recorder)
                 people_before = sum(person.cpu_seconds() for person in people)
                 sent_before = await asyncio.gather(*(person.report() for person in people))
                 await asyncio.sleep(settings.seconds)
                 robot_stopping = ProcessCpu.read(recorder)
+                loop_stopping = thread_cpu_seconds(recorder, recorder)
                 people_after = sum(person.cpu_seconds() for person in people)
                 sent_after = await asyncio.gather(*(person.report() for person in people))
                 stopping = Reading.take(server_pid)
@@ -589,6 +592,10 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
         "recording_window": window,
         "robot_cpu_percent": 100 * (robot_stopping.total - robot_started.total) / window["seconds"],
         "robot_user_percent": 100 * (robot_stopping.user - robot_started.user) / window["seconds"],
+        # The robot's main thread runs its event loop: socket.io, ICE, SRTP, RTP and the jitter buffers of
+        # every incoming stream, RTCP, and handing frames to the pipeline. The other threads decode (one
+        # per incoming stream), mix, encode and write.
+        "robot_loop_thread_cpu_percent": 100 * (loop_stopping - loop_started) / window["seconds"],
         "server_cpu_percent": window["cpu_percent"],
         "server_extra_cpu_percent": server_extra,
         "recording_cpu_percent": 100 * (robot_stopping.total - robot_started.total) / window["seconds"]
@@ -981,7 +988,8 @@ def _row(s: dict[str, Any]) -> str:
     window = s["recording_window"]
     if s["system"] == "aula":
         of_it = (
-            f"robot {_f(s['robot_cpu_percent'])} + server {s['server_extra_cpu_percent']:+.1f} "
+            f"robot {_f(s['robot_cpu_percent'])} (event loop {_f(s.get('robot_loop_thread_cpu_percent'))}) "
+            f"+ server {s['server_extra_cpu_percent']:+.1f} "
             f"({_f(s['baseline']['cpu_percent'])} → {_f(s['server_cpu_percent'])})"
         )
         after = f"robot {_f(s['robot_cpu_s_after_stop'], 2)} + server {_f(s['stop_server_cpu_s'], 2)}"
