@@ -86,6 +86,7 @@ from bench.measure import (
     process_cpu_seconds,
     run_and_report,
     thread_cpu_seconds,
+    thread_run_delay_seconds,
     utc_now,
 )
 from bench.peers import CountedVideoTrack, ReceivedVideo, video_codecs
@@ -321,6 +322,15 @@ def _children(pid: int) -> list[int]:
     return found
 
 
+def _run_delay_seconds(pid: int) -> float:
+    """Time the threads of ``pid`` alive now have spent ready to run but waiting for a CPU."""
+    total = 0.0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        with contextlib.suppress(OSError):
+            total += thread_run_delay_seconds(pid, int(tid))
+    return total
+
+
 def _open_files(pid: int) -> list[str]:
     names = []
     with contextlib.suppress(OSError):
@@ -409,32 +419,47 @@ BLOCK = 16
 TEXTURED = 20.0
 "A block whose luma spread (standard deviation) is above this shows a camera: the synthetic ones are noise."
 NOBODY = 0.05
-MOSTLY_SHOWN = 0.02
-"An output counts as complete when at most this share of its frames shows nobody (the first moments may)."
+MOSTLY_SHOWN = 0.01
+"An output counts as complete when at most this share of its frames after the first picture shows nobody."
 
 
 def _pictures(path: Path) -> dict[str, Any]:
     """How much of the picture shows people, frame by frame: every video frame decoded.
 
     The cameras are luma noise, so a 16x16 block with a large luma spread is camera picture, and a flat one
-    is background (the idle card's title and the name labels are a few blocks). ``picture_share_mean`` is
-    the mean share of such blocks; ``frames_showing_nobody``, the share of frames under 5% (a title card or
-    black). The two layouts differ (speaker and strip, 2x2 grid with side bars), so the share says more
-    across one file's frames than across the two files: a tile that goes missing lowers it.
+    is background (the idle card's title and the name labels are a few blocks). A frame under 5% such
+    blocks shows nobody (a title card, or black). ``first_picture_s``: when the first person appears (the
+    robot's file starts before its first video arrives, Janus's with its first packet);
+    ``frames_showing_nobody``: the share of the frames after that which show nobody, i.e. the recorder lost
+    every camera; ``picture_share_mean``: the mean share of camera blocks over those frames. The layouts
+    differ (speaker and strip; a 2x2 grid with side bars), so that share compares one file's frames with
+    each other better than the two files: a tile that goes missing lowers it.
     """
     shares: list[float] = []
     with av.open(str(path)) as container:
+        rate = float(container.streams.video[0].average_rate or 15)
         for frame in container.decode(video=0):
             luma = frame.to_ndarray(format="gray").astype(np.float32)
             rows, columns = luma.shape[0] // BLOCK, luma.shape[1] // BLOCK
             blocks = luma[: rows * BLOCK, : columns * BLOCK].reshape(rows, BLOCK, columns, BLOCK)
             shares.append(float((blocks.std(axis=(1, 3)) > TEXTURED).mean()))
-    if not shares:
-        return {"video_frames": 0, "picture_share_mean": 0.0, "frames_showing_nobody": 1.0}
+    first = next((i for i, share in enumerate(shares) if share >= NOBODY), None)
+    if first is None:
+        return {
+            "video_frames": len(shares),
+            "first_picture_s": None,
+            "picture_share_mean": 0.0,
+            "frames_showing_nobody": 1.0,
+            "seconds_showing_nobody": len(shares) / rate,
+        }
+    shown = shares[first:]
+    nobody = sum(share < NOBODY for share in shown)
     return {
         "video_frames": len(shares),
-        "picture_share_mean": sum(shares) / len(shares),
-        "frames_showing_nobody": sum(share < NOBODY for share in shares) / len(shares),
+        "first_picture_s": first / rate,
+        "picture_share_mean": sum(shown) / len(shown),
+        "frames_showing_nobody": nobody / len(shown),
+        "seconds_showing_nobody": nobody / rate,
     }
 
 
@@ -531,11 +556,13 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
                     raise BenchError("no robot process holds the recording open")
                 robot_started = ProcessCpu.read(recorder)
                 loop_started = thread_cpu_seconds(recorder, recorder)
+                waited_started = _run_delay_seconds(recorder)
                 people_before = sum(person.cpu_seconds() for person in people)
                 sent_before = await asyncio.gather(*(person.report() for person in people))
                 await asyncio.sleep(settings.seconds)
                 robot_stopping = ProcessCpu.read(recorder)
                 loop_stopping = thread_cpu_seconds(recorder, recorder)
+                waited_stopping = _run_delay_seconds(recorder)
                 people_after = sum(person.cpu_seconds() for person in people)
                 sent_after = await asyncio.gather(*(person.report() for person in people))
                 stopping = Reading.take(server_pid)
@@ -596,6 +623,9 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
         # every incoming stream, RTCP, and handing frames to the pipeline. The other threads decode (one
         # per incoming stream), mix, encode and write.
         "robot_loop_thread_cpu_percent": 100 * (loop_stopping - loop_started) / window["seconds"],
+        # Ready to run but kept off a CPU, summed over its threads: a robot held back this way falls behind
+        # its 0.4 s delay, and frames that come later than that are left out of the picture.
+        "robot_waited_for_cpu_percent": 100 * (waited_stopping - waited_started) / window["seconds"],
         "server_cpu_percent": window["cpu_percent"],
         "server_extra_cpu_percent": server_extra,
         "recording_cpu_percent": 100 * (robot_stopping.total - robot_started.total) / window["seconds"]
@@ -967,7 +997,9 @@ def _output(output: dict[str, Any]) -> str:
     nobody = 100 * output["frames_showing_nobody"]
     return (
         f"{_f(output['duration_s'])} s, {streams}, {_f(output['file_mb'])} MB, {plays}; "
-        f"picture share {_f(100 * output['picture_share_mean'], 0)}%, nobody in {_f(nobody)}% of frames"
+        f"first person at {_f(output['first_picture_s'])} s, then nobody in {_f(nobody)}% of frames "
+        f"({_f(output['seconds_showing_nobody'])} s), "
+        f"picture share {_f(100 * output['picture_share_mean'], 0)}%"
     )
 
 
@@ -993,6 +1025,8 @@ def _row(s: dict[str, Any]) -> str:
             f"({_f(s['baseline']['cpu_percent'])} → {_f(s['server_cpu_percent'])})"
         )
         after = f"robot {_f(s['robot_cpu_s_after_stop'], 2)} + server {_f(s['stop_server_cpu_s'], 2)}"
+        if s.get("robot_waited_for_cpu_percent") is not None:
+            of_it += f"; robot waited for a CPU {_f(s['robot_waited_for_cpu_percent'])}%"
         state = s["recording_state"]
     else:
         of_it = (
@@ -1040,7 +1074,8 @@ def table(result: dict[str, Any]) -> str:
         )
     if not verdict["every_output_shows_people"]:
         lines.append(
-            f"- **An output lost its picture**: more than {MOSTLY_SHOWN:.0%} of its frames show nobody "
+            f"- **An output lost its picture**: after its first picture, more than {MOSTLY_SHOWN:.0%} of its "
+            "frames show nobody "
             "(see the output column; for Aula, the robot's VP8 decode failures: "
             f"{aula['robot_vp8_decode_failures'] if aula else 'n/a'}), so its costs are not those of a "
             "complete recording."
@@ -1065,14 +1100,18 @@ def table(result: dict[str, Any]) -> str:
         f"- {settings['people']} people, each a {settings['width']}x{settings['height']} "
         f"{settings['fps']} fps VP8 camera capped at {settings['bitrate'] / 1e6:g} Mbit/s and an Opus tone; "
         f"{_f(settings['seconds'], 0)} s recorded by each system in turn.",
-        "- While recording: the robot process's CPU over the window, plus the server's CPU with REC on minus "
+        "- While recording: the robot process's CPU over the window (of it, its event-loop thread: "
+        "signalling, ICE, SRTP, RTP and jitter buffers, RTCP), plus the server's CPU with REC on minus "
         "its CPU with the same people and no recording (the baseline window); for Janus, its process's CPU "
-        "with recording on minus off. CPU s per media minute: the robot's whole life (start-up as the "
+        "with recording on minus off. 'Waited for a CPU': the robot's threads ready to run but kept off a "
+        "CPU, summed (schedstat). CPU s per media minute: the robot's whole life (start-up as the "
         "standby, join, record, finish) and the server's extra, or Janus's extra and every post-processing "
         "child's CPU (wait4), over the output file's length.",
         "- Stop to playable: Aula, the Stop call (it answers once the recording is ready: file finished, "
         "probed, thumbnail made); Janus, from the people unpublishing to the mixed MP4 written. Both files "
-        "are then opened with PyAV, demuxed to the end and their last 3 s decoded.",
+        "are then opened with PyAV, demuxed to the end, their last 3 s decoded after a seek, and every "
+        "video frame decoded: a frame under 5% camera texture shows nobody (title card or black); picture "
+        "share: the mean share of camera texture after the first picture (the layouts differ).",
         "- Over the recording window: the four people's processes (% of one core: encoding, and for Aula "
         "receiving each other), the whole machine's busy share (100 = both cores) and its CPU pressure "
         "(share of the window in which some task waited for a CPU): they run on the same 2 cores.",
