@@ -1,6 +1,6 @@
 """Recording a 4-person class: Aula's robot next to Janus's recorder plus the post-processing it needs.
 
-    bench/netns.sh .venv/bin/python -m bench.recording_vs_janus            # 120 s of media each, ~9 min
+    bench/netns.sh .venv/bin/python -m bench.recording_vs_janus            # 120 s of media each, ~7 min
     bench/netns.sh .venv/bin/python -m bench.recording_vs_janus --quick    # 30 s of media each, ~3 min
 
 The same class for both systems, inside the loopback-only network namespace: four people, each its own
