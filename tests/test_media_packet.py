@@ -16,6 +16,7 @@ from server.media.packet import (
     URI_AUDIO_LEVEL,
     URI_MID,
     ExtensionIds,
+    LegSequence,
     extension_block,
     h264_is_keyframe_start,
     is_keyframe_start,
@@ -107,3 +108,26 @@ def test_h264_keyframe_start_is_found_in_aiortc_packetized_frames() -> None:
 def test_unknown_codec_has_no_keyframe_detection() -> None:
     with pytest.raises(ValueError, match="AV1"):
         is_keyframe_start("AV1", b"\x00")
+
+
+def test_a_leg_keeps_forwarding_past_half_the_sequence_space_and_through_wraps() -> None:
+    # A 1.5 Mbit/s camera sends about 150 packets/s: 32768 packets is under four minutes of class.
+    first = 65_000
+    leg = LegSequence(first)
+    forwarded = sum(leg.forward((first + i) & 0xFFFF) for i in range(300_000))
+    assert forwarded == 300_000
+    newest = (first + 299_999) & 0xFFFF
+    # A retransmission of a recent packet is still the leg's, after any number of wraps.
+    assert leg.owns((newest - 500) & 0xFFFF)
+    assert leg.forward((newest - 500) & 0xFFFF)
+
+
+def test_a_leg_refuses_packets_from_before_its_start() -> None:
+    leg = LegSequence(1000)
+    assert not leg.forward(999)  # sent before the leg started: the subscriber's sequence begins at 1000
+    assert not leg.owns(990)
+    assert leg.forward(1000)
+    assert leg.forward(1003)
+    assert leg.owns(1001)  # a gap filled by a retransmission
+    assert not leg.owns(999)
+    assert leg.forward(1004)

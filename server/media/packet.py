@@ -162,3 +162,34 @@ def is_keyframe_start(codec_name: str, payload: bytes) -> bool:
     if name == "H264":
         return h264_is_keyframe_start(payload)
     raise ValueError(f"no keyframe detection for codec {codec_name!r}")
+
+
+class LegSequence:
+    """Which publisher sequence numbers a leg forwards: those from its start on, through every wrap.
+
+    A packet the publisher sent before the leg started (a late retransmission) must not reach the
+    subscriber, whose sequence begins at the start. "Before" cannot be read from the 16-bit number
+    alone once the stream has run past half the number space, so the leg keeps the newest number it
+    forwarded and how far that is from its start (capped at half the space): newer than the newest
+    is always the leg's; older is the leg's only within that distance.
+    """
+
+    HALF = 0x8000
+
+    def __init__(self, first: int) -> None:
+        self.newest = first
+        self.span = 0
+
+    def owns(self, sequence_number: int) -> bool:
+        if (sequence_number - self.newest) & 0xFFFF < self.HALF:
+            return True
+        return (self.newest - sequence_number) & 0xFFFF <= self.span
+
+    def forward(self, sequence_number: int) -> bool:
+        """True if the packet is the leg's; a newer one moves the newest mark on."""
+        ahead = (sequence_number - self.newest) & 0xFFFF
+        if ahead < self.HALF:
+            self.newest = sequence_number
+            self.span = min(self.HALF - 1, self.span + ahead)
+            return True
+        return (self.newest - sequence_number) & 0xFFFF <= self.span

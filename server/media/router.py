@@ -58,7 +58,14 @@ from aiortc.rtp import (
 from aiortc.utils import random16, random32
 
 from server.media import adapter
-from server.media.packet import ExtensionIds, extension_block, is_keyframe_start, mid_element, rtp_bytes
+from server.media.packet import (
+    ExtensionIds,
+    LegSequence,
+    extension_block,
+    is_keyframe_start,
+    mid_element,
+    rtp_bytes,
+)
 from server.media.speaker import ActiveSpeakerDetector, SpeakerConfig
 
 logger = logging.getLogger(__name__)
@@ -316,7 +323,7 @@ class SubscriberLeg:
         self._rtx_sequence = random16() % 32768
         self._ext_ids = ExtensionIds()
         self._mid = b""
-        self._first_sequence = 0
+        self._sequence = LegSequence(0)
         self._sequence_offset = 0
         self._timestamp_offset = random32()
         self._last_sent: tuple[int, int, float] | None = None  # sequence, timestamp, when
@@ -355,7 +362,7 @@ class SubscriberLeg:
             out_sequence = (last_sequence + 1) & 0xFFFF
             elapsed = max(1, int((time.monotonic() - last_time) * self.stream.codec.clockRate))
             self._timestamp_offset = (last_timestamp + elapsed - packet.timestamp) & 0xFFFFFFFF
-        self._first_sequence = packet.sequence_number
+        self._sequence = LegSequence(packet.sequence_number)
         self._sequence_offset = (out_sequence - packet.sequence_number) & 0xFFFF
         self.started = True
 
@@ -363,12 +370,9 @@ class SubscriberLeg:
         """Wait for the next keyframe of a restarted publisher stream, then continue."""
         self.started = False
 
-    def _owns(self, sequence_number: int) -> bool:
-        return (sequence_number - self._first_sequence) & 0xFFFF < 0x8000
-
     async def send(self, packet: RtpPacket, abs_send_time: int) -> None:
         """Forward one publisher packet (dropped if it predates this leg's start)."""
-        if not self._owns(packet.sequence_number):
+        if not self._sequence.forward(packet.sequence_number):
             return
         out_sequence = (packet.sequence_number + self._sequence_offset) & 0xFFFF
         out_timestamp = (packet.timestamp + self._timestamp_offset) & 0xFFFFFFFF
@@ -403,7 +407,7 @@ class SubscriberLeg:
         for out_sequence in lost:
             sequence_number = (out_sequence - self._sequence_offset) & 0xFFFF
             packet = self.stream.history(sequence_number)
-            if packet is None or not self._owns(sequence_number):
+            if packet is None or not self._sequence.owns(sequence_number):
                 continue
             extensions = extension_block(
                 self._ext_ids, self._mid, abs_send_time, packet.extensions.audio_level
