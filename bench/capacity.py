@@ -11,9 +11,11 @@ every source and writes one fragmented MP4. Then the students arrive, staggered 
 second, each a :class:`recorder_bot.client.ClassroomClient` (the page's socket.io protocol) publishing a
 microphone only and receiving the teacher's camera and everyone's microphones. As in a real class most
 students are silent: ``--speakers`` of them send a tone; the others, by ``--silent``, either send nothing
-on their published microphone (``paused``, the default) or Opus-coded digital silence at 50 packets/s
-(``silence``: what a browser's muted track, ``track.enabled = false``, sends without Opus DTX, which the
-server forwards to every participant: N^2 audio legs). Students run ``--per-process`` to a child process
+on their published microphone (``paused``, the default: what the page does when muted, it takes the track
+off its m-line, and the server gives the others no leg for a source that never sent a packet) or
+Opus-coded digital silence at 50 packets/s (``silence``: what a muted ``track.enabled = false`` track
+would send without Opus DTX, which the server would forward to every participant: N^2 audio legs).
+Students run ``--per-process`` to a child process
 (``bench/students.py``), the teacher in its own, so no client CPU is counted as the server's; see that
 module for how received media is counted (complete encoded frames where aiortc hands them to the decoder;
 only ``--decoders`` students decode the video, none decodes audio).
