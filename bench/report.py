@@ -117,6 +117,17 @@ def chart(forwarding: dict[str, Any], path: Path) -> None:
             if slope is not None:
                 label += f": {slope:.2f}% per stream"
             (line,) = axis.plot(n, cpu, marker="o", label=label)
+            failed = [(p["subscribers"], p["server_cpu_percent"]) for p in points if not p["sustained"]]
+            if failed:
+                axis.plot(
+                    [x for x, _ in failed],
+                    [y for _, y in failed],
+                    linestyle="none",
+                    marker="X",
+                    markersize=11,
+                    color="black",
+                    label=f"{forwarder['label'].split(' (')[0]}: not sustained (under 90% of frames)",
+                )
             if slope is not None and intercept is not None:
                 axis.plot(
                     [min(n), max(n)],
