@@ -35,11 +35,14 @@ async def test_teacher_reaches_two_students_byte_for_byte_without_decoding(
         await classroom.enter(name, {}, counter)
         for name, counter in zip(("student", "student2"), counters, strict=True)
     ]
+    teacher_id = users["teacher"]
+    # The students' m-lines for the teacher come with the teacher's first packets (a renegotiation when
+    # the students were faster): capture once they are there.
+    await wait_for(lambda: all(len(s.sources) == 2 for s in students), within=20)
     received = []
     for student in students:
         assert student.pc is not None
         received.append(capture_received(student.pc))
-    teacher_id = users["teacher"]
     await wait_for(
         lambda: all(
             c.count(teacher_id, "camera") >= 30 and c.count(teacher_id, "microphone") >= 100 for c in counters
