@@ -71,7 +71,8 @@ import av
 from av.audio.stream import AudioStream
 from av.video.stream import VideoStream
 
-from bench.forwarding import LOOP_LAG, Peers, _classroom, _server, _spawn, _split, _tail
+from bench.children import spawn, tail
+from bench.forwarding import LOOP_LAG, Peers, _classroom, _server, _split
 from bench.forwarding import Settings as ForwardingSettings
 from bench.measure import (
     BenchError,
@@ -126,7 +127,7 @@ QUICK = {"students": 10, "window": 10.0, "warmup": 5.0}
 async def _start_child(name: str, logs: Path) -> Peers:
     """A ``bench.students`` child, once it has loaded its libraries (it says so before its configuration)."""
     log = logs / f"{name}.log"
-    process = await _spawn([sys.executable, "-m", "bench.students"], log)
+    process = await spawn([sys.executable, "-m", "bench.students"], log)
     assert process.stdout is not None
     try:
         line = await asyncio.wait_for(process.stdout.readline(), READY_TIMEOUT)
@@ -135,7 +136,7 @@ async def _start_child(name: str, logs: Path) -> Peers:
     child = Peers(name, process, log)
     if not line:
         await child.stop()
-        raise BenchError(f"{name} did not start:\n{_tail(log)}")
+        raise BenchError(f"{name} did not start:\n{tail(log)}")
     return child
 
 
@@ -538,7 +539,7 @@ async def measure(settings: Settings, logs: Path) -> dict[str, Any]:
                 "recording": recording,
             }
         except BenchError as error:
-            raise BenchError(f"{error}\nserver log:\n{_tail(server.log)}") from None
+            raise BenchError(f"{error}\nserver log:\n{tail(server.log)}") from None
         finally:
             await asyncio.gather(*(child.stop() for child in reversed(children)))
 

@@ -30,7 +30,6 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import json
 import math
 import os
 import re
@@ -46,6 +45,7 @@ from typing import Any
 import aiohttp
 
 from bench import janus
+from bench.children import Child, die_with_parent, stop_child, tail
 from bench.measure import (
     BenchError,
     Histogram,
@@ -54,7 +54,6 @@ from bench.measure import (
     cpu_pressure_seconds,
     json_safe,
     least_squares,
-    process_cpu_seconds,
     run_and_report,
     utc_now,
 )
@@ -73,7 +72,6 @@ TARGET_AULA_PER_JANUS = 1.3  # Aula's per-stream CPU at most this many times Jan
 TARGET_RELAY_PER_AULA = 20.0  # MediaRelay's per-stream CPU at least this many times Aula's
 COMPARABLE_PUBLISHER_RATES = 1.1  # the forwarders' mean publisher rates within this factor of each other
 SUSTAINED_SHARE = 0.9  # a point counts when every subscriber got this share of the publisher's frames
-REPORT_TIMEOUT = 10.0
 JANUS_ROOM = 1234
 JANUS_FEED = 1
 
@@ -105,61 +103,12 @@ class Settings:
 # -- child processes ----------------------------------------------------------------------------------------
 
 
-async def _spawn(args: Sequence[str], log: Path) -> asyncio.subprocess.Process:
-    """A child talking through stdin/stdout; its stderr goes to ``log``."""
-    with log.open("ab") as output:
-        return await asyncio.create_subprocess_exec(
-            *args,
-            cwd=ROOT,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=output,
-            preexec_fn=janus.die_with_parent,
-        )
-
-
-def _tail(log: Path, lines: int = 30) -> str:
-    try:
-        return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return ""
-
-
-class Peers:
-    """One ``bench.peers`` child: configured by one JSON line, then one report per request."""
-
-    def __init__(self, name: str, process: asyncio.subprocess.Process, log: Path) -> None:
-        self.name = name
-        self.process = process
-        self.log = log
+class Peers(Child):
+    """One ``bench.peers`` child (a publisher, a group of subscribers, or the idle loop probe)."""
 
     @classmethod
     async def start(cls, name: str, config: dict[str, Any], logs: Path) -> Peers:
-        log = logs / f"{name}.log"
-        process = await _spawn([sys.executable, "-m", "bench.peers"], log)
-        assert process.stdin is not None
-        process.stdin.write(json.dumps(config).encode() + b"\n")
-        return cls(name, process, log)
-
-    async def report(self) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        assert self.process.stdout is not None
-        try:
-            self.process.stdin.write(b"report\n")
-            await self.process.stdin.drain()
-            line = await asyncio.wait_for(self.process.stdout.readline(), REPORT_TIMEOUT)
-        except (ConnectionError, TimeoutError):
-            line = b""
-        if not line:
-            raise BenchError(f"{self.name} stopped answering:\n{_tail(self.log)}")
-        report: dict[str, Any] = json.loads(line)
-        return report
-
-    def cpu_seconds(self) -> float:
-        return process_cpu_seconds(self.process.pid)
-
-    async def stop(self) -> None:
-        await janus.stop_child(self.process)
+        return await cls.launch(name, [sys.executable, "-m", "bench.peers"], config, logs)
 
 
 @dataclass
@@ -207,14 +156,14 @@ async def _server(
             stdin=asyncio.subprocess.DEVNULL,
             stdout=output,
             stderr=output,
-            preexec_fn=janus.die_with_parent,
+            preexec_fn=die_with_parent,
         )
     try:
         url = ""
         async with asyncio.timeout(30):
             while not url:
                 if process.returncode is not None:
-                    raise BenchError(f"{forwarder} server exited:\n{_tail(log)}")
+                    raise BenchError(f"{forwarder} server exited:\n{tail(log)}")
                 match = pattern.search(log.read_text(errors="replace"))
                 if match:
                     url = match.group(1).rstrip("/")
@@ -222,7 +171,7 @@ async def _server(
                     await asyncio.sleep(0.1)
         yield Server(forwarder, url, process, log)
     finally:
-        await janus.stop_child(process)
+        await stop_child(process)
 
 
 # -- Aula accounts ------------------------------------------------------------------------------------------
@@ -474,7 +423,7 @@ async def measure_point(forwarder: str, count: int, settings: Settings, logs: Pa
             after = await _snapshot(http, server, clients, opening=False)
             return _point(forwarder, count, before, after)
         except BenchError as error:
-            raise BenchError(f"{forwarder} N={count}: {error}\nserver log:\n{_tail(server.log)}") from None
+            raise BenchError(f"{forwarder} N={count}: {error}\nserver log:\n{tail(server.log)}") from None
         finally:
             await asyncio.gather(*(child.stop() for child in reversed(children)))
 

@@ -38,10 +38,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ctypes
 import itertools
 import re
-import signal
 import socket
 import subprocess
 from collections import deque
@@ -53,6 +51,7 @@ from typing import Any
 import aiohttp
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
+from bench.children import die_with_parent, stop_child
 from bench.measure import BenchError
 from tests.netns import only_loopback
 
@@ -68,7 +67,6 @@ KEEPALIVE_INTERVAL = 15.0  # s; Janus drops a session after 60 s without a reque
 LONG_POLL_TIMEOUT = 45.0  # s; Janus answers an idle long poll with a keepalive after 30 s
 REQUEST_TIMEOUT = 30.0  # s; for an answer, synchronous or by event
 STARTUP_TIMEOUT = 30.0
-_PR_SET_PDEATHSIG = 1
 
 
 class JanusError(BenchError):
@@ -139,25 +137,6 @@ def janus_version() -> str:
     if match is None:
         raise BenchError(f"cannot tell {JANUS}'s version")
     return match.group(1)
-
-
-def die_with_parent() -> None:
-    """For ``preexec_fn``: the kernel sends the child SIGTERM when the benchmark dies, however it dies."""
-    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-async def stop_child(process: asyncio.subprocess.Process) -> None:
-    """Close stdin (the benchmark's clients exit on it), then SIGTERM, then SIGKILL: bounded, never left."""
-    if process.stdin is not None:
-        process.stdin.close()
-    for action in (None, process.terminate, process.kill):
-        if process.returncode is not None:
-            return
-        if action is not None:
-            with contextlib.suppress(ProcessLookupError):
-                action()
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(process.wait(), 5)
 
 
 def free_port() -> int:

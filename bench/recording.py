@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import ctypes
 import dataclasses
 import multiprocessing
 import os
@@ -62,6 +61,7 @@ from aiortc.codecs.vpx import Vp8Decoder, Vp8Encoder, vp8_depayload
 from aiortc.jitterbuffer import JitterFrame
 from av import AudioFrame, VideoFrame
 
+from bench.children import die_with_parent
 from bench.measure import (
     BenchError,
     MachineCpu,
@@ -101,7 +101,6 @@ TARGET_CPU_PEOPLE = 4
 TARGET_READY_S = 1.0
 TARGET_MEMORY_GROWTH_MB = 20.0
 
-_PR_SET_PDEATHSIG = 1
 T = TypeVar("T")
 
 
@@ -573,7 +572,7 @@ def _prepare_measuring_process() -> None:
     after Ctrl-C) unwinds as an exit, so its temporary recording directory is removed.
     """
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
-    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
+    die_with_parent()
 
 
 def _isolated(function: Callable[..., T], args: tuple[Any, ...], timeout: float) -> T:

@@ -74,8 +74,9 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection
 
 from bench import janus
+from bench.children import Child, die_with_parent, tail
 from bench.forwarding import Settings as ForwardingSettings
-from bench.forwarding import _classroom, _server, _spawn, _tail
+from bench.forwarding import _classroom, _server
 from bench.measure import (
     CLOCK_TICKS,
     BenchError,
@@ -94,7 +95,6 @@ from recorder_bot.client import ClassroomClient, RemoteSource
 from tests.netns import only_loopback
 from tests.synthetic_media import SyntheticAudioTrack
 
-REPORT_TIMEOUT = 10.0
 TARGET_READY_S = 1.0
 SUSTAINED_SHARE = 0.9
 "A run counts when every camera kept this share of its frame rate: below it, the machine starved the people."
@@ -231,41 +231,13 @@ async def _peer() -> None:
         await publisher.close()
 
 
-class Person:
+class Person(Child):
     """The orchestrator's handle on one publisher process."""
-
-    def __init__(self, name: str, process: asyncio.subprocess.Process, log: Path) -> None:
-        self.name = name
-        self.process = process
-        self.log = log
 
     @classmethod
     async def start(cls, name: str, config: dict[str, Any], logs: Path) -> Person:
-        log = logs / f"{name}.log"
-        process = await _spawn([sys.executable, "-m", "bench.recording_vs_janus", "--peer"], log)
-        assert process.stdin is not None
-        process.stdin.write(json.dumps(config).encode() + b"\n")
-        return cls(name, process, log)
-
-    async def report(self) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        assert self.process.stdout is not None
-        try:
-            self.process.stdin.write(b"report\n")
-            await self.process.stdin.drain()
-            line = await asyncio.wait_for(self.process.stdout.readline(), REPORT_TIMEOUT)
-        except (ConnectionError, TimeoutError):
-            line = b""
-        if not line:
-            raise BenchError(f"{self.name} stopped answering:\n{_tail(self.log)}")
-        report: dict[str, Any] = json.loads(line)
-        return report
-
-    def cpu_seconds(self) -> float:
-        return process_cpu_seconds(self.process.pid)
-
-    async def stop(self) -> None:
-        await janus.stop_child(self.process)
+        command = [sys.executable, "-m", "bench.recording_vs_janus", "--peer"]
+        return await cls.launch(name, command, config, logs)
 
 
 async def _publishing(people: list[Person], within: float) -> list[dict[str, Any]]:
@@ -590,7 +562,7 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
             if len(files) != 1:
                 raise BenchError(f"expected one recording file, found {files}")
         except BenchError as error:
-            raise BenchError(f"aula: {error}\nserver log:\n{_tail(server.log)}") from None
+            raise BenchError(f"aula: {error}\nserver log:\n{tail(server.log)}") from None
         finally:
             await asyncio.gather(*(person.stop() for person in people))
     if recorder != robot:
@@ -711,7 +683,7 @@ class PostProcessing:
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=log,
-                preexec_fn=janus.die_with_parent,
+                preexec_fn=die_with_parent,
             )
             self._running.add(process)
         try:
@@ -725,7 +697,7 @@ class PostProcessing:
         with self._lock:
             self.cpu_seconds[step] += usage.ru_utime + usage.ru_stime
         if process.returncode != 0:
-            raise BenchError(f"{Path(args[0]).name} exited with {process.returncode}:\n{_tail(self.log)}")
+            raise BenchError(f"{Path(args[0]).name} exited with {process.returncode}:\n{tail(self.log)}")
         return out
 
     def cancel(self) -> None:

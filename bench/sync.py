@@ -58,7 +58,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import dataclasses
 import datetime
 import fractions
@@ -67,7 +66,6 @@ import math
 import os
 import secrets
 import shutil
-import signal
 import statistics
 import sys
 import tempfile
@@ -87,6 +85,7 @@ from aiortc import clock as aiortc_clock
 from av import AudioFrame, VideoFrame
 
 from bench import forwarding
+from bench.children import Child, tail
 from bench.measure import BenchError, json_safe, least_squares, run_and_report, utc_now
 from recorder_bot.client import ClassroomClient
 from tests.netns import only_loopback
@@ -126,12 +125,10 @@ EDGE_MINUTES = 5.0
 TARGET_OFFSET_MS = 40.0
 TARGET_SLOPE_MS_PER_MIN = 1.0
 TARGET_CHANGE_MS = 20.0
-REPORT_TIMEOUT = 10.0
 NTP_UNIX_OFFSET = 2_208_988_800
 _SENDER_TASK = "_RTCRtpSender__rtp_task"
 """The task an aiortc 1.16.0 sender sends its RTP from (name-mangled)."""
 SENDER_REPORTS = ("capture", "send")
-_PR_SET_PDEATHSIG = 1
 FRAME_TOLERANCE = 0.001
 """A video frame interval more than this far from 1/fps counts as irregular."""
 
@@ -772,65 +769,17 @@ def summarise(events: list[Event], schedule: Schedule, duration: float) -> dict[
 # -- the run ------------------------------------------------------------------------------------------------
 
 
-def _die_with_parent() -> None:
-    # In the child before exec: the kernel sends SIGTERM if the benchmark dies, so no publisher outlives it.
-    ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
-
-
-class Publisher:
+class Publisher(Child):
     """One publisher process (``python -m bench.sync --publisher``)."""
-
-    def __init__(self, role: str, process: asyncio.subprocess.Process, log: Path) -> None:
-        self.role = role
-        self.process = process
-        self.log = log
 
     @classmethod
     async def start(cls, role: str, config: dict[str, Any], logs: Path) -> Publisher:
-        log = logs / f"publisher-{role}.log"
-        with log.open("ab") as output:
-            process = await asyncio.create_subprocess_exec(
-                sys.executable,
-                "-m",
-                "bench.sync",
-                "--publisher",
-                cwd=forwarding.ROOT,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                stderr=output,
-                preexec_fn=_die_with_parent,
-            )
-        assert process.stdin is not None
-        process.stdin.write(json.dumps(config).encode() + b"\n")
-        return cls(role, process, log)
+        command = [sys.executable, "-m", "bench.sync", "--publisher"]
+        publisher = await cls.launch(f"publisher-{role}", command, config, logs)
+        publisher.role = role
+        return publisher
 
-    async def report(self) -> dict[str, Any]:
-        assert self.process.stdin is not None
-        assert self.process.stdout is not None
-        try:
-            self.process.stdin.write(b"report\n")
-            await self.process.stdin.drain()
-            line = await asyncio.wait_for(self.process.stdout.readline(), REPORT_TIMEOUT)
-        except (ConnectionError, TimeoutError):
-            line = b""
-        if not line:
-            raise BenchError(f"the {self.role} publisher stopped:\n{forwarding._tail(self.log)}")
-        report: dict[str, Any] = json.loads(line)
-        return report
-
-    async def stop(self) -> None:
-        """Close stdin (the process leaves the classroom on it), then SIGTERM, then SIGKILL."""
-        process = self.process
-        if process.stdin is not None:
-            process.stdin.close()
-        for action in (None, process.terminate, process.kill):
-            if process.returncode is not None:
-                return
-            if action is not None:
-                with contextlib.suppress(ProcessLookupError):
-                    action()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(process.wait(), 5)
+    role = ""
 
 
 async def _recording_state(http: aiohttp.ClientSession, url: str, classroom_id: int) -> dict[str, Any] | None:
@@ -900,7 +849,7 @@ async def _record(settings: Settings, logs: Path) -> dict[str, Any]:
                     await asyncio.sleep(min(left, 15.0))
                     await asyncio.gather(*(p.report() for p in publishers))
                     if server.process.returncode is not None:
-                        raise BenchError(f"the server exited:\n{forwarding._tail(server.log)}")
+                        raise BenchError(f"the server exited:\n{tail(server.log)}")
                     state = await _recording_state(http, server.url, classroom_id)
                     if state is None or state["state"] != "recording":
                         raise BenchError(f"the recording ended by itself: {state}")
@@ -916,7 +865,7 @@ async def _record(settings: Settings, logs: Path) -> dict[str, Any]:
                 async with http.get(f"{server.url}/api/recordings") as r:
                     listed = [x for x in (await r.json())["recordings"] if x["id"] == recording_id]
         except BenchError as error:
-            raise BenchError(f"{error}\nserver log:\n{forwarding._tail(server.log)}") from None
+            raise BenchError(f"{error}\nserver log:\n{tail(server.log)}") from None
         finally:
             await asyncio.gather(*(p.stop() for p in publishers))
     files = sorted((logs / "sync-data").rglob("*.mp4"))  # the storage dir under the data dir
