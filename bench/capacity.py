@@ -62,7 +62,6 @@ import sys
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field, replace
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -81,9 +80,11 @@ from bench.measure import (
     ProcessCpu,
     cpu_pressure_seconds,
     json_safe,
+    machine,
     run_and_report,
     thread_run_delay_seconds,
     utc_now,
+    within,
 )
 from bench.students import SILENT_MODES
 from tests.netns import only_loopback
@@ -560,9 +561,9 @@ async def run(settings: Settings, logs: Path | None = None) -> dict[str, Any]:
     window, joining = measured["window"], measured["joining"]
     verdict = {
         "server_cpu_within_target": window["server_cpu_percent"] < TARGET_SERVER_CPU,
-        "loop_lag_p99_within_target": _within(window["loop_lag_p99_bound_s"], TARGET_LOOP_LAG_P99),
+        "loop_lag_p99_within_target": within(window["loop_lag_p99_bound_s"], TARGET_LOOP_LAG_P99),
         # The idle probe over the target too: the machine, not the server, set the lag.
-        "loop_lag_machine_bound": not _within(window["probe_loop_lag_p99_bound_s"], TARGET_LOOP_LAG_P99),
+        "loop_lag_machine_bound": not within(window["probe_loop_lag_p99_bound_s"], TARGET_LOOP_LAG_P99),
         "first_frame_p95_within_target": joining["first_frame_p95_s"] < TARGET_FIRST_FRAME_P95,
         "recording_ready": measured["recording"]["state"] == "ready",
         "all_students_joined": joining["students_with_video"] == settings.students,
@@ -572,12 +573,7 @@ async def run(settings: Settings, logs: Path | None = None) -> dict[str, Any]:
             "benchmark": "capacity",
             "started_at": started,
             "finished_at": utc_now(),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": sys.version.split()[0],
-                "aiortc": metadata.version("aiortc"),
-                "av": metadata.version("av"),
-            },
+            "machine": machine(),
             "settings": asdict(settings),
             "targets": {
                 "server_cpu_percent_max": TARGET_SERVER_CPU,
@@ -589,10 +585,6 @@ async def run(settings: Settings, logs: Path | None = None) -> dict[str, Any]:
         }
     )
     return result
-
-
-def _within(value: float | None, limit: float) -> bool:
-    return value is not None and value <= limit
 
 
 def run_capacity(settings: Settings | None = None, logs: Path | None = None) -> dict[str, Any]:

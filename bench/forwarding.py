@@ -38,7 +38,6 @@ import sys
 import tempfile
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -54,8 +53,10 @@ from bench.measure import (
     cpu_pressure_seconds,
     json_safe,
     least_squares,
+    machine,
     run_and_report,
     utc_now,
+    within,
 )
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -541,9 +542,9 @@ async def run(settings: Settings) -> dict[str, Any]:
         verdict = {
             "cpu_per_stream_within_target": not math.isnan(per_stream)
             and per_stream <= TARGET_CPU_PER_STREAM,
-            "loop_lag_p99_within_target": _within(lag, TARGET_LOOP_LAG_P99),
+            "loop_lag_p99_within_target": within(lag, TARGET_LOOP_LAG_P99),
             # The idle probe over the target too: the machine, not the server, set the lag.
-            "loop_lag_machine_bound": not _within(
+            "loop_lag_machine_bound": not within(
                 aula["control_loop_lag_p99_bound_s_at_largest_n"], TARGET_LOOP_LAG_P99
             ),
             "all_points_sustained": aula["all_points_sustained"],
@@ -555,13 +556,7 @@ async def run(settings: Settings) -> dict[str, Any]:
             "benchmark": "forwarding",
             "started_at": started,
             "finished_at": utc_now(),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": sys.version.split()[0],
-                "aiortc": metadata.version("aiortc"),
-                "av": metadata.version("av"),
-                "janus": janus_version,
-            },
+            "machine": machine(janus=janus_version),
             "settings": asdict(settings),
             "targets": {
                 "cpu_percent_per_stream_max": TARGET_CPU_PER_STREAM,
@@ -576,10 +571,6 @@ async def run(settings: Settings) -> dict[str, Any]:
         }
     )
     return result
-
-
-def _within(value: float | None, limit: float) -> bool:
-    return value is not None and value <= limit
 
 
 def run_forwarding(settings: Settings | None = None) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import signal
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -213,6 +214,22 @@ def run_and_report(
     print(table(result))
     print(f"\nwritten to {path}")
     return 0
+
+
+def machine(**extra: Any) -> dict[str, Any]:
+    """What every result records of where it ran: cores, Python, aiortc and PyAV versions (plus ``extra``)."""
+    return {
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+        "aiortc": metadata.version("aiortc"),
+        "av": metadata.version("av"),
+        **extra,
+    }
+
+
+def within(value: float | None, limit: float) -> bool:
+    """A measured figure at most ``limit`` (no figure is not within)."""
+    return value is not None and value <= limit
 
 
 def json_safe(value: Any) -> Any:

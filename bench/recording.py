@@ -50,7 +50,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from fractions import Fraction
-from importlib import metadata
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -68,6 +67,7 @@ from bench.measure import (
     ProcessCpu,
     cpu_pressure_seconds,
     json_safe,
+    machine,
     process_cpu_seconds,
     resident_bytes,
     run_and_report,
@@ -702,14 +702,7 @@ def run(settings: Settings | None = None) -> dict[str, Any]:
             "benchmark": "recording",
             "started_at": started,
             "finished_at": utc_now(),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "load_average_at_start": load_at_start,
-                "load_average_at_end": os.getloadavg(),
-                "python": sys.version.split()[0],
-                "av": metadata.version("av"),
-                "aiortc": metadata.version("aiortc"),
-            },
+            "machine": machine(load_average_at_start=load_at_start, load_average_at_end=os.getloadavg()),
             "settings": asdict(settings),
             "output": {**asdict(MediaFormat()), **asdict(EncoderSettings())},
             "targets": {

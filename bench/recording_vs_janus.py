@@ -64,7 +64,6 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +83,7 @@ from bench.measure import (
     ProcessCpu,
     cpu_pressure_seconds,
     json_safe,
+    machine,
     process_cpu_seconds,
     run_and_report,
     thread_cpu_seconds,
@@ -930,13 +930,7 @@ async def run(settings: Settings) -> dict[str, Any]:
             "benchmark": "recording-vs-janus",
             "started_at": started,
             "finished_at": utc_now(),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": sys.version.split()[0],
-                "aiortc": metadata.version("aiortc"),
-                "av": metadata.version("av"),
-                "ffmpeg": _first_line(["ffmpeg", "-version"]),
-            },
+            "machine": machine(ffmpeg=_first_line(["ffmpeg", "-version"])),
             "settings": asdict(settings),
             "targets": {"aula_cheaper_per_media_minute": True, "aula_stop_to_playable_max_s": TARGET_READY_S},
             "systems": systems,

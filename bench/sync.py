@@ -63,7 +63,6 @@ import datetime
 import fractions
 import json
 import math
-import os
 import secrets
 import shutil
 import statistics
@@ -72,7 +71,6 @@ import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -86,7 +84,7 @@ from av import AudioFrame, VideoFrame
 
 from bench import forwarding
 from bench.children import Child, tail
-from bench.measure import BenchError, json_safe, least_squares, run_and_report, utc_now
+from bench.measure import BenchError, json_safe, least_squares, machine, run_and_report, utc_now
 from recorder_bot.client import ClassroomClient
 from tests.netns import only_loopback
 
@@ -956,12 +954,7 @@ async def _run(settings: Settings) -> dict[str, Any]:
             "benchmark": "sync",
             "started_at": started,
             "finished_at": utc_now(),
-            "machine": {
-                "cpus": os.cpu_count(),
-                "python": sys.version.split()[0],
-                "aiortc": metadata.version("aiortc"),
-                "av": metadata.version("av"),
-            },
+            "machine": machine(),
             "settings": {**asdict(settings), "keep": str(settings.keep) if settings.keep else None},
             "targets": {
                 "abs_offset_ms_max": TARGET_OFFSET_MS,
