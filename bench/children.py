@@ -14,9 +14,11 @@ import contextlib
 import ctypes
 import json
 import signal
+import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Self
+from typing import Any, Protocol, Self
 
 from bench.measure import BenchError, process_cpu_seconds
 
@@ -100,3 +102,48 @@ class Child:
 
     async def stop(self) -> None:
         await stop_child(self.process)
+
+
+# -- the child's side ---------------------------------------------------------------------------------------
+
+
+class Reporting(Protocol):
+    """What a child runs: something that joins, reports its counters, and leaves."""
+
+    async def start(self) -> None: ...
+
+    async def report(self) -> dict[str, Any]: ...
+
+    async def close(self) -> None: ...
+
+
+async def stdin_lines() -> asyncio.StreamReader:
+    """The child's stdin as an asyncio stream (the orchestrator's configuration and report requests)."""
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader()
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    return reader
+
+
+def say(message: dict[str, Any]) -> None:
+    """One JSON line to the orchestrator."""
+    sys.stdout.write(json.dumps(message) + "\n")
+    sys.stdout.flush()
+
+
+async def serve(peer: Reporting, commands: asyncio.StreamReader) -> None:
+    """Start ``peer``, answer each stdin line with its report (on the monotonic clock), leave at EOF.
+
+    Reports are answered while it is still starting too (with what exists so far), so the orchestrator
+    waits for media with its own deadline; a failed start ends the process at the next report.
+    """
+    starting = asyncio.ensure_future(peer.start())
+    try:
+        while await commands.readline():
+            if starting.done():
+                starting.result()
+            say({"t": time.monotonic(), **await peer.report()})
+    finally:
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        await peer.close()

@@ -30,8 +30,6 @@ import asyncio
 import contextlib
 import json
 import queue
-import sys
-import time
 from typing import Any
 
 import aiohttp
@@ -49,6 +47,7 @@ from av import VideoFrame
 from prometheus_client import generate_latest
 
 from bench import janus
+from bench.children import serve, stdin_lines
 from recorder_bot.client import ClassroomClient, RemoteSource
 from server.metrics import Metrics, watch_loop_lag
 from tests.synthetic_media import SyntheticVideoTrack
@@ -343,25 +342,13 @@ class LoopProbe:
             self._watcher.cancel()
 
 
-async def _stdin() -> asyncio.StreamReader:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    return reader
-
-
-def _say(message: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
-
-
 async def run() -> None:
     """Join as configured, then report on every stdin line until stdin closes.
 
     Reports are answered while joining too (with what exists so far), so the orchestrator can wait for
     media with its own deadline; a failed join ends the process at the next report.
     """
-    commands = await _stdin()
+    commands = await stdin_lines()
     config = json.loads(await commands.readline())
     peer: Publisher | Subscribers | LoopProbe
     if config["role"] == "publisher":
@@ -370,16 +357,7 @@ async def run() -> None:
         peer = Subscribers(config)
     else:
         peer = LoopProbe()
-    starting = asyncio.ensure_future(peer.start())
-    try:
-        while await commands.readline():
-            if starting.done():
-                starting.result()
-            _say({"t": time.monotonic(), **await peer.report()})
-    finally:
-        starting.cancel()
-        await asyncio.gather(starting, return_exceptions=True)
-        await peer.close()
+    await serve(peer, commands)
 
 
 def main() -> None:

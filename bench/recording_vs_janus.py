@@ -73,7 +73,7 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCPeerConnection
 
 from bench import janus
-from bench.children import Child, die_with_parent, tail
+from bench.children import Child, die_with_parent, serve, stdin_lines, tail
 from bench.forwarding import Settings as ForwardingSettings
 from bench.forwarding import _classroom, _server
 from bench.measure import (
@@ -213,22 +213,8 @@ class Publisher:
 
 async def _peer() -> None:
     """The child's side: one JSON line of configuration, then one JSON report per line until stdin ends."""
-    loop = asyncio.get_running_loop()
-    commands = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
-    publisher = Publisher(json.loads(await commands.readline()))
-    starting = asyncio.ensure_future(publisher.start())
-    try:
-        while await commands.readline():
-            if starting.done():
-                starting.result()
-            report = {"t": time.monotonic(), **await publisher.report()}
-            sys.stdout.write(json.dumps(report) + "\n")
-            sys.stdout.flush()
-    finally:
-        starting.cancel()
-        await asyncio.gather(starting, return_exceptions=True)
-        await publisher.close()
+    commands = await stdin_lines()
+    await serve(Publisher(json.loads(await commands.readline())), commands)
 
 
 class Person(Child):

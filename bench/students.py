@@ -34,7 +34,6 @@ import contextlib
 import fractions
 import json
 import queue
-import sys
 import time
 from typing import Any
 
@@ -43,6 +42,7 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcrtpreceiver import StreamStatistics
 from av import AudioFrame
 
+from bench.children import say, serve, stdin_lines
 from bench.peers import CountedVideoTrack
 from recorder_bot.client import ClassroomClient, RemoteSource
 from tests.synthetic_media import AUDIO_RATE, AUDIO_SAMPLES, SyntheticAudioTrack
@@ -288,38 +288,17 @@ class Students:
         await asyncio.gather(*(student.close() for student in self.students), return_exceptions=True)
 
 
-async def _stdin() -> asyncio.StreamReader:
-    loop = asyncio.get_running_loop()
-    reader = asyncio.StreamReader()
-    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    return reader
-
-
-def _say(message: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
-    sys.stdout.flush()
-
-
 async def run() -> None:
     """Say ready, take the configuration, join as configured, then report on every stdin line.
 
     Reports are answered while joining too (with what exists so far), so the orchestrator waits for
     media with its own deadline; a teacher whose join failed ends the process at the next report.
     """
-    commands = await _stdin()
-    _say({"ready": True})
+    commands = await stdin_lines()
+    say({"ready": True})
     config = json.loads(await commands.readline())
     peer = Teacher(config) if config["role"] == "teacher" else Students(config)
-    starting = asyncio.ensure_future(peer.start())
-    try:
-        while await commands.readline():
-            if starting.done():
-                starting.result()
-            _say({"t": time.monotonic(), **await peer.report()})
-    finally:
-        starting.cancel()
-        await asyncio.gather(starting, return_exceptions=True)
-        await peer.close()
+    await serve(peer, commands)
 
 
 def main() -> None:
