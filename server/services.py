@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import socketio
 from aiohttp import web
@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.auth.throttle import LoginThrottle
 from server.config import Config
+from server.live import LiveClassrooms, NoLiveClassrooms
 from server.media.rooms import MediaRooms
 from server.metrics import Metrics
 from server.recorders.supervisor import RecorderSupervisor
@@ -31,6 +32,7 @@ class Services:
     media: MediaRooms
     tokens: RobotTokens
     recorders: RecorderSupervisor
+    live: LiveClassrooms = field(default_factory=NoLiveClassrooms)
 
 
 SERVICES = web.AppKey("services", Services)

@@ -21,6 +21,7 @@ TABLES = {
     "user_settings",
     "chat_messages",
     "consent_answers",
+    "auth_sessions",
 }
 
 
@@ -38,7 +39,7 @@ async def test_an_empty_database_is_migrated_to_the_models(tmp_path: Path) -> No
             tables, diff, revision = await connection.run_sync(facts)
         assert tables == {*TABLES, "alembic_version"}
         assert diff == []
-        assert revision == "0002"
+        assert revision == "0003"
         await migrate(engine)  # applying again on start changes nothing
 
         def downgrade(connection: Connection) -> None:

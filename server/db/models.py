@@ -49,6 +49,23 @@ class RecordingState(enum.StrEnum):
 ACTIVE_STATES_SQL = "state IN ('starting', 'recording', 'finishing')"
 
 
+class StopReason(enum.StrEnum):
+    """Why a recording ended: stored with it and shown in the library."""
+
+    STOPPED = "stopped"  # a moderator or admin pressed Stop
+    DISK_FULL = "disk_full"  # storage ran low
+    TOO_LONG = "too_long"  # it reached ``max_recording_hours``
+    SERVER_STOPPING = "server_stopping"  # the server shut down
+    CLASSROOM_DELETED = "classroom_deleted"  # its classroom was deleted while recording
+    ROBOT_FAILED = "robot_failed"  # the robot could not start, or exited without finishing its file
+    RECOVERED = "recovered"  # found active after a server crash; the file plays up to its last fragment
+
+
+STOP_REASONS_SQL = "stop_reason IS NULL OR stop_reason IN ({})".format(
+    ", ".join(f"'{reason.value}'" for reason in StopReason)
+)
+
+
 class Base(DeclarativeBase):
     metadata = MetaData(
         naming_convention={
@@ -70,9 +87,19 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(80))
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(16))
-    # Bumped when the password, role or account changes: sessions carrying an older epoch are dead.
-    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuthSession(Base):
+    """One login. The cookie carries a random token whose hash is this row's id: logging out, deleting
+    the user or changing their password deletes the row, and the cookie is dead (no id is ever reused)."""
+
+    __tablename__ = "auth_sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
 
 
 class Classroom(Base):
@@ -134,6 +161,7 @@ class Recording(Base):
     __tablename__ = "recordings"
     __table_args__ = (
         CheckConstraint("state IN ('starting', 'recording', 'finishing', 'ready', 'failed')", name="state"),
+        CheckConstraint(STOP_REASONS_SQL, name="stop_reason"),
         UniqueConstraint("file_name", name="uq_recordings_file_name"),
         Index("ix_recordings_classroom_id_number", "classroom_id", "number"),
         # One recorder per classroom, enforced by the database even against two racing starts.
@@ -160,6 +188,10 @@ class Recording(Base):
     published: Mapped[bool] = mapped_column(Boolean, default=False)
     flags: Mapped[str] = mapped_column(String(255), default="")
     error: Mapped[str | None] = mapped_column(Text)
+    stop_reason: Mapped[str | None] = mapped_column(String(32))
+    # The secret inside this recording's robot token: a token of a deleted recording whose id was reused
+    # names another secret, so it is refused.
+    robot_secret: Mapped[str | None] = mapped_column(String(64))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 
