@@ -1,0 +1,120 @@
+"""Live sockets follow the state their identity rests on (``server.live.LiveClassrooms``).
+
+A socket is authorised when it connects and joins, and again whenever what that rested on changes: its
+account deleted or changed, its login session revoked or expired, its classroom's members changed or the
+classroom deleted. A socket that may no longer be where it is gets ``removed`` (and is disconnected when its
+session is gone); one whose rights changed gets ``rights_changed`` and everyone sees the new participant.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+
+from server.auth.permissions import can_see, is_moderator
+from server.auth.sessions import session_alive
+from server.classrooms import described_classroom
+from server.db.models import Classroom, StopReason, User
+from server.signalling.membership import MembershipEvents, rights_for
+from server.signalling.namespace_core import Connection, participant_model, room_name
+from server.signalling.protocol import LeaveReason, RemovedReason, RightsChanged
+
+log = logging.getLogger(__name__)
+
+
+class AccessUpdates(MembershipEvents):
+    async def users_changed(self, user_ids: Iterable[int]) -> None:
+        for sid in self.sids_of(set(user_ids)):
+            await self.reauthorise(sid)
+
+    async def sessions_ended(self, session_ids: Iterable[str]) -> None:
+        ended = set(session_ids)
+        for sid, conn in list(self._connections.items()):
+            if conn.session_id in ended:
+                await self.end_socket(sid, RemovedReason.SESSION_ENDED)
+
+    async def classroom_changed(self, classroom_id: int) -> None:
+        room = self.svc.presence.room(classroom_id)
+        for participant in list(room.participants.values()) if room else ():
+            if not participant.robot:
+                await self.reauthorise(participant.sid)
+        await self.notify_watchers(classroom_id, refresh=True)
+
+    async def classroom_deleted(self, classroom_id: int) -> None:
+        """Everyone inside is sent away; a recording in progress stops and is kept."""
+        for participant in self.svc.presence.close(classroom_id):
+            if participant.robot:
+                await self.svc.recorders.stop(-participant.user_id, StopReason.CLASSROOM_DELETED)
+            await self.send_away(classroom_id, participant, RemovedReason.CLASSROOM_DELETED)
+        await self.notify_watchers(classroom_id, refresh=True)
+
+    async def recheck_session(self, sid: str, conn: Connection) -> None:
+        conn.checked_at = time.monotonic()
+        await self.reauthorise(sid)
+
+    async def reauthorise(self, sid: str) -> None:
+        """Check one person's socket against their session, account and classroom as they are now."""
+        conn = self._connections.get(sid)
+        if conn is None or conn.robot is not None:
+            return
+        async with self.svc.db() as db:
+            user = await session_alive(db, conn.session_id) if conn.session_id else None
+            if user is None or user.id != conn.user_id:
+                deleted = await db.get(User, conn.user_id) is None
+                await self.end_socket(
+                    sid, RemovedReason.ACCOUNT_DELETED if deleted else RemovedReason.SESSION_ENDED
+                )
+                return
+            conn.username, conn.display_name, conn.role = user.username, user.display_name, user.role
+            conn.checked_at = time.monotonic()
+            found = self.svc.presence.participant(sid)
+            if found is None:
+                return
+            room, participant = found
+            classroom = await db.get(Classroom, room.classroom_id)
+            if classroom is None or not can_see(user, classroom):
+                self.svc.presence.leave(sid)
+                await self.send_away(room.classroom_id, participant, RemovedReason.ACCESS_REVOKED)
+                log.info(
+                    "participant lost access",
+                    extra={"classroom_id": room.classroom_id, "user_id": user.id},
+                )
+                return
+            moderator = is_moderator(user, classroom)
+            changed = (participant.moderator, participant.display_name, participant.role) != (
+                moderator,
+                user.display_name,
+                user.role,
+            )
+            if not changed:
+                return
+            participant.moderator = moderator
+            participant.display_name = user.display_name
+            participant.role = user.role
+            body = await described_classroom(db, self.svc.presence, classroom, user)
+            rights = rights_for(user, classroom)
+        await self.send(
+            RightsChanged(self=participant_model(participant), rights=rights, classroom=body), to=sid
+        )
+        await self.announce_update(room.classroom_id, participant)
+
+    async def end_socket(self, sid: str, reason: RemovedReason) -> None:
+        """The identity behind this socket is gone: out of its classroom, then disconnected."""
+        left = self.svc.presence.leave(sid)
+        if left is not None:
+            classroom_id, participant = left
+            await self.send_away(classroom_id, participant, reason)
+        log.info("socket ended", extra={"sid": sid, "reason": reason.value})
+        await self.disconnect(sid)
+
+    async def end_robot(self, recording_id: int) -> None:
+        """A recording left its active states: its robot's token is dead and its socket goes."""
+        for sid, conn in list(self._connections.items()):
+            if conn.robot is not None and conn.robot.recording_id == recording_id:
+                left = self.svc.presence.leave(sid)
+                if left is not None:
+                    await self.svc.media.leave(left[0], left[1].user_id)
+                    await self.leave_room(sid, room_name(left[0]))
+                    await self.announce_left(left[0], left[1].user_id, LeaveReason.RECORDING_ENDED)
+                await self.disconnect(sid)

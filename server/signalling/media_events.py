@@ -1,0 +1,151 @@
+"""Media over one peer connection per participant: the server offers, the client answers (docs/protocol.md).
+
+Which publisher reaches which subscriber is decided here too (``may_forward``): in consent mode ``ask`` a
+participant's media reaches the recorder robot only once they accepted, so the SFU never sends a decliner's
+packets to it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server.auth.permissions import may_reach_robot, require_can_publish
+from server.errors import NotFound
+from server.media.classroom_media import ClassroomMedia
+from server.signalling.membership import MembershipEvents
+from server.signalling.namespace_core import NotJoined, Rate, Who, event, room_name
+from server.signalling.protocol import (
+    ActiveSpeaker,
+    Empty,
+    IceServer,
+    MediaAnswer,
+    MediaCandidate,
+    MediaJoin,
+    MediaJoinAck,
+    MediaOffer,
+    MediaScreenAck,
+    MediaState,
+    Offer,
+    Ok,
+)
+
+
+class MediaEvents(MembershipEvents):
+    @event(
+        MediaJoin,
+        MediaJoinAck,
+        who=Who.JOINED,
+        errors=("not_joined", "forbidden"),
+        summary="start (or restart) media: the ack carries the ICE servers and the server's first offer",
+    )
+    async def on_media_join(self, sid: str, data: MediaJoin) -> MediaJoinAck:
+        room, participant = self.joined(sid)
+        require_can_publish(participant, list(data.publish))
+        media = self.svc.media.open(room.classroom_id, self)
+        offer = await media.join(participant.user_id, list(data.publish))
+        if self.svc.presence.participant(sid) is None:  # left while the offer was being made
+            await self.svc.media.leave(room.classroom_id, participant.user_id)
+            raise NotJoined("you left the classroom")
+        servers = self.svc.media.ice_servers(participant.user_id)
+        return MediaJoinAck(
+            ice_servers=[IceServer.model_validate(server.to_json()) for server in servers],
+            offer=Offer.model_validate(offer),
+        )
+
+    @event(
+        MediaAnswer,
+        Ok,
+        who=Who.JOINED,
+        errors=("not_joined", "not_found", "conflict"),
+        summary="answer the offer in flight (`conflict` when `revision` is not that offer's)",
+    )
+    async def on_media_answer(self, sid: str, data: MediaAnswer) -> Ok:
+        room, participant = self.joined(sid)
+        media = self._media(room.classroom_id)
+        await media.answer(participant.user_id, data.revision, data.sdp)
+        publishing = media.publishing(participant.user_id)
+        if publishing != participant.publishing:
+            participant.publishing = publishing
+            await self.announce_update(room.classroom_id, participant)
+        return Ok()
+
+    @event(
+        MediaCandidate,
+        Ok,
+        who=Who.JOINED,
+        errors=("not_joined", "not_found"),
+        summary="an ICE candidate of the client (`candidate` null or empty: end of candidates)",
+    )
+    async def on_media_candidate(self, sid: str, data: MediaCandidate) -> Ok:
+        room, participant = self.joined(sid)
+        await self._media(room.classroom_id).candidate(
+            participant.user_id, data.candidate, data.sdpMid, data.sdpMLineIndex
+        )
+        return Ok()
+
+    @event(
+        Empty,
+        MediaScreenAck,
+        who=Who.PUBLISHER,
+        errors=("not_joined", "not_found", "forbidden"),
+        summary="open a `screen` m-line (once per peer); `renegotiating: true`: a `media_offer` follows",
+    )
+    async def on_media_screen(self, sid: str, data: Empty) -> MediaScreenAck:
+        room, participant = self.joined_person(sid)
+        renegotiating = await self._media(room.classroom_id).publish_screen(participant.user_id)
+        return MediaScreenAck(renegotiating=renegotiating)
+
+    @event(
+        MediaState,
+        Ok,
+        who=Who.PERSON,
+        errors=("not_joined", "forbidden"),
+        rate=Rate.BROADCAST,
+        summary="say what you muted or share, so others can show it",
+    )
+    async def on_media_state(self, sid: str, data: MediaState) -> Ok:
+        room, participant = self.joined_person(sid)
+        changes = data.model_dump(exclude_none=True)
+        if any(getattr(participant, name) != value for name, value in changes.items()):
+            for name, value in changes.items():
+                setattr(participant, name, value)
+            await self.announce_update(room.classroom_id, participant)
+        return Ok()
+
+    @event(Empty, Ok, who=Who.JOINED, errors=("not_joined",), summary="stop media (the seat is kept)")
+    async def on_media_leave(self, sid: str, data: Empty) -> Ok:
+        room, participant = self.joined(sid)
+        await self.svc.media.leave(room.classroom_id, participant.user_id)
+        participant.publishing = []
+        participant.screen_sharing = False
+        await self.announce_update(room.classroom_id, participant)
+        return Ok()
+
+    # -- MediaSignals ---------------------------------------------------------------------------------
+
+    async def send_offer(self, classroom_id: int, user_id: int, offer: dict[str, Any]) -> None:
+        """A renegotiation offer for one participant."""
+        room = self.svc.presence.room(classroom_id)
+        participant = room.participants.get(user_id) if room else None
+        if participant is not None:
+            await self.send(MediaOffer.model_validate(offer), to=participant.sid)
+
+    async def speaker_changed(self, classroom_id: int, user_id: int | None) -> None:
+        """The classroom's active speaker changed."""
+        await self.send(ActiveSpeaker(user_id=user_id), room=room_name(classroom_id))
+
+    def may_forward(self, classroom_id: int, publisher_id: int, subscriber_id: int) -> bool:
+        """Media reaches every person; it reaches the robot only as recording consent allows."""
+        room = self.svc.presence.room(classroom_id)
+        subscriber = room.participants.get(subscriber_id) if room else None
+        if subscriber is None or not subscriber.robot:
+            return True
+        publisher = room.participants.get(publisher_id) if room else None
+        consent = publisher.recording_consent if publisher else None
+        return may_reach_robot(self.svc.config.recording.consent, consent)
+
+    def _media(self, classroom_id: int) -> ClassroomMedia:
+        media = self.svc.media.get(classroom_id)
+        if media is None:
+            raise NotFound("start media first (media_join)")
+        return media
