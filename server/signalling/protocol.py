@@ -17,6 +17,7 @@ from pydantic import (
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    WithJsonSchema,
     field_validator,
     model_serializer,
     model_validator,
@@ -39,7 +40,9 @@ MAX_TEXT_CHARS = 100_000
 class Message(BaseModel):
     """A message on the wire: exact types (no coercion of "1" to 1 or 1 to true) and no unknown fields."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=True, frozen=True, json_schema_serialization_defaults_required=True
+    )
 
 
 class LeaveReason(enum.StrEnum):
@@ -142,8 +145,9 @@ class Offer(Message):
     sources: dict[str, MediaSourceRef]
 
 
-Classroom = dict[str, Any]
-Recording = dict[str, Any]
+# The HTTP API's objects, made by server.classrooms and server.library.recordings for one viewer.
+Classroom = Annotated[dict[str, Any], WithJsonSchema({"title": "Classroom", "type": "object"})]
+Recording = Annotated[dict[str, Any], WithJsonSchema({"title": "Recording", "type": "object"})]
 
 
 # -- client → server -------------------------------------------------------------------------------------
@@ -351,7 +355,13 @@ class ErrorEvent(ServerEvent):
     # The client event that failed (null for errors not caused by one).
     event_name: str | None = Field(alias="event", serialization_alias="event")
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, populate_by_name=True)
+    model_config = ConfigDict(
+        extra="forbid",
+        strict=True,
+        frozen=True,
+        populate_by_name=True,
+        json_schema_serialization_defaults_required=True,
+    )
 
 
 SERVER_EVENTS: tuple[type[ServerEvent], ...] = (
