@@ -46,7 +46,7 @@ function renderHeader(header, user) {
   resources.append(resourcesLabel, resourceLinks);
   links.append(resources);
 
-  if (user.role === "admin") links.append(el("li", {}, navLink("/admin/users", "Users")));
+  if (user.can_manage_users) links.append(el("li", {}, navLink("/admin/users", "Users")));
   links.append(el("li", {}, navLink("/settings", "Settings")));
 
   const account = el("div", { className: "nav-account" });

@@ -1,30 +1,15 @@
-// REC in the browser (docs/protocol.md, "Recording"): recording states, who may press REC, and how
-// recordings are shown. DOM-free, so the classroom and Recorded Classes pages share it and node tests run it.
+// REC in the browser (docs/protocol.md, "Recording"): recording states, what the REC control says (from the
+// rights the server sends with the recording and the classroom), and how recordings are shown. DOM-free, so
+// the classroom, dashboard and Recorded Classes pages share it and node tests run it.
 
 /** A recording in one of these states is running: the classroom shows it as recorded. */
 export const ACTIVE_STATES = Object.freeze(["starting", "recording", "finishing"]);
-
-// starting → recording → finishing → ready | failed; a state never goes back.
-const STATE_ORDER = Object.freeze({ starting: 0, recording: 1, finishing: 2, ready: 3, failed: 3 });
 
 /** What the Recorded Classes page shows for each flag. */
 export const FLAG_LABELS = Object.freeze({ recovered: "recovered", disk_full: "disk full" });
 
 export function isActive(recording) {
   return Boolean(recording) && ACTIVE_STATES.includes(recording.state);
-}
-
-/**
- * Which of two descriptions of a classroom's recording is current. HTTP answers and `recording_state`
- * events may arrive in any order; a later recording (higher id) or a later state of the same one wins.
- */
-export function newerRecording(current, incoming) {
-  if (!incoming) return current ?? null;
-  if (!current) return incoming;
-  if (incoming.id !== current.id) return incoming.id > current.id ? incoming : current;
-  const was = STATE_ORDER[current.state] ?? -1;
-  const now = STATE_ORDER[incoming.state] ?? -1;
-  return now >= was ? incoming : current;
 }
 
 /** Milliseconds since the recording started (never negative, whatever the clocks say). */
@@ -51,41 +36,50 @@ export function formatSize(bytes) {
 }
 
 /**
- * The REC control for a viewer of the classroom: {action, label, reason}.
- * `viewer` is the viewer's participant ({user_id, role, moderator}). `action` is "start", "stop" or null
- * (the control is disabled and `reason` says why); `label` is the control's accessible name without the
- * elapsed time.
+ * What the REC control shows: {action, label, text, reason}. The rights come from the server: `rights` is
+ * the join ack's (or rights_changed's) `{can_record}`, and an active `recording` carries `can_stop` for this
+ * viewer. `pending` is "start" or "stop" while that request waits for its `recording_state`. `action` is
+ * "start", "stop" or null (the control is disabled and `reason`, when there is one, says why); `label` is the
+ * control's accessible name without the elapsed time, `text` what the button reads.
  */
-export function recControl(recording, viewer) {
+export function recControl(recording, rights, pending = null) {
+  if (pending === "start") return { action: null, label: "Start recording", text: "Starting…", reason: null };
+  if (pending === "stop") return { action: null, label: "Stop recording", text: "Stopping…", reason: null };
   if (!isActive(recording)) {
-    if (viewer?.moderator) return { action: "start", label: "Start recording", reason: null };
-    return { action: null, label: "Start recording", reason: "Only the classroom's moderators can record." };
+    const reason = rights?.can_record ? null : "Only the classroom's moderators can record.";
+    return { action: reason ? null : "start", label: "Start recording", text: "REC", reason };
   }
-  const starter = recording.started_by;
-  const who = starter?.display_name || starter?.username || "someone else";
+  const stop = { label: "Stop recording", text: "Stop REC" };
+  const who = starterName(recording);
   if (recording.state === "finishing") {
-    return { action: null, label: "Stop recording", reason: `Finishing the recording started by ${who}…` };
+    return { ...stop, action: null, reason: `Finishing the recording started by ${who}…` };
   }
-  if (viewer && ((starter && starter.id === viewer.user_id) || viewer.role === "admin")) {
-    return { action: "stop", label: "Stop recording", reason: null };
-  }
-  return {
-    action: null,
-    label: "Stop recording",
-    reason: `Recording started by ${who}; only they or an admin can stop it.`,
-  };
+  if (recording.can_stop) return { ...stop, action: "stop", reason: null };
+  return { ...stop, action: null, reason: `Recording started by ${who}; only they or an admin can stop it.` };
 }
 
-/**
- * Whether `user` may rename, publish and delete `recording`: admins, whoever started it, and the moderators
- * of its classroom (`moderated`: the ids of the classrooms the user moderates).
- */
-export function canManageRecording(recording, user, moderated = new Set()) {
-  if (!recording || !user) return false;
-  if (user.role === "admin") return true;
-  if (recording.started_by && recording.started_by.id === user.id) return true;
-  const classroomId = recording.classroom?.id;
-  return classroomId !== null && classroomId !== undefined && moderated.has(classroomId);
+/** Who started a recording, as people are shown ("someone else" when the server does not say). */
+export function starterName(recording) {
+  const starter = recording?.started_by;
+  return starter?.display_name || starter?.username || "someone else";
+}
+
+/** How the Recorded Classes page names why a recording ended (`stop_reason`, docs/protocol.md). */
+export const STOP_REASON_LABELS = Object.freeze({
+  stopped: "Stopped",
+  disk_full: "Disk full",
+  too_long: "Reached the length limit",
+  server_stopping: "Server restarted",
+  classroom_deleted: "Classroom deleted",
+  robot_failed: "Recorder failed",
+  recovered: "Recovered after a crash",
+});
+
+/** The shown stop reason of a recording, "" while it runs or when the server gives none. */
+export function stopReasonLabel(recording) {
+  const reason = recording?.stop_reason;
+  if (!reason) return "";
+  return STOP_REASON_LABELS[reason] ?? reason;
 }
 
 /**
@@ -121,6 +115,9 @@ export function recordingEndMessage(recording, reason) {
   }
   if (reason === "server_stopping") {
     return { text: "The recording stopped because the server is restarting.", alert: true };
+  }
+  if (reason === "robot_failed") {
+    return { text: "The recording stopped because the recorder failed.", alert: true };
   }
   return { text: `The recording “${recording.name}” is saved in Resources → Recorded Classes.`, alert: false };
 }

@@ -1,8 +1,8 @@
 // Recorded Classes (/resources/recordings): the resource library of finished and running recordings, with
-// an in-page player, downloads, and renaming, publishing and deleting for those who manage a recording.
+// an in-page player, downloads, why each ended, and renaming, publishing and deleting where the server says
+// the user manages the recording (`can_manage`).
 import {
   deleteRecording,
-  listClassrooms,
   listRecordings,
   recordingMediaUrl,
   recordingThumbnailUrl,
@@ -11,11 +11,11 @@ import {
 import { clearMessage, el, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 import {
   FLAG_LABELS,
-  canManageRecording,
   formatDuration,
   formatSize,
   isActive,
   recordingLabels,
+  stopReasonLabel,
 } from "/static/js/recording.js";
 
 // While a recording runs its row changes (state, then duration and size): the list follows it.
@@ -47,8 +47,6 @@ const page = {
 const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 
 const library = {
-  user: null,
-  moderated: new Set(), // ids of the classrooms the user moderates
   rows: new Map(), // recording id -> {key, row, recording, label}
   playing: null, // id of the recording in the player
   playerOpener: null, // the Play button that opened the player, focused again when it closes
@@ -83,13 +81,20 @@ function thumbnailCell(recording, label) {
 }
 
 function stateCell(recording) {
-  const badges = (recording.flags ?? []).map((flag) =>
+  // A flag that only repeats the stop reason (disk_full, recovered) is not shown twice.
+  const flags = (recording.flags ?? []).filter((flag) => flag !== recording.stop_reason);
+  const badges = flags.map((flag) =>
     el("span", { className: `badge badge-flag badge-${flag.replace(/_/g, "-")}` }, FLAG_LABELS[flag] ?? flag),
   );
   if (recording.published) badges.push(el("span", { className: "badge badge-published" }, "published"));
   const stateName = STATE_NAMES[recording.state] ?? recording.state;
   const state = el("span", { className: `status status-${recording.state}` }, stateName);
   const cell = el("td", { className: "recording-state" }, state, ...badges);
+  const reason = stopReasonLabel(recording);
+  if (reason) {
+    const className = `stop-reason stop-reason-${recording.stop_reason.replace(/_/g, "-")}`;
+    cell.append(el("p", { className }, reason));
+  }
   if (recording.state === "failed" && recording.error) cell.append(el("p", { className: "hint" }, recording.error));
   return cell;
 }
@@ -153,7 +158,7 @@ function render(recordings) {
   let previous = null;
   for (const recording of recordings) {
     const label = labels.get(recording.id);
-    const manage = canManageRecording(recording, library.user, library.moderated);
+    const manage = Boolean(recording.can_manage);
     const key = JSON.stringify([recording, label, manage]);
     let entry = library.rows.get(recording.id);
     if (!entry || (entry.key !== key && library.editing !== recording.id)) {
@@ -337,22 +342,12 @@ async function confirmDelete() {
 async function main() {
   const user = await initPage();
   if (!user) return;
-  library.user = user;
   page.playerClose.addEventListener("click", closePlayer);
   page.deleteConfirm.addEventListener("click", confirmDelete);
   page.deleteCancel.addEventListener("click", () => page.deleteDialog.close());
   page.deleteDialog.addEventListener("close", () => {
     library.deleting = null;
   });
-  try {
-    for (const classroom of await listClassrooms()) {
-      if (classroom.can_moderate) library.moderated.add(classroom.id);
-    }
-  } catch (err) {
-    if (redirectIfUnauthorized(err)) return;
-    // Without the classrooms the user still sees and plays recordings; managing needs a reload.
-    showMessage(page.alert, err.message);
-  }
   await refresh();
 }
 

@@ -1,4 +1,4 @@
-// User administration (/admin/users, admins only).
+// User administration (/admin/users, for those the server lets manage users: admins).
 import { createUser, deleteUser, listUsers } from "/static/js/api.js";
 import { clearMessage, el, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 
@@ -7,15 +7,20 @@ const status = document.getElementById("status");
 const tbody = document.querySelector("#users tbody");
 
 function userRow(user) {
-  const remove = el("button", { type: "button", className: "danger small" }, `Delete ${user.username}`);
-  remove.addEventListener("click", () => onDelete(user, remove));
+  const actions = el("td");
+  // The server says whom this admin may delete (not their own account).
+  if (user.can_delete) {
+    const remove = el("button", { type: "button", className: "danger small" }, `Delete ${user.username}`);
+    remove.addEventListener("click", () => onDelete(user, remove));
+    actions.append(remove);
+  }
   return el(
     "tr",
     { "data-user-id": user.id },
     el("td", {}, user.username),
     el("td", {}, user.display_name ?? ""),
     el("td", {}, user.role),
-    el("td", {}, remove),
+    actions,
   );
 }
 
@@ -80,7 +85,7 @@ function setUpCreateForm() {
 async function main() {
   const user = await initPage();
   if (!user) return;
-  if (user.role !== "admin") {
+  if (!user.can_manage_users) {
     showMessage(alert, "Only administrators can manage users.");
     return;
   }

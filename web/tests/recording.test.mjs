@@ -1,17 +1,17 @@
-// web/js/recording.js: who may press REC and what it says, recording states, and how the Recorded Classes
-// page formats recordings (docs/protocol.md, "Recording").
+// web/js/recording.js: what the REC control says from the rights the server sends, recording states, and how
+// the Recorded Classes page formats recordings (docs/protocol.md, "Recording").
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
-  canManageRecording,
+  STOP_REASON_LABELS,
   elapsedMs,
   formatDuration,
   formatSize,
   isActive,
-  newerRecording,
   recControl,
   recordingEndMessage,
   recordingLabels,
+  stopReasonLabel,
 } from "../js/recording.js";
 
 const tess = { id: 1, username: "tess", display_name: "Tess Teacher" };
@@ -26,57 +26,74 @@ const recording = (fields = {}) => ({
   error: null,
   ...fields,
 });
-const viewer = (user_id, role, moderator) => ({ user_id, role, moderator });
+const mayRecord = { can_moderate: true, can_record: true };
+const mayNot = { can_moderate: false, can_record: false };
 
-test("only moderators start; only the starter or an admin stops, the others see why", () => {
-  assert.deepEqual(recControl(null, viewer(1, "teacher", true)), {
-    action: "start",
-    label: "Start recording",
-    reason: null,
-  });
+test("REC follows the server's rights: can_record to start, the recording's can_stop to stop", () => {
+  assert.deepEqual(recControl(null, mayRecord), { action: "start", label: "Start recording", text: "REC", reason: null });
   // A finished recording is no longer the classroom's: REC starts a new one.
-  assert.equal(recControl(recording({ state: "ready" }), viewer(1, "teacher", true)).action, "start");
-  const student = recControl(null, viewer(5, "student", false));
+  assert.equal(recControl(recording({ state: "ready", can_stop: false }), mayRecord).action, "start");
+  const student = recControl(null, mayNot);
   assert.equal(student.action, null);
-  assert.match(student.reason, /moderators/);
+  assert.equal(student.reason, "Only the classroom's moderators can record.");
+  assert.equal(recControl(null, null).action, null);
 
-  assert.deepEqual(recControl(recording(), viewer(1, "teacher", true)), {
+  assert.deepEqual(recControl(recording({ can_stop: true }), mayRecord), {
     action: "stop",
     label: "Stop recording",
+    text: "Stop REC",
     reason: null,
   });
-  assert.equal(recControl(recording({ state: "starting" }), viewer(1, "teacher", true)).action, "stop");
-  assert.equal(recControl(recording(), viewer(9, "admin", true)).action, "stop");
-  const coTeacher = recControl(recording(), viewer(2, "teacher", true));
+  assert.equal(recControl(recording({ state: "starting", can_stop: true }), mayRecord).action, "stop");
+  // Whoever the viewer is, without can_stop the control only says why.
+  const coTeacher = recControl(recording({ can_stop: false }), mayRecord);
   assert.equal(coTeacher.action, null);
   assert.equal(coTeacher.label, "Stop recording");
   assert.equal(coTeacher.reason, "Recording started by Tess Teacher; only they or an admin can stop it.");
-  assert.equal(recControl(recording(), viewer(5, "student", false)).action, null);
-  assert.equal(recControl(recording(), null).action, null);
+  assert.equal(recControl(recording(), mayRecord).action, null, "no can_stop field: nothing to press");
 
-  const finishing = recControl(recording({ state: "finishing" }), viewer(1, "teacher", true));
+  const finishing = recControl(recording({ state: "finishing", can_stop: true }), mayRecord);
   assert.equal(finishing.action, null);
-  assert.match(finishing.reason, /Finishing/);
-  assert.match(recControl(recording({ started_by: null }), viewer(2, "teacher", true)).reason, /someone else/);
+  assert.match(finishing.reason, /Finishing the recording started by Tess Teacher/);
+  assert.match(recControl(recording({ started_by: null }), mayRecord).reason, /someone else/);
 });
 
-test("states: active ones, and stale news never wins", () => {
+test("while a start or stop waits for its recording_state the control says so and does nothing", () => {
+  assert.deepEqual(recControl(null, mayRecord, "start"), {
+    action: null,
+    label: "Start recording",
+    text: "Starting…",
+    reason: null,
+  });
+  const stopping = recControl(recording({ can_stop: true }), mayRecord, "stop");
+  assert.equal(stopping.action, null);
+  assert.equal(stopping.text, "Stopping…");
+  assert.equal(stopping.label, "Stop recording");
+});
+
+test("active states", () => {
   for (const state of ["starting", "recording", "finishing"]) assert.equal(isActive(recording({ state })), true);
   for (const state of ["ready", "failed"]) assert.equal(isActive(recording({ state })), false);
   assert.equal(isActive(null), false);
+});
 
-  const starting = recording({ state: "starting" });
-  const recordingNow = recording({ state: "recording" });
-  const ready = recording({ state: "ready" });
-  assert.equal(newerRecording(null, starting), starting);
-  assert.equal(newerRecording(starting, null), starting);
-  assert.equal(newerRecording(starting, recordingNow), recordingNow);
-  // The 201 answer to REC ("starting") arriving after the event that says "recording".
-  assert.equal(newerRecording(recordingNow, starting), recordingNow);
-  assert.equal(newerRecording(ready, recordingNow), ready);
-  const next = recording({ id: 4, state: "starting" });
-  assert.equal(newerRecording(ready, next), next);
-  assert.equal(newerRecording(next, ready), next);
+test("stop reasons are named as the library shows them", () => {
+  const expected = {
+    stopped: "Stopped",
+    disk_full: "Disk full",
+    too_long: "Reached the length limit",
+    server_stopping: "Server restarted",
+    classroom_deleted: "Classroom deleted",
+    robot_failed: "Recorder failed",
+    recovered: "Recovered after a crash",
+  };
+  assert.deepEqual({ ...STOP_REASON_LABELS }, expected);
+  for (const [reason, label] of Object.entries(expected)) {
+    assert.equal(stopReasonLabel(recording({ state: "ready", stop_reason: reason })), label);
+  }
+  assert.equal(stopReasonLabel(recording({ stop_reason: null })), "");
+  assert.equal(stopReasonLabel(recording()), "");
+  assert.equal(stopReasonLabel(recording({ stop_reason: "something_new" })), "something_new");
 });
 
 test("elapsed time counts from started_at", () => {
@@ -101,17 +118,6 @@ test("duration h:mm:ss and size in MB", () => {
   assert.equal(formatSize(null), "");
 });
 
-test("who manages a recording: admins, the starter, the classroom's moderators", () => {
-  const r = recording();
-  assert.equal(canManageRecording(r, { id: 9, role: "admin" }), true);
-  assert.equal(canManageRecording(r, { id: 1, role: "teacher" }), true);
-  assert.equal(canManageRecording(r, { id: 2, role: "teacher" }, new Set([7])), true);
-  assert.equal(canManageRecording(r, { id: 2, role: "teacher" }, new Set([8])), false);
-  assert.equal(canManageRecording(r, { id: 5, role: "student" }), false);
-  assert.equal(canManageRecording(recording({ classroom: { id: null, name: "Gone" } }), { id: 2 }, new Set([7])), false);
-  assert.equal(canManageRecording(null, { id: 1 }), false);
-});
-
 test("recordings with the same name are told apart by their start", () => {
   const list = [
     recording({ id: 1, name: "Physics", started_at: "2026-11-23T15:00:00Z" }),
@@ -134,4 +140,5 @@ test("what the classroom is told when its recording ends", () => {
   assert.deepEqual(failed, { text: "The recording failed: no file", alert: true });
   assert.equal(recordingEndMessage(recording({ state: "ready" }), "too_long").alert, false);
   assert.equal(recordingEndMessage(recording({ state: "ready" }), "server_stopping").alert, true);
+  assert.equal(recordingEndMessage(recording({ state: "ready" }), "robot_failed").alert, true);
 });
