@@ -1,63 +1,159 @@
-// Dashboard (/classrooms): the classrooms the user can see, and a form to create one.
-import { createClassroom, listClassrooms } from "/static/js/api.js";
+// Dashboard (/classrooms): the classrooms the user can see with their live status (who records since
+// when, who is in session), sortable by status, and a form to create one for those the server allows.
+import { io } from "/vendor/socket.io.esm.min.js";
+import { createClassroom, getClassroom, listClassrooms } from "/static/js/api.js";
+import { classroomStatus, nextSort, sortClassrooms } from "/static/js/classroom_status.js";
 import { clearMessage, el, initPage, parseUsernames, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
+import { ClassroomConnection, NAMESPACE } from "/static/js/protocol.js";
 
-const REFRESH_MS = 10000;
+// Only when the live status cannot be watched: the list is read again this often.
+const POLL_MS = 10000;
 
 const alert = document.getElementById("alert");
 const table = document.getElementById("classrooms");
 const empty = document.getElementById("classrooms-empty");
+const nameHeader = document.getElementById("name-header");
+const statusHeader = document.getElementById("status-header");
+const statusSort = document.getElementById("status-sort");
 
-function canCreateClassroom(user) {
-  return user.role === "teacher" || user.role === "admin";
+const timeFormat = new Intl.DateTimeFormat(undefined, { timeStyle: "short" });
+const dateTimeFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+
+const dashboard = {
+  classrooms: new Map(), // id -> Classroom, as the server last said
+  sort: null, // null (by name), "ascending" or "descending" (by status)
+  // Answers may overtake each other: each read is numbered, and a row takes only a newer read than its last.
+  reads: 0,
+  readOf: new Map(), // classroom id -> number of the read its row shows
+  refreshError: null, // a failed read is shown until the next one succeeds
+};
+
+function since(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  const today = new Date().toDateString() === date.toDateString();
+  return (today ? timeFormat : dateTimeFormat).format(date);
 }
 
-function classroomStatus(classroom) {
-  if (classroom.recording) {
-    const by = classroom.recording.started_by?.display_name;
-    return by ? `Recording (started by ${by})` : "Recording";
+function statusCell(classroom) {
+  const status = classroomStatus(classroom);
+  const cell = el("td", { className: "classroom-status" });
+  cell.append(el("span", { className: `status status-${status.key}` }, status.text));
+  if (status.recording) {
+    if (status.seats) cell.append(" ", el("span", { className: "status status-live" }, status.seats));
+    const detail = el("p", { className: "status-detail" }, `Started by ${status.recording.by}`);
+    if (status.recording.since) {
+      const time = el("time", { dateTime: status.recording.since }, since(status.recording.since));
+      detail.append(", since ", time);
+    }
+    cell.append(detail);
   }
-  return classroom.seats_used > 0 ? "In session" : "Idle";
+  return cell;
 }
 
 function classroomRow(classroom) {
   const link = el("a", { href: `/classrooms/${encodeURIComponent(classroom.id)}` }, classroom.name);
-  const status = classroomStatus(classroom);
-  const statusCell = el("td", {}, el("span", { className: `status status-${statusClass(status)}` }, status));
   return el(
     "tr",
-    { "data-classroom-id": classroom.id },
+    { "data-classroom-id": classroom.id, "data-status": classroomStatus(classroom).key },
     el("td", {}, link),
     el("td", {}, classroom.owner?.display_name ?? ""),
     el("td", {}, `${classroom.seats_used} / ${classroom.seat_limit}`),
-    statusCell,
+    statusCell(classroom),
   );
 }
 
-function statusClass(status) {
-  if (status.startsWith("Recording")) return "recording";
-  return status === "In session" ? "live" : "idle";
-}
-
-function renderClassrooms(classrooms) {
+function render() {
+  const classrooms = sortClassrooms([...dashboard.classrooms.values()], dashboard.sort);
   table.tBodies[0].replaceChildren(...classrooms.map(classroomRow));
   table.hidden = classrooms.length === 0;
   empty.hidden = classrooms.length !== 0;
+  // The column the rows are sorted by says so (the status column only once its button is pressed).
+  if (dashboard.sort === null) {
+    nameHeader.setAttribute("aria-sort", "ascending");
+    statusHeader.removeAttribute("aria-sort");
+  } else {
+    nameHeader.removeAttribute("aria-sort");
+    statusHeader.setAttribute("aria-sort", dashboard.sort);
+  }
 }
 
-// A failed refresh is shown until the next one succeeds; errors from the form stay until the next submit.
-let refreshError = null;
+function readSucceeded() {
+  if (dashboard.refreshError !== null && alert.textContent === dashboard.refreshError) clearMessage(alert);
+  dashboard.refreshError = null;
+}
 
+function readFailed(err) {
+  if (redirectIfUnauthorized(err)) return;
+  dashboard.refreshError = err.message;
+  showMessage(alert, err.message);
+}
+
+/** Reads every classroom again (at the start, after a reconnect, after creating one). */
 async function refresh() {
+  const read = ++dashboard.reads;
+  let classrooms;
   try {
-    renderClassrooms(await listClassrooms());
-    if (refreshError !== null && alert.textContent === refreshError) clearMessage(alert);
-    refreshError = null;
+    classrooms = await listClassrooms();
   } catch (err) {
-    if (redirectIfUnauthorized(err)) return;
-    refreshError = err.message;
-    showMessage(alert, err.message);
+    readFailed(err);
+    return;
   }
+  readSucceeded();
+  const listed = new Map(classrooms.map((classroom) => [classroom.id, classroom]));
+  for (const id of new Set([...dashboard.classrooms.keys(), ...listed.keys()])) {
+    if ((dashboard.readOf.get(id) ?? 0) > read) continue;
+    dashboard.readOf.set(id, read);
+    if (listed.has(id)) dashboard.classrooms.set(id, listed.get(id));
+    else dashboard.classrooms.delete(id);
+  }
+  render();
+}
+
+/** `classroom_status`: one classroom changed (or appeared, or went away); its row follows the server. */
+async function reread(id) {
+  const read = ++dashboard.reads;
+  let classroom = null;
+  try {
+    classroom = await getClassroom(id);
+  } catch (err) {
+    if (err.status !== 404) {
+      readFailed(err);
+      return;
+    }
+  }
+  readSucceeded();
+  if ((dashboard.readOf.get(id) ?? 0) > read) return;
+  dashboard.readOf.set(id, read);
+  if (classroom) dashboard.classrooms.set(id, classroom);
+  else dashboard.classrooms.delete(id);
+  render();
+}
+
+/** Live status over the classroom namespace (no join); without it, the list is polled. */
+async function watch() {
+  const socket = io(NAMESPACE, { transports: ["websocket"], withCredentials: true });
+  const connection = new ClassroomConnection(socket);
+  connection.on("classroom_status", ({ classroom_id: id }) => reread(id));
+  // Changes made while disconnected were not announced.
+  connection.on("rewatched", refresh);
+  try {
+    await connection.watchClassrooms();
+  } catch (err) {
+    console.warn("live classroom status unavailable:", err.message);
+    connection.close();
+    setInterval(refresh, POLL_MS);
+    return;
+  }
+  // Whatever changed between the first read and the watch taking effect.
+  await refresh();
+}
+
+function setUpSorting() {
+  statusSort.addEventListener("click", () => {
+    dashboard.sort = nextSort(dashboard.sort);
+    render();
+  });
 }
 
 function setUpCreateForm() {
@@ -92,9 +188,10 @@ function setUpCreateForm() {
 async function main() {
   const user = await initPage();
   if (!user) return;
-  if (canCreateClassroom(user)) setUpCreateForm();
+  if (user.can_create_classroom) setUpCreateForm();
+  setUpSorting();
   await refresh();
-  setInterval(refresh, REFRESH_MS);
+  await watch();
 }
 
 main();

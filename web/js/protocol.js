@@ -16,6 +16,8 @@ export const SERVER_EVENTS = Object.freeze([
   "media_offer",
   "active_speaker",
   "recording_state",
+  "rights_changed",
+  "classroom_status",
   "error",
 ]);
 
@@ -25,8 +27,15 @@ export const SERVER_EVENTS = Object.freeze([
  * - "rejoined" (join ack): after a reconnect the classroom was joined again; the ack replaces all state.
  * - "rejoin_failed" (ProtocolError): joining again after a reconnect failed; the classroom is left.
  * - "connect_failed" (ProtocolError): the server refused the connection (e.g. code "unauthorized").
+ * - "rewatched" ({}): after a reconnect the classrooms are watched again; statuses sent meanwhile were missed.
  */
-export const CONNECTION_EVENTS = Object.freeze(["connection_lost", "rejoined", "rejoin_failed", "connect_failed"]);
+export const CONNECTION_EVENTS = Object.freeze([
+  "connection_lost",
+  "rejoined",
+  "rejoin_failed",
+  "connect_failed",
+  "rewatched",
+]);
 
 export const MUTE_KINDS = Object.freeze(["audio", "video"]);
 export const MEDIA_SOURCES = Object.freeze(["microphone", "camera", "screen"]);
@@ -49,6 +58,8 @@ export class ClassroomConnection {
     this.ackTimeoutMs = ackTimeoutMs;
     // Set once a join is acknowledged; a reconnect re-joins it. Cleared by leave, removal and close.
     this.classroomId = null;
+    // Set once watch_classrooms is acknowledged; a reconnect watches again. Cleared by close.
+    this.watching = false;
     this._listeners = new Map();
     this._lostConnection = false;
 
@@ -65,8 +76,9 @@ export class ClassroomConnection {
       this._dispatch("connection_lost", { reason });
       // socket.io only reconnects by itself after network failures; a server that disconnects us (e.g. while
       // restarting) would leave the classroom dead. If the session is gone, the retry ends in connect_failed.
-      if (reason === "io server disconnect" && this.classroomId !== null) {
-        setTimeout(() => this.classroomId !== null && socket.connect(), SERVER_DISCONNECT_RETRY_MS);
+      const wanted = () => this.classroomId !== null || this.watching;
+      if (reason === "io server disconnect" && wanted()) {
+        setTimeout(() => wanted() && socket.connect(), SERVER_DISCONNECT_RETRY_MS);
       }
     });
     socket.on("connect_error", (err) => {
@@ -90,8 +102,8 @@ export class ClassroomConnection {
   }
 
   /**
-   * Resolves to {ok, self, classroom, participants, chat, limits, recording, reminder, consent}; rejects with
-   * ProtocolError (not_found, classroom_full, ...).
+   * Resolves to {ok, self, classroom, participants, chat, limits, recording, reminder, consent, rights};
+   * rejects with ProtocolError (not_found, classroom_full, ...).
    */
   async join(classroomId) {
     this.classroomId = null;
@@ -175,9 +187,21 @@ export class ClassroomConnection {
     return this._request("media_leave", {});
   }
 
+  /**
+   * Asks for `classroom_status` {classroom_id} whenever a classroom this user sees changes its seats,
+   * recording or settings (the dashboard; no join). Watching survives reconnects ("rewatched").
+   */
+  async watchClassrooms() {
+    await this._whenConnected();
+    const ack = await this._request("watch_classrooms", {});
+    this.watching = true;
+    return ack;
+  }
+
   /** Drops the connection for good (no reconnect, no re-join). */
   close() {
     this.classroomId = null;
+    this.watching = false;
     this.socket.disconnect();
   }
 
@@ -195,6 +219,12 @@ export class ClassroomConnection {
   _onConnect() {
     if (!this._lostConnection) return;
     this._lostConnection = false;
+    if (this.watching) {
+      this._request("watch_classrooms", {}).then(
+        () => this._dispatch("rewatched", {}),
+        (err) => console.warn("watching classrooms again failed", err),
+      );
+    }
     const classroomId = this.classroomId;
     if (classroomId === null) return;
     this._request("join", { classroom_id: classroomId }).then(

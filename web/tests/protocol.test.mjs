@@ -153,3 +153,38 @@ test("recording: state changes reach the page, consent answers carry the payload
   s.reply = () => ({ error: { code: "not_found", message: "this classroom is not being recorded" } });
   await assert.rejects(c.recordingConsent(true), (e) => e.code === "not_found" && e.event === "recording_consent");
 });
+
+test("watching classrooms: waits for the connection, survives reconnects, passes classroom_status on", async () => {
+  const s = new FakeSocket();
+  const c = new ClassroomConnection(s, { ackTimeoutMs: 200 });
+  const seen = [];
+  for (const ev of ["classroom_status", "rights_changed", "rewatched"]) c.on(ev, (p) => seen.push([ev, p]));
+
+  const watching = c.watchClassrooms();
+  s.connected = true; s.fire("connect");
+  assert.deepEqual(await watching, { ok: true });
+  assert.deepEqual(s.sent, [["watch_classrooms", {}]]);
+  assert.equal(c.watching, true);
+  assert.equal(c.classroomId, null, "watching is no join");
+
+  s.fire("classroom_status", { classroom_id: 7 });
+  s.fire("rights_changed", { self: { user_id: 1 }, rights: { can_moderate: false, can_record: false }, classroom: { id: 7 } });
+  assert.deepEqual(seen.map(([ev]) => ev), ["classroom_status", "rights_changed"]);
+  assert.deepEqual(seen[0][1], { classroom_id: 7 });
+
+  s.connected = false; s.fire("disconnect", "transport close");
+  s.connected = true; s.fire("connect");
+  await new Promise((r) => setTimeout(r, 10));
+  assert.deepEqual(s.sent.at(-1), ["watch_classrooms", {}]);
+  assert.equal(s.sent.filter(([ev]) => ev === "join").length, 0);
+  assert.deepEqual(seen.at(-1), ["rewatched", {}]);
+
+  s.reply = () => ({ error: { code: "unauthorized", message: "log in" } });
+  const refused = new ClassroomConnection(Object.assign(new FakeSocket(), { connected: true }), { ackTimeoutMs: 200 });
+  refused.socket.reply = s.reply;
+  await assert.rejects(refused.watchClassrooms(), (e) => e.code === "unauthorized" && e.event === "watch_classrooms");
+  assert.equal(refused.watching, false);
+
+  c.close();
+  assert.equal(c.watching, false);
+});
