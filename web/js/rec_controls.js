@@ -1,0 +1,275 @@
+// REC in the classroom page: the REC button, the recording banner (indicator and consent notice), the
+// consent question (mode "ask") and the reminder to record. The recording shown comes from one place: the
+// join ack's `recording`, then `recording_state` events. The answers to start and stop only report errors;
+// until the event comes the button says "Starting…" or "Stopping…".
+import { startRecording, stopRecording } from "/static/js/api.js";
+import { el, showMessage } from "/static/js/nav.js";
+import { elapsedMs, formatDuration, isActive, recControl, recordingEndMessage } from "/static/js/recording.js";
+
+// While a stop is pending, these states are the recording not yet stopping.
+const BEFORE_STOP = Object.freeze(["starting", "recording"]);
+
+export class RecControls {
+  /**
+   * @param elements the page's REC elements: {button, text, elapsed, reason, banner, consentDialog,
+   *   consentText, consentAccept, consentDecline, reminderDialog, reminderStart, reminderDismiss}
+   * @param hooks.connection the ClassroomConnection (consent answers)
+   * @param hooks.classroomId the classroom REC starts and stops
+   * @param hooks.onError (err): a request failed (shown as an alert; a 401 leaves for the login page)
+   * @param hooks.onSuccess (): a request succeeded (an earlier action error may be cleared)
+   * @param hooks.onMessage ({text, alert}): what to tell the classroom when its recording ends
+   * @param hooks.onActiveChanged (active): a recording began or ended
+   * @param hooks.onNewRecording (): another recording than the one known: consent answers start afresh
+   */
+  constructor(elements, hooks) {
+    this.elements = elements;
+    this.hooks = hooks;
+    this.recording = null; // the classroom's recording as the server last said it
+    this.rights = { can_record: false };
+    this.consent = { mode: "notice", text: "" };
+    this.self = null; // this person's participant (their recording_consent as the server knows it)
+    this.answers = new Map(); // recording id -> this person's consent answer (mode "ask")
+    this.pending = null; // {action: "start" | "stop", recordingId}: a request awaiting its recording_state
+    this.joined = false;
+    this.online = false;
+    this.reminderShown = false; // the reminder is offered once per page
+    this.timer = null; // ticks the elapsed time while recording
+    this.banner = null; // {indicator, notice, declined}: the banner's elements while a recording runs
+
+    const e = elements;
+    e.button.addEventListener("click", () => this._press());
+    e.consentAccept.addEventListener("click", () => this._answerConsent(true));
+    e.consentDecline.addEventListener("click", () => this._answerConsent(false));
+    // Escape does not answer the consent question; each person says yes or no.
+    e.consentDialog.addEventListener("cancel", (event) => event.preventDefault());
+    e.reminderStart.addEventListener("click", () => {
+      closeDialog(e.reminderDialog);
+      if (this._control().action === "start") this._start();
+    });
+    e.reminderDismiss.addEventListener("click", () => closeDialog(e.reminderDialog));
+  }
+
+  get active() {
+    return isActive(this.recording);
+  }
+
+  /** A join ack (also after a reconnect) says what runs now and what this person may do. */
+  join(ack) {
+    this.joined = true;
+    this.self = ack.self;
+    this.rights = ack.rights ?? { can_record: false };
+    if (ack.consent) this.consent = ack.consent;
+    this.pending = null;
+    // The ack's participants carry their consent for the recording it names: nothing to forget.
+    this._show(ack.recording ?? null, { fresh: true });
+    this._considerReminder(ack);
+  }
+
+  /** The server changed what this person may do (rights_changed). */
+  setRights(rights) {
+    this.rights = rights ?? { can_record: false };
+    this._renderButton();
+  }
+
+  /** This person's participant changed (e.g. the server now holds their consent answer). */
+  setSelf(participant) {
+    this.self = participant;
+    this._considerConsent();
+  }
+
+  /** A `recording_state` event: the only news of the classroom's recording after the join. */
+  recordingState({ recording, reason = null }) {
+    const previous = this.recording;
+    if (this.pending && this._settles(this.pending, recording)) this.pending = null;
+    this._show(recording);
+    if (isActive(previous) && previous.id === recording.id) {
+      const message = recordingEndMessage(recording, reason);
+      if (message) this.hooks.onMessage(message);
+    }
+  }
+
+  /** Whether the controls may talk to the classroom (joined and connected). */
+  setOnline(online) {
+    this.online = online;
+    this._renderButton();
+  }
+
+  /** Out of the classroom: nothing is asked any more. */
+  leave() {
+    this.joined = false;
+    this.setOnline(false);
+    closeDialog(this.elements.consentDialog);
+    closeDialog(this.elements.reminderDialog);
+  }
+
+  // ---- internals ----------------------------------------------------------------------------------
+
+  _settles(pending, recording) {
+    if (recording.id !== pending.recordingId) return true;
+    return pending.action === "stop" && !BEFORE_STOP.includes(recording.state);
+  }
+
+  _show(recording, { fresh = false } = {}) {
+    const previous = this.recording;
+    if (!fresh && recording && recording.id !== previous?.id) {
+      // The server asks everyone anew for each recording; earlier answers are not carried over.
+      if (this.self) this.self = { ...this.self, recording_consent: null };
+      this.hooks.onNewRecording();
+    }
+    this.recording = recording;
+    const active = this.active;
+    this._renderBanner();
+    this._renderButton();
+    if (active && this.timer === null) this.timer = setInterval(() => this._renderButton(), 1000);
+    if (!active && this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+    if (active) closeDialog(this.elements.reminderDialog);
+    this.hooks.onActiveChanged(active);
+    this._considerConsent();
+  }
+
+  _control() {
+    return recControl(this.recording, this.rights, this.pending?.action ?? null);
+  }
+
+  /** The persistent "Recording" indicator and the consent notice, while a recording runs. */
+  _renderBanner() {
+    const banner = this.elements.banner;
+    if (!this.active) {
+      if (this.banner) banner.replaceChildren();
+      this.banner = null;
+      return;
+    }
+    if (!this.banner) {
+      const indicator = el(
+        "p",
+        { id: "recording-indicator", className: "recording-indicator" },
+        el("span", { className: "rec-dot", "aria-hidden": "true" }),
+        "Recording",
+      );
+      const notice = el("p", { id: "recording-notice", className: "recording-notice" });
+      const declined = el("p", { id: "recording-declined", className: "recording-declined", hidden: true });
+      declined.textContent = "You are not in the recording.";
+      this.banner = { indicator, notice, declined };
+      banner.replaceChildren(indicator, notice, declined);
+    }
+    const text = this.consent.text || "This class is being recorded.";
+    if (this.banner.notice.textContent !== text) this.banner.notice.textContent = text;
+    this.banner.declined.hidden = this.answers.get(this.recording.id) !== false;
+  }
+
+  _renderButton() {
+    const { button, text, elapsed: elapsedText, reason } = this.elements;
+    // Those who may record see REC; the others learn of a recording from the indicator. A recording they
+    // may stop is theirs to see too.
+    const shown = Boolean(this.rights.can_record || (this.active && this.recording.can_stop));
+    button.hidden = !shown;
+    if (!shown) {
+      showMessage(reason, "");
+      return;
+    }
+    const control = this._control();
+    const active = this.active;
+    const elapsed = active ? formatDuration(elapsedMs(this.recording)) : "";
+    button.setAttribute("aria-label", elapsed ? `${control.label} (${elapsed})` : control.label);
+    button.classList.toggle("recording", active);
+    text.textContent = control.text;
+    elapsedText.textContent = elapsed;
+    elapsedText.hidden = !elapsed;
+    button.disabled = !this.online || control.action === null;
+    button.dataset.action = control.action ?? "";
+    showMessage(reason, control.reason);
+  }
+
+  async _press() {
+    const action = this._control().action;
+    if (action === "start") await this._start();
+    else if (action === "stop") await this._stop();
+  }
+
+  async _start() {
+    await this._request("start", () => startRecording(this.hooks.classroomId));
+  }
+
+  async _stop() {
+    await this._request("stop", () => stopRecording(this.hooks.classroomId));
+  }
+
+  /** Sends a start or stop; the button waits for the recording_state that follows, or for the error. */
+  async _request(action, send) {
+    const pending = { action, recordingId: this.recording?.id ?? null };
+    this.pending = pending;
+    this._renderButton();
+    try {
+      await send();
+      this.hooks.onSuccess();
+    } catch (err) {
+      if (this.pending === pending) this.pending = null;
+      this._renderButton();
+      this.hooks.onError(err);
+    }
+  }
+
+  /** With consent mode "ask", everyone answers once per recording (again after a reconnect, unasked). */
+  _considerConsent() {
+    const recording = this.recording;
+    const dialog = this.elements.consentDialog;
+    const asking = this.consent.mode === "ask" && this.joined && this.active && recording.state !== "finishing";
+    if (!asking) {
+      closeDialog(dialog);
+      return;
+    }
+    // The server may already hold this person's answer (it says so in their participant).
+    const known = this.self?.recording_consent;
+    if (!this.answers.has(recording.id) && typeof known === "boolean") {
+      this.answers.set(recording.id, known);
+      this._renderBanner();
+    }
+    if (this.answers.has(recording.id)) {
+      const answer = this.answers.get(recording.id);
+      // A reconnect makes a new participant on the server, which has not heard our answer yet.
+      if (this.self && this.self.recording_consent !== answer) this._sendConsent(answer);
+      return;
+    }
+    if (dialog.open) return;
+    dialog.dataset.recordingId = recording.id;
+    this.elements.consentText.textContent = this.consent.text;
+    dialog.showModal();
+  }
+
+  _answerConsent(accepted) {
+    const dialog = this.elements.consentDialog;
+    const recordingId = Number(dialog.dataset.recordingId);
+    closeDialog(dialog);
+    if (!this.active || this.recording.id !== recordingId) return;
+    this.answers.set(recordingId, accepted);
+    this._renderBanner();
+    this._sendConsent(accepted);
+  }
+
+  async _sendConsent(accepted) {
+    // Sent once per difference: the server's participant_updated then says it holds the answer.
+    if (this.self) this.self = { ...this.self, recording_consent: accepted };
+    try {
+      await this.hooks.connection.recordingConsent(accepted);
+      this.hooks.onSuccess();
+    } catch (err) {
+      // Kept in this.answers: sent again when the classroom is joined again.
+      if (this.self) this.self = { ...this.self, recording_consent: null };
+      if (err.code !== "not_found") this.hooks.onError(err);
+    }
+  }
+
+  /** Someone who may record, with the reminder on, enters a classroom that is not recording: offer REC once. */
+  _considerReminder(ack) {
+    if (!ack.reminder || this.reminderShown || this.active || !this.rights.can_record) return;
+    this.reminderShown = true;
+    this.elements.reminderDialog.showModal();
+  }
+}
+
+function closeDialog(dialog) {
+  if (dialog.open) dialog.close();
+}
