@@ -20,14 +20,15 @@ class FakePeerConnection {
   static gatherAtOnce = [];
   constructor(config) {
     this.config = config; this.transceivers = []; this.closed = false; this.connectionState = "new";
-    this.remoteOffers = []; this.localDescription = null; this.signalingState = "stable";
+    this.remoteOffers = []; this.localDescription = null; this.signalingState = "stable"; this.replaced = [];
   }
   async setRemoteDescription({ type, sdp }) {
     if (this.closed) throw new Error("closed");
     assert.equal(type, "offer");
     for (const [mid, kind] of JSON.parse(sdp)) {
       if (this.transceivers.some((t) => t.mid === mid)) continue;
-      const sender = { track: null, replaceTrack: async (track) => { sender.track = track; } };
+      // Records every replaceTrack: what this m-line sends is the sender's track, null meaning nothing.
+      const sender = { track: null, replaceTrack: async (track) => { sender.track = track; this.replaced.push([mid, track?.id ?? null]); } };
       this.transceivers.push({ mid, direction: "recvonly", sender, receiver: { track: new FakeTrack(kind, `remote-${mid}`) } });
     }
     this.remoteOffers.push(sdp);
@@ -144,17 +145,41 @@ test("renegotiations are answered one after the other; a stream that ended leave
   assert.equal(seen.error.at(-1).code, "conflict");
 });
 
-test("mute sends nothing (no track on the m-line) and tells media_state", async () => {
+test("mute sends nothing: the m-line's sender loses its track (not a disabled one), unmute puts it back", async () => {
   const { connection, pcs, session, tracks } = setUp();
   connection.replies.set("media_join", { ok: true, ice_servers: [], offer: FIRST });
   await session.start(tracks);
+  const pc = pcs[0];
+  const sender = (mid) => pc.transceivers.find((t) => t.mid === mid);
+  assert.equal(sender("0").sender.track, tracks.microphone);
+  assert.equal(sender("1").sender.track, tracks.camera);
+  pc.replaced.length = 0;
+
   await session.setMuted("audio", true);
+  assert.equal(sender("0").sender.track, null, "a muted microphone's m-line has no track to send");
+  assert.equal(sender("0").direction, "sendonly", "the m-line stays for the unmute, no renegotiation");
+  assert.equal(sender("1").sender.track, tracks.camera);
+  assert.deepEqual(pc.replaced, [["0", null]]);
+
+  // A renegotiation while muted (someone joins) must not put the microphone back on its m-line.
+  connection.fire("media_offer", offer(2, [...JSON.parse(FIRST.sdp), ["4", "audio"]], FIRST.publish_mids, FIRST.sources));
+  await tick();
+  assert.equal(connection.events("media_answer").at(-1).sdp, "0:sendonly:- 1:sendonly:cam 2:recvonly:- 3:recvonly:- 4:recvonly:-");
+  assert.equal(sender("0").sender.track, null);
+
   await session.setMuted("video", true);
+  assert.equal(sender("1").sender.track, null, "a camera turned off sends no black frames either");
   await session.setMuted("video", false);
-  assert.equal(tracks.microphone.enabled, false);
-  assert.equal(tracks.camera.enabled, true);
-  assert.deepEqual(connection.events("media_state"), [{ audio_muted: true }, { video_muted: true }, { video_muted: false }]);
-  assert.deepEqual(session.muted, { audio: true, video: false });
+  assert.equal(sender("1").sender.track, tracks.camera);
+  await session.setMuted("audio", false);
+  assert.equal(sender("0").sender.track, tracks.microphone);
+  assert.deepEqual(pc.replaced, [["0", null], ["1", null], ["1", "cam"], ["0", "mic"]]);
+  assert.equal(tracks.microphone.enabled, true);
+
+  assert.deepEqual(connection.events("media_state"), [
+    { audio_muted: true }, { video_muted: true }, { video_muted: false }, { audio_muted: false },
+  ]);
+  assert.deepEqual(session.muted, { audio: false, video: false });
   await assert.rejects(session.setMuted("screen", true), TypeError);
 });
 
