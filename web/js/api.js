@@ -80,8 +80,6 @@ export const startRecording = (classroomId) =>
 /** Resolves once the file is finished, to the Recording (state "ready" or "failed"). */
 export const stopRecording = (classroomId) =>
   request("POST", `${idPath("/api/classrooms", classroomId)}/recording/stop`).then((d) => d.recording);
-export const currentRecording = (classroomId) =>
-  request("GET", `${idPath("/api/classrooms", classroomId)}/recording`).then((d) => d.recording);
 
 export const getSettings = () => request("GET", "/api/me/settings").then((d) => d.settings);
 export const updateSettings = (fields) => request("PATCH", "/api/me/settings", fields).then((d) => d.settings);

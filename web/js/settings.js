@@ -11,11 +11,6 @@ const page = {
   robotName: document.getElementById("robot-name"),
 };
 
-/** Only those who can press REC have anything to set: teachers and admins. */
-function canRecord(user) {
-  return user.role === "teacher" || user.role === "admin";
-}
-
 function showSettings(settings) {
   page.reminder.checked = Boolean(settings.recording_reminder);
   page.robotName.value = settings.robot_name ?? "";
@@ -50,7 +45,9 @@ async function save(event) {
 async function main() {
   const user = await initPage();
   if (!user) return;
-  if (!canRecord(user)) {
+  // Recording settings matter to those who moderate classrooms; the server's `can_create_classroom` is the
+  // site-wide right that goes with it (GET /api/me has no separate one).
+  if (!user.can_create_classroom) {
     page.notForYou.hidden = false;
     return;
   }
