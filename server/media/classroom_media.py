@@ -13,7 +13,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
-from server.errors import Invalid, NotFound
+from server.errors import NotFound
 from server.media.peer import MediaPeer
 from server.media.router import Router, RouterConfig
 
@@ -29,14 +29,9 @@ class MediaSignals(Protocol):
 
     async def speaker_changed(self, classroom_id: int, user_id: int | None) -> None: ...
 
-
-def check_sources(publish: Any) -> list[str]:
-    if not isinstance(publish, list) or not all(isinstance(s, str) for s in publish):
-        raise Invalid("publish: a list of sources (microphone, camera, screen)")
-    unknown = [s for s in publish if s not in SOURCE_KINDS]
-    if unknown or len(set(publish)) != len(publish):
-        raise Invalid("publish: each of microphone, camera, screen at most once")
-    return [s for s in SOURCE_KINDS if s in publish]
+    def may_forward(self, classroom_id: int, publisher_id: int, subscriber_id: int) -> bool:
+        """Whether anything of ``publisher_id`` may reach ``subscriber_id`` (recording consent)."""
+        ...
 
 
 class ClassroomMedia:
@@ -49,7 +44,12 @@ class ClassroomMedia:
         self._stun_servers = stun_servers
         self._signals = signals
         self.router = Router(
-            config, on_negotiation_needed=self._negotiation_needed, on_active_speaker=self._speaker_changed
+            config,
+            on_negotiation_needed=self._negotiation_needed,
+            on_active_speaker=self._speaker_changed,
+            may_forward=lambda publisher, subscriber: signals.may_forward(
+                classroom_id, int(publisher), int(subscriber)
+            ),
         )
         self.peers: dict[int, MediaPeer] = {}
         # Per publisher: which of its m-lines carries which source, once the m-line has a mid.
@@ -104,6 +104,12 @@ class ClassroomMedia:
 
     async def candidate(self, user_id: int, candidate: Any, sdp_mid: Any, sdp_mline_index: Any) -> None:
         await self._peer(user_id).add_candidate(candidate, sdp_mid, sdp_mline_index)
+
+    async def refresh_forwarding(self, user_id: int) -> None:
+        """``may_forward`` changed for what ``user_id`` publishes: legs follow at once."""
+        peer = self.peers.get(user_id)
+        if peer is not None:
+            await self.router.refresh(peer.key)
 
     async def leave(self, user_id: int) -> None:
         peer = self.peers.pop(user_id, None)

@@ -33,7 +33,7 @@ import logging
 import math
 import struct
 import time
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 
 from aiortc import RTCPeerConnection, RTCRtpSender, RTCRtpTransceiver
@@ -58,6 +58,7 @@ from aiortc.rtp import (
 from aiortc.utils import random16, random32
 
 from server.media import adapter
+from server.media.ntp import NTP_UNIX_OFFSET, PublisherClock, ntp_to_unix, unix_to_ntp
 from server.media.packet import (
     ExtensionIds,
     LegSequence,
@@ -70,7 +71,6 @@ from server.media.speaker import ActiveSpeakerDetector, SpeakerConfig
 
 logger = logging.getLogger(__name__)
 
-NTP_UNIX_OFFSET = 2_208_988_800
 _SEQ_PREFIX = struct.Struct("!H")
 _RECEIVING = ("recvonly", "sendrecv")
 _SENDING = ("sendonly", "sendrecv")
@@ -105,36 +105,6 @@ def codec_preferences(kind: str, config: RouterConfig) -> list[RTCRtpCodecCapabi
     if kind == "video":
         chosen += [c for c in capabilities if c.mimeType.lower() == "video/rtx"]
     return chosen
-
-
-class PublisherClock:
-    """How far one publisher's NTP clock is from this server's, shared by all its streams.
-
-    Legs' sender reports are given on the server's clock: before a stream's first report from the
-    publisher the last packet's arrival stands in, and a publisher's own clock may be anywhere (a
-    browser's NTP time is not the wall clock), so its reports are moved by the smallest
-    ``arrival − report time`` seen. One offset for all of a publisher's streams keeps its audio and
-    video in the relation the publisher reported, which is what lip sync needs.
-    """
-
-    def __init__(self) -> None:
-        self.offset: float | None = None
-
-    def observe(self, ntp: int, arrived: float) -> None:
-        seen = arrived - ntp_to_unix(ntp)
-        if self.offset is None or seen < self.offset:
-            self.offset = seen
-
-    def to_server(self, ntp: int) -> int:
-        return unix_to_ntp(ntp_to_unix(ntp) + (self.offset or 0.0))
-
-
-def ntp_to_unix(ntp: int) -> float:
-    return (ntp >> 32) + (ntp & 0xFFFFFFFF) / (1 << 32) - NTP_UNIX_OFFSET
-
-
-def unix_to_ntp(seconds: float) -> int:
-    return int((seconds + NTP_UNIX_OFFSET) * (1 << 32)) & 0xFFFFFFFFFFFFFFFF
 
 
 class PublishedStream:
@@ -206,7 +176,7 @@ class PublishedStream:
             timestamp, arrived = self._last_packet
             return unix_to_ntp(arrived), timestamp, arrived
         ntp, timestamp, arrived = self._sender_report
-        return self.clock.to_server(ntp), timestamp, arrived
+        return unix_to_ntp(self.clock.local(ntp_to_unix(ntp))), timestamp, arrived
 
     async def request_keyframe(self) -> None:
         """Send a PLI upstream unless one went out less than the configured interval ago."""
@@ -296,7 +266,7 @@ class PublishedStream:
         if isinstance(packet, RtcpSrPacket) and packet.ssrc == self.media_ssrc:
             info = packet.sender_info
             arrived = time.time()
-            self.clock.observe(info.ntp_timestamp, arrived)
+            self.clock.observe(ntp_to_unix(info.ntp_timestamp), arrived)
             self._sender_report = (info.ntp_timestamp, info.rtp_timestamp, arrived)
 
 
@@ -309,7 +279,7 @@ class SubscriberLeg:
         self.transceiver = transceiver
         self.sender = transceiver.sender
         self.transport = self.sender.transport
-        self.ssrc = self.sender._ssrc
+        self.ssrc = adapter.sender_ssrc(self.sender)
         self.active = False
         self.started = False
         self.packets_sent = 0
@@ -504,9 +474,13 @@ class Router:
         *,
         on_negotiation_needed: Callable[[str], None],
         on_active_speaker: Callable[[str | None], None] | None = None,
+        may_forward: Callable[[str, str], bool] | None = None,
     ) -> None:
         self.config = config or RouterConfig()
         self._on_negotiation_needed = on_negotiation_needed
+        # Whether a publisher's media may reach a subscriber at all (recording consent): no leg exists
+        # from a publisher to a subscriber it refuses, so not one packet of theirs is sent there.
+        self._may_forward = may_forward or (lambda _publisher, _subscriber: True)
         self._participants: dict[str, _Participant] = {}
         self.speaker_detector = ActiveSpeakerDetector(
             on_active_speaker or (lambda _participant_id: None), self.config.speaker
@@ -586,6 +560,39 @@ class Router:
                 if adapter.is_connected(leg.transport):
                     self._spawn(leg.stream.request_keyframe())
 
+    async def refresh(self, publisher_id: str) -> None:
+        """Apply ``may_forward`` again to everything ``publisher_id`` sends: a leg to a subscriber that is
+        now refused is removed at once (its m-line goes inactive); one that is now allowed is created."""
+        publisher = self._participants.get(publisher_id)
+        if publisher is None:
+            return
+        renegotiate: set[str] = set()
+        stopping = []
+        for stream in publisher.streams.values():
+            for leg in stream.legs:
+                if not self._may_forward(publisher_id, leg.subscriber_id):
+                    stopping.append(self._drop_leg(leg))
+                    renegotiate.add(leg.subscriber_id)
+        for subscriber in list(self._participants.values()):
+            if subscriber is publisher or not subscriber.subscribed:
+                continue
+            for stream in publisher.streams.values():
+                if stream.carrying and self._ensure_leg(subscriber, stream):
+                    renegotiate.add(subscriber.id)
+        await asyncio.gather(*stopping, return_exceptions=True)
+        for subscriber_id in renegotiate:
+            self._on_negotiation_needed(subscriber_id)
+
+    def _drop_leg(self, leg: SubscriberLeg) -> Awaitable[None]:
+        """Stop one leg now: nothing more is sent on it; the caller renegotiates its subscriber."""
+        leg.deactivate()
+        leg.stream.remove_leg(leg)
+        subscriber = self._participants.get(leg.subscriber_id)
+        if subscriber is not None and leg in subscriber.legs:
+            subscriber.legs.remove(leg)
+        leg.transceiver.direction = "inactive"
+        return leg.sender.stop()
+
     async def remove(self, participant_id: str) -> None:
         """Stop forwarding from and to a participant; the caller closes its connection."""
         participant = self._participants.pop(participant_id, None)
@@ -600,13 +607,11 @@ class Router:
         for stream in participant.streams.values():
             stream.closed = True
             for leg in stream.legs:
-                leg.deactivate()
-                subscriber = self._participants.get(leg.subscriber_id)
-                if subscriber is not None:
-                    subscriber.legs.remove(leg)
-                    leg.transceiver.direction = "inactive"
-                    stopping.append(leg.sender.stop())
-                    renegotiate.add(subscriber.id)
+                if leg.subscriber_id in self._participants:
+                    stopping.append(self._drop_leg(leg))
+                    renegotiate.add(leg.subscriber_id)
+                else:
+                    leg.deactivate()
             stream.legs = ()
         await asyncio.gather(*stopping, return_exceptions=True)
         for subscriber_id in renegotiate:
@@ -640,6 +645,8 @@ class Router:
 
     def _ensure_leg(self, subscriber: _Participant, stream: PublishedStream) -> bool:
         if stream.closed or any(leg.stream is stream for leg in subscriber.legs):
+            return False
+        if not self._may_forward(stream.participant_id, subscriber.id):
             return False
         if subscriber.pc.signalingState == "closed":
             return False  # its connection failed and is on its way out (see ClassroomMedia.join)
