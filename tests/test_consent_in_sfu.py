@@ -105,7 +105,8 @@ async def test_decliners_and_a_late_joiner_who_declines_are_neither_heard_nor_se
     assert (await student.call("recording_consent", {"accepted": False}))["ok"] is True
     await until_state(app, recording_id, "recording")
     teacher_id, student_id = str(users["teacher"]), str(users["student"])
-    await wait_for(lambda: {(teacher_id, "audio"), (teacher_id, "video")} <= robot_sources(app, classroom.classroom_id), 15)
+    teacher_sources = {(teacher_id, "audio"), (teacher_id, "video")}
+    await wait_for(lambda: teacher_sources <= robot_sources(app, classroom.classroom_id), 15)
 
     # Someone arriving after REC is asked too; until they answer, nothing of theirs reaches the robot.
     late = await classroom.enter(
@@ -117,7 +118,7 @@ async def test_decliners_and_a_late_joiner_who_declines_are_neither_heard_nor_se
     assert (await late.call("recording_consent", {"accepted": False}))["ok"] is True
     await asyncio.sleep(4)
     sources = robot_sources(app, classroom.classroom_id)
-    assert sources == {(teacher_id, "audio"), (teacher_id, "video")}
+    assert sources == teacher_sources
     assert not {student_id, late_id} & {publisher for publisher, _ in sources}
 
     _status, body = await stop(classroom.sessions["teacher"], classroom.classroom_id)
