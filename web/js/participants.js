@@ -132,7 +132,8 @@ export class ParticipantList {
 
   /** The moderator's buttons; kept while they stay wanted, so keyboard focus is not lost on each update. */
   _renderActions(actions, participant) {
-    const moderating = Boolean(this.rights.can_moderate);
+    // Our own row has none: our microphone is ours to mute, in the controls.
+    const moderating = Boolean(this.rights.can_moderate) && participant.user_id !== this.selfId;
     const wanted = { mute: moderating && participant.mutable, remove: moderating && participant.removable };
     for (const kind of ["mute", "remove"]) {
       let button = actions.querySelector(`[data-action="${kind}"]`);
