@@ -86,6 +86,7 @@ from bench import forwarding
 from bench.children import Child, tail
 from bench.measure import BenchError, json_safe, least_squares, machine, run_and_report, utc_now
 from recorder_bot.client import ClassroomClient
+from server.media.ntp import unix_to_ntp
 from tests.netns import only_loopback
 
 VIDEO_CLOCK = 90_000
@@ -123,7 +124,6 @@ EDGE_MINUTES = 5.0
 TARGET_OFFSET_MS = 40.0
 TARGET_SLOPE_MS_PER_MIN = 1.0
 TARGET_CHANGE_MS = 20.0
-NTP_UNIX_OFFSET = 2_208_988_800
 _SENDER_TASK = "_RTCRtpSender__rtp_task"
 """The task an aiortc 1.16.0 sender sends its RTP from (name-mangled)."""
 SENDER_REPORTS = ("capture", "send")
@@ -174,8 +174,8 @@ def _validate(settings: Settings) -> None:
 
 
 @dataclass(frozen=True)
-class PublisherClock:
-    """A publisher machine's clock: it agreed with ours at ``epoch`` and gains ``skew`` seconds a second."""
+class SkewedClock:
+    """A publisher machine's simulated clock: agreed with ours at ``epoch``, gains ``skew`` s a second."""
 
     epoch: float
     skew: float = 0.0
@@ -202,7 +202,7 @@ class Schedule:
     beep starts on the sample of its flash's first frame.
     """
 
-    clock: PublisherClock
+    clock: SkewedClock
     fps: int
     first: int
     every: int
@@ -302,7 +302,7 @@ class BeepTrack(MediaStreamTrack):
         return frame
 
 
-def _skew_aiortc_clock(clock: PublisherClock) -> None:
+def _skew_aiortc_clock(clock: SkewedClock) -> None:
     """aiortc's sender reports (and every other NTP time it sends) read ``aiortc.clock.current_datetime``:
     give them this publisher's clock. Only ever done in a publisher's own process."""
 
@@ -357,7 +357,7 @@ def _capture_time_reports(client: ClassroomClient, tracks: Sequence[FlashTrack |
         track = senders.get(task)
         if track is None or track.captured is None:
             return now()
-        return int((track.captured + NTP_UNIX_OFFSET) * (1 << 32)) & 0xFFFFFFFFFFFFFFFF
+        return unix_to_ntp(track.captured)
 
     aiortc_clock.current_ntp_time = current_ntp_time
 
@@ -368,7 +368,7 @@ async def _publish() -> None:
     commands = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(commands), sys.stdin)
     config = json.loads(await commands.readline())
-    clock = PublisherClock(config["epoch"], config["skew_ppm"] * 1e-6)
+    clock = SkewedClock(config["epoch"], config["skew_ppm"] * 1e-6)
     if clock.skew:
         _skew_aiortc_clock(clock)
     schedule = Schedule(clock, config["fps"], config["first"], config["every"], config["frequency"])
@@ -882,7 +882,7 @@ async def _record(settings: Settings, logs: Path) -> dict[str, Any]:
 
 
 def _schedule(config: dict[str, Any]) -> Schedule:
-    clock = PublisherClock(config["epoch"], config["skew_ppm"] * 1e-6)
+    clock = SkewedClock(config["epoch"], config["skew_ppm"] * 1e-6)
     return Schedule(clock, config["fps"], config["first"], config["every"], config["frequency"])
 
 

@@ -1,28 +1,32 @@
-"""``python -m recorder_bot``: read one job (JSON) on stdin, record, report progress as JSON lines.
+"""``python -I -m recorder_bot``: read one job on stdin, record, report progress on stdout.
 
-The server starts this process for each recording (``server/recorders/supervisor.py``). SIGTERM asks it
-to finish the file and exit; progress lines are ``{"event": "joined" | "recording" | "finished" |
-"failed", ...}`` on stdout; logs go to stderr.
+The server starts this process for each recording (``server/recorders/robot_run.py``). The messages
+both ways are the types of ``recorder_bot.job``, one JSON line each. SIGTERM asks the robot to finish the
+file and exit; logs go to stderr.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import signal
 import sys
-from typing import Any
 
-from recorder_bot.robot import Job, record
+from pydantic import ValidationError
+
+from recorder_bot.job import Failed, Progress, RobotJob
+from recorder_bot.robot import record
+
+log = logging.getLogger("recorder_bot")
 
 
-def report(message: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(message) + "\n")
+def report(message: Progress) -> None:
+    """Write one progress message on stdout, at once (the server follows the robot by them)."""
+    sys.stdout.write(message.line())
     sys.stdout.flush()
 
 
-async def run(job: Job) -> int:
+async def run(job: RobotJob) -> int:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -30,8 +34,8 @@ async def run(job: Job) -> int:
     try:
         await record(job, stop, report)
     except Exception as exc:
-        logging.getLogger("recorder_bot").exception("recording failed")
-        report({"event": "failed", "error": f"{type(exc).__name__}: {exc}"[:500]})
+        log.exception("recording failed")
+        report(Failed.of(f"{type(exc).__name__}: {exc}"))
         return 1
     return 0
 
@@ -41,9 +45,9 @@ def main() -> int:
         level=logging.INFO, stream=sys.stderr, format="%(asctime)s robot %(levelname)s %(message)s"
     )
     try:
-        job = Job.from_json(json.loads(sys.stdin.readline()))
-    except (ValueError, TypeError) as exc:
-        report({"event": "failed", "error": f"bad job: {exc}"})
+        job = RobotJob.model_validate_json(sys.stdin.readline())
+    except ValidationError as exc:
+        report(Failed.of(f"bad job: {exc}"))
         return 2
     return asyncio.run(run(job))
 

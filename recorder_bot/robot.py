@@ -13,51 +13,30 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
 from recorder_bot.client import NAMESPACE, ClassroomClient, RemoteSource
+from recorder_bot.job import Finished, FirstFragment, Joined, Progress, RobotJob
 from recorder_bot.mixer import MediaFormat, Mixer, SourceKey
-from recorder_bot.rtp_clock import PublisherClock, StreamClock, rtp_timestamp, watch_sender_reports
+from recorder_bot.rtp_clock import CREEP, StreamClock, rtp_timestamp
 from recorder_bot.writer import EncoderSettings, RecorderPipeline, RecordingWriter, WriterStats
+from server.media.adapter import watch_sender_reports
+from server.media.ntp import PublisherClock
 
 log = logging.getLogger(__name__)
 
 VIDEO_CLOCK = 90_000
 AUDIO_CLOCK = 48_000
-Report = Callable[[dict[str, Any]], None]
-
-
-@dataclass(frozen=True)
-class Job:
-    """What the server asks of one robot run (handed over on stdin as JSON)."""
-
-    server_url: str
-    token: str
-    classroom_id: int
-    classroom_name: str
-    output: str
-    storage_root: str
-    width: int = 1280
-    height: int = 720
-    fps: int = 15
-    video_bitrate: int = 1_500_000
-    audio_bitrate: int = 96_000
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Job:
-        known = {name: data[name] for name in cls.__dataclass_fields__ if name in data}
-        return cls(**known)
+Report = Callable[[Progress], None]
 
 
 class RobotSession:
     """The robot inside one classroom: what it hears and sees goes into ``pipeline``."""
 
-    def __init__(self, job: Job, pipeline: RecorderPipeline, recording_start: float) -> None:
+    def __init__(self, job: RobotJob, pipeline: RecorderPipeline, recording_start: float) -> None:
         self.job = job
         self.pipeline = pipeline
         self.recording_start = recording_start
@@ -133,8 +112,8 @@ class RobotSession:
     async def _read(self, remote: RemoteSource) -> None:
         video = remote.track.kind == "video"
         clock = StreamClock(VIDEO_CLOCK if video else AUDIO_CLOCK)
-        watch_sender_reports(remote.receiver, clock)
-        publisher = self._publishers.setdefault(remote.user_id, PublisherClock(self.recording_start))
+        watch_sender_reports(remote.receiver, clock.sender_report)
+        publisher = self._publishers.setdefault(remote.user_id, PublisherClock(creep=CREEP))
         key = SourceKey(remote.user_id, remote.source)
         try:
             while True:
@@ -146,7 +125,8 @@ class RobotSession:
                 wall = None if rtp is None else clock.wall_time(rtp)
                 if wall is None:
                     continue  # no sender report yet: its time is unknown, so it is not placed
-                t = publisher.recording_time(wall, arrival)
+                publisher.observe(wall, arrival)
+                t = publisher.local(wall) - self.recording_start
                 if isinstance(frame, VideoFrame):
                     self.pipeline.add_video(key, frame, t)
                 elif isinstance(frame, AudioFrame):
@@ -155,7 +135,7 @@ class RobotSession:
             self.pipeline.remove_source(key)
 
 
-async def record(job: Job, stop: asyncio.Event, report: Report) -> None:
+async def record(job: RobotJob, stop: asyncio.Event, report: Report) -> None:
     """Record until ``stop`` is set or the server goes away; the file is complete when this returns."""
     recording_start = time.time()
     loop = asyncio.get_running_loop()
@@ -166,8 +146,8 @@ async def record(job: Job, stop: asyncio.Event, report: Report) -> None:
 
     fmt = MediaFormat(width=job.width, height=job.height, fps=job.fps)
     writer = RecordingWriter(
-        Path(job.storage_root),
-        Path(job.output).name,
+        job.storage_root,
+        job.file_name,
         fmt,
         EncoderSettings(video_bitrate=job.video_bitrate, audio_bitrate=job.audio_bitrate),
         on_fragment=fragment_written,
@@ -179,11 +159,11 @@ async def record(job: Job, stop: asyncio.Event, report: Report) -> None:
     session = RobotSession(job, pipeline, recording_start)
     try:
         await session.start()
-        report({"event": "joined"})
+        report(Joined())
         waiting = [asyncio.ensure_future(e.wait()) for e in (first_fragment, stop, session.disconnected)]
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if first_fragment.is_set():
-            report({"event": "recording"})
+            report(FirstFragment())
         ending = [asyncio.ensure_future(e.wait()) for e in (stop, session.disconnected)]
         await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
         for future in (*waiting, *ending):
@@ -196,14 +176,13 @@ async def record(job: Job, stop: asyncio.Event, report: Report) -> None:
         try:
             stats = await asyncio.to_thread(pipeline.stop)
             report(
-                {
-                    "event": "finished",
-                    "duration_ms": int(stats.rendered_seconds * 1000),
-                    "size_bytes": stats.bytes_written,
-                    "fragments": stats.fragments,
-                    "dropped": stats.dropped_queue_full,
-                    "late_frames": stats.late_video_frames + stats.late_audio_frames,
-                }
+                Finished(
+                    duration_ms=int(stats.rendered_seconds * 1000),
+                    size_bytes=stats.bytes_written,
+                    fragments=stats.fragments,
+                    dropped=stats.dropped_queue_full,
+                    late_frames=stats.late_video_frames + stats.late_audio_frames,
+                )
             )
         finally:
             with contextlib.suppress(Exception):

@@ -10,6 +10,10 @@ needs neither, so it joins aiortc at these points (all read from aiortc 1.16.0's
   on the decoder queue and the decoder thread that ``receive()`` starts stays blocked (0% CPU).
   The receiver's own RTCP task keeps running; it builds its receiver reports from the private
   ``__remote_streams`` table, which the forwarder therefore fills (:func:`receiver_statistics`).
+* Recorder side (the robot receives and decodes like any aiortc client): received sender reports
+  are watched by wrapping the receiver's ``_handle_rtcp_packet`` (:func:`watch_sender_reports`),
+  and the RTP timestamp origin aiortc's ``TimestampMapper`` subtracts before decoding is read back
+  (:func:`rtp_origin`), so a decoded frame's pts gives its RTP timestamp again.
 * Subscriber side: each leg is an ordinary sendonly transceiver whose track never yields
   (:class:`IdleTrack`), so the sender's RTP task idles. Packets are sent with the leg's DTLS
   transport ``_send_rtp`` (which SRTP-protects). RTCP routed to the sender (PLI, FIR, NACK,
@@ -33,7 +37,14 @@ from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
 from aiortc.rtcrtpreceiver import StreamStatistics
-from aiortc.rtp import RTCP_PSFB_APP, AnyRtcpPacket, RtcpPsfbPacket, RtpPacket, pack_remb_fci
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    AnyRtcpPacket,
+    RtcpPsfbPacket,
+    RtcpSrPacket,
+    RtpPacket,
+    pack_remb_fci,
+)
 from av.frame import Frame
 
 SUPPORTED_AIORTC_VERSION = "1.16.0"
@@ -62,6 +73,7 @@ RtcpRewriter = Callable[[list[AnyRtcpPacket]], list[AnyRtcpPacket]]
 # Name-mangled attributes read below; checked on use so a silent rename fails loudly.
 _RECEIVER_STREAMS = "_RTCRtpReceiver__remote_streams"
 _RECEIVER_RTCP_SSRC = "_RTCRtpReceiver__rtcp_ssrc"
+_RECEIVER_TIMESTAMP_MAPPER = "_RTCRtpReceiver__timestamp_mapper"
 
 
 def _private(obj: object, name: str) -> Any:
@@ -105,6 +117,36 @@ def divert_receiver(receiver: RTCRtpReceiver, on_rtp: RtpHandler, on_rtcp: RtcpH
 
     _override(receiver, "_handle_rtp_packet", on_rtp)
     _override(receiver, "_handle_rtcp_packet", handle_rtcp)
+
+
+def watch_sender_reports(receiver: RTCRtpReceiver, on_report: Callable[[int, int], None]) -> None:
+    """Call ``on_report(ntp_timestamp, rtp_timestamp)`` for every sender report reaching ``receiver``.
+
+    aiortc keeps received sender reports to itself; its own handling still runs after ``on_report``.
+    """
+    original: RtcpHandler = _private(receiver, "_handle_rtcp_packet")
+
+    async def handle_rtcp(packet: AnyRtcpPacket) -> None:
+        if isinstance(packet, RtcpSrPacket):
+            on_report(packet.sender_info.ntp_timestamp, packet.sender_info.rtp_timestamp)
+        await original(packet)
+
+    _override(receiver, "_handle_rtcp_packet", handle_rtcp)
+
+
+def rtp_origin(receiver: RTCRtpReceiver) -> int | None:
+    """What aiortc subtracted from this stream's RTP timestamps before decoding (None before its first
+    frame): a decoded frame's RTP timestamp is ``(pts + origin) mod 2**32``.
+
+    Raises :class:`UnsupportedAiortcVersion` if aiortc no longer keeps it where 1.16.0 does, rather than
+    leaving every frame without a time (and the recording without pictures or sound).
+    """
+    origin = _private(_private(receiver, _RECEIVER_TIMESTAMP_MAPPER), "_origin")
+    if origin is not None and not isinstance(origin, int):
+        raise UnsupportedAiortcVersion(
+            f"aiortc's TimestampMapper._origin is {origin!r}, not an int: aiortc internals changed"
+        )
+    return origin
 
 
 def receiver_statistics(receiver: RTCRtpReceiver) -> dict[int, StreamStatistics]:
@@ -153,6 +195,12 @@ def set_stream_id(sender: RTCRtpSender, stream_id: str) -> None:
     browser group (and lip-sync) the audio of one publisher with the video of another.
     """
     sender._stream_id = stream_id
+
+
+def sender_ssrc(sender: RTCRtpSender) -> int:
+    """The SSRC aiortc announces for ``sender`` (``a=ssrc``), which a leg's RTP must carry."""
+    ssrc: int = _private(sender, "_ssrc")
+    return ssrc
 
 
 def rtx_ssrc(sender: RTCRtpSender) -> int:

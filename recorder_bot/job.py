@@ -1,0 +1,107 @@
+"""What the server and its robot say to each other: one job on the robot's stdin, progress on its stdout.
+
+Both sides import these types (the supervisor in ``server/recorders``, the robot in ``__main__``), so the
+two ends cannot disagree about a field. Every message is one JSON object on one line.
+
+* stdin, server → robot: one :class:`RobotJob`; SIGTERM later asks the robot to finish its file.
+* stdout, robot → server: :class:`Joined` (in the classroom), :class:`FirstFragment` (the file has its
+  first fragment: it plays from now on), then :class:`Finished` (the file is complete) or :class:`Failed`.
+  Anything else on stdout is logged by :func:`parse_progress` and ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+
+log = logging.getLogger(__name__)
+
+MAX_ERROR_CHARS = 500
+Positive = Annotated[int, Field(gt=0)]
+Count = Annotated[int, Field(ge=0)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    def line(self) -> str:
+        """This message as one line of JSON, newline included."""
+        return self.model_dump_json() + "\n"
+
+
+class RobotJob(_Message):
+    """What the server asks of one robot run."""
+
+    server_url: str
+    "Where the robot connects (socket.io and WebRTC signalling), like a browser would."
+    token: str
+    "The robot's credential for this recording (``server.recorders.tokens``)."
+    classroom_id: Positive
+    classroom_name: str
+    storage_root: Path
+    "The recordings directory; the file is created inside it and nowhere else."
+    file_name: str
+    "The file's name inside ``storage_root``."
+    width: Positive = 1280
+    height: Positive = 720
+    fps: Positive = 15
+    video_bitrate: Positive = 1_500_000
+    audio_bitrate: Positive = 96_000
+
+
+class Joined(_Message):
+    """The robot is in the classroom and receives its media."""
+
+    event: Literal["joined"] = "joined"
+
+
+class FirstFragment(_Message):
+    """The file has its first fragment: from now on it plays, even if the robot dies."""
+
+    event: Literal["first_fragment"] = "first_fragment"
+
+
+class Finished(_Message):
+    """The file is complete (the robot's interpreter may take a moment more to exit)."""
+
+    event: Literal["finished"] = "finished"
+    duration_ms: Count
+    size_bytes: Count
+    fragments: Count = 0
+    dropped: Count = 0
+    "Frames dropped because the encoder's queue was full."
+    late_frames: Count = 0
+    "Frames that arrived after their moment had been mixed."
+
+
+class Failed(_Message):
+    """The robot could not record; it exits after this."""
+
+    event: Literal["failed"] = "failed"
+    error: Annotated[str, Field(max_length=MAX_ERROR_CHARS)]
+
+    @classmethod
+    def of(cls, error: str) -> Failed:
+        return cls(error=error[:MAX_ERROR_CHARS])
+
+
+Progress = Joined | FirstFragment | Finished | Failed
+_PROGRESS: TypeAdapter[Progress] = TypeAdapter(Annotated[Progress, Field(discriminator="event")])
+
+
+def parse_progress(line: bytes | str) -> Progress | None:
+    """One line of the robot's stdout as its progress message; None (logged) for anything else."""
+    if not line.strip():
+        return None
+    try:
+        return _PROGRESS.validate_json(line)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
+        log.warning(
+            "robot wrote a line that is no progress message",
+            extra={"line": repr(line[:200]), "problem": f"{first['loc']}: {first['msg']}"},
+        )
+        return None
