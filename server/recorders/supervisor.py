@@ -1,24 +1,23 @@
-"""Runs one Session Recorder Robot process per recording on this machine and follows it to the end.
+"""Runs one Session Recorder Robot per recording on this machine and takes each recording to its end.
 
-The robot is a separate program (``python -m recorder_bot``) that joins the classroom like a browser;
-this module hands it its job on stdin, reads its progress as JSON lines on stdout, and moves the
-recording through its states: ``recording`` when the robot has written its first fragment, ``finishing``
-on Stop, ``ready`` or ``failed`` when the process has ended and the file has been probed. Because the
-file is written progressively, a robot that crashes still leaves a recording that plays.
+Each robot is a :class:`~server.recorders.robot_run.RobotRun` (the process, its progress, the stop asked
+of it); this module keeps the map of runs and moves the recordings through their states in the
+database: ``recording`` when the robot has written its first fragment, ``finishing`` on Stop, ``ready``
+or ``failed`` when the robot is done and the file has been probed. Every ending stores its
+:class:`~server.db.models.StopReason`: the reason given to :meth:`RecorderSupervisor.stop` (Stop, disk
+full, too long, server stopping, classroom deleted), ``robot_failed`` when the robot could not start or
+ended unasked, ``recovered`` for a recording a previous run of the server left open. Because the file
+is written progressively, a robot that crashes still leaves a recording that plays.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
+import functools
 import logging
-import signal
-import sys
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import av
@@ -26,31 +25,21 @@ import av.codec
 import av.error
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from recorder_bot.job import Finished, RobotJob
 from server.config import Config
-from server.db.models import Recording, RecordingState
+from server.db.models import Recording, RecordingState, StopReason
 from server.library import probe
 from server.library.files import path_under
-from server.library.recordings import DISK_FULL_SUFFIX, add_flag, all_active, transition
-from server.recorders.tokens import RobotTokens
+from server.library.recordings import DISK_FULL_SUFFIX, add_flag, all_active, is_active, transition
+from server.recorders.robot_run import ROBOT_COMMAND, RobotExit, RobotRun, RunState, hand_over, spawn_robot
+from server.recorders.tokens import RobotTokens, new_grant
 from server.storage import LocalStorage
 
 log = logging.getLogger(__name__)
 
-Listener = Callable[[Recording, str | None], Awaitable[None]]
-MAX_LINE = 64 * 1024
-
-
-@dataclass
-class Robot:
-    recording_id: int
-    classroom_id: int
-    output: Path
-    process: asyncio.subprocess.Process
-    started_at: float
-    recording: asyncio.Event = field(default_factory=asyncio.Event)
-    finished: dict[str, Any] | None = None
-    stop_reason: str | None = None
-    follower: asyncio.Task[None] | None = None
+Listener = Callable[[Recording, StopReason | None], Awaitable[None]]
+"""Told of every change of a recording's state, with the stop reason when it is stopping or has ended."""
+_STOPPABLE = (RecordingState.STARTING, RecordingState.RECORDING)
 
 
 class RecorderSupervisor:
@@ -60,23 +49,27 @@ class RecorderSupervisor:
         db: async_sessionmaker[AsyncSession],
         storage: LocalStorage,
         tokens: RobotTokens,
-        command: list[str] | None = None,
+        command: Sequence[str] = ROBOT_COMMAND,
     ) -> None:
         self.config = config
         self._db = db
         self._storage = storage
         self._tokens = tokens
-        self._command = command or [sys.executable, "-m", "recorder_bot"]
+        self._command = tuple(command)
         self.server_url = ""
         self.listener: Listener | None = None
-        self._robots: dict[int, Robot] = {}
+        self._runs: dict[int, RobotRun] = {}
+        self._followers: dict[int, asyncio.Task[None]] = {}
+        self._exiting: set[asyncio.Task[None]] = set()
+        # Recordings whose robot is being handed its job; set once it has a run (or could not start).
+        self._launching: dict[int, asyncio.Event] = {}
         self._watcher: asyncio.Task[None] | None = None
         self._warm: asyncio.subprocess.Process | None = None
         self._warming: asyncio.Task[None] | None = None
 
     @property
     def running(self) -> int:
-        return len(self._robots)
+        return len(self._runs)
 
     def health(self) -> dict[str, Any]:
         """Whether this machine can record: the robot's encoders exist; and how many robots run."""
@@ -90,41 +83,90 @@ class RecorderSupervisor:
             return {"ok": False, "running": self.running, "detail": f"missing codecs: {', '.join(missing)}"}
         return {"ok": True, "running": self.running}
 
-    def robot_of(self, recording_id: int) -> Robot | None:
-        return self._robots.get(recording_id)
+    def robot_of(self, recording_id: int) -> RobotRun | None:
+        return self._runs.get(recording_id)
 
     async def start(self, recording: Recording, classroom_name: str) -> None:
-        """Launch the robot for a recording that is ``starting``."""
+        """Launch the robot for a recording that is ``starting``.
+
+        Its secret is stored before its token exists, so the robot can never connect ahead of it. A robot
+        that cannot be started fails the recording (``robot_failed``) instead of raising.
+        """
         assert recording.file_name is not None
         assert recording.classroom_id is not None
-        output = path_under(self._storage.recordings, recording.file_name)
+        grant = new_grant(recording.id, recording.classroom_id)
+        async with self._db() as db:
+            row = await db.get(Recording, recording.id)
+            if row is None or row.state != RecordingState.STARTING:
+                return
+            row.robot_secret = grant.secret
+            await db.commit()
         rec = self.config.recording
-        job = {
-            "server_url": self.server_url,
-            "token": self._tokens.issue(recording.id, recording.classroom_id),
-            "classroom_id": recording.classroom_id,
-            "classroom_name": classroom_name,
-            "output": str(output),
-            "storage_root": str(self._storage.recordings),
-            "width": rec.video_width,
-            "height": rec.video_height,
-            "fps": rec.video_fps,
-            "video_bitrate": rec.video_bitrate,
-            "audio_bitrate": rec.audio_bitrate,
-        }
-        process = self._take_warm() or await self._spawn()
-        self.prepare()
-        assert process.stdin is not None
-        process.stdin.write(json.dumps(job).encode() + b"\n")
-        await process.stdin.drain()
-        process.stdin.close()
-        loop = asyncio.get_running_loop()
-        robot = Robot(recording.id, recording.classroom_id, output, process, loop.time())
-        self._robots[recording.id] = robot
-        robot.follower = asyncio.create_task(self._follow(robot))
+        job = RobotJob(
+            server_url=self.server_url,
+            token=self._tokens.issue(grant),
+            classroom_id=grant.classroom_id,
+            classroom_name=classroom_name,
+            storage_root=self._storage.recordings,
+            file_name=recording.file_name,
+            width=rec.video_width,
+            height=rec.video_height,
+            fps=rec.video_fps,
+            video_bitrate=rec.video_bitrate,
+            audio_bitrate=rec.audio_bitrate,
+        )
+        launched = self._launching[recording.id] = asyncio.Event()
+        try:
+            process = await self._launch(job)
+        except OSError as exc:
+            log.exception("robot could not be started", extra={"recording_id": recording.id})
+            await self._end_without_robot(recording.id, f"the robot could not be started: {exc}")
+            return
+        else:
+            run = RobotRun(
+                recording.id,
+                grant.classroom_id,
+                process,
+                start_timeout=rec.robot_start_timeout,
+                stop_timeout=rec.robot_stop_timeout,
+                on_first_fragment=functools.partial(self._mark_recording, recording.id),
+            )
+            self._runs[recording.id] = run
+            self._followers[recording.id] = asyncio.create_task(self._follow(run))
+        finally:
+            del self._launching[recording.id]
+            launched.set()
+            self.prepare()
         self._ensure_watcher()
         await self._notify(recording, None)
         log.info("robot started", extra={"recording_id": recording.id, "pid": process.pid})
+
+    async def stop(self, recording_id: int, reason: StopReason = StopReason.STOPPED) -> None:
+        """End a recording for ``reason``: it is ``finishing`` at once, with its reason stored, and its
+        robot is asked to finish the file; the follower takes it to ready. The first reason given is kept.
+        """
+        async with self._db() as db:
+            recording = await db.get(Recording, recording_id)
+            if recording is not None and RecordingState(recording.state) in _STOPPABLE:
+                transition(recording, RecordingState.FINISHING)
+                recording.stop_reason = reason.value
+                await db.commit()
+                await self._notify(recording, reason)
+        launched = self._launching.get(recording_id)
+        if launched is not None:
+            await launched.wait()  # its robot is being handed its job: a moment
+        run = self._runs.get(recording_id)
+        if run is not None:
+            await run.request_stop(reason)
+        elif recording is not None and RecordingState(recording.state) == RecordingState.FINISHING:
+            # No robot on this machine will ever finish it (it never started): settle it now.
+            await self._end_without_robot(recording_id, None)
+
+    async def wait(self, recording_id: int) -> None:
+        """Until the recording's robot is done and the recording is ready or failed."""
+        follower = self._followers.get(recording_id)
+        if follower is not None:
+            await asyncio.shield(follower)
 
     def prepare(self) -> None:
         """Start a robot process that waits for its job, if configured and none is waiting."""
@@ -135,54 +177,12 @@ class RecorderSupervisor:
         ):
             self._warming = asyncio.create_task(self._keep_warm())
 
-    async def _keep_warm(self) -> None:
-        self._warm = await self._spawn()
-
-    def _take_warm(self) -> asyncio.subprocess.Process | None:
-        process, self._warm = self._warm, None
-        return process if process is not None and process.returncode is None else None
-
-    async def _spawn(self) -> asyncio.subprocess.Process:
-        # The robot loads its libraries first, then waits for its job on stdin.
-        return await asyncio.create_subprocess_exec(
-            *self._command, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, limit=MAX_LINE
-        )
-
-    async def stop(self, recording_id: int, reason: str = "stopped") -> None:
-        """Ask the robot to finish its file (SIGTERM); the follower takes it to ready."""
-        robot = self._robots.get(recording_id)
-        async with self._db() as db:
-            recording = await db.get(Recording, recording_id)
-            if recording is not None and RecordingState(recording.state) in (
-                RecordingState.STARTING,
-                RecordingState.RECORDING,
-            ):
-                transition(recording, RecordingState.FINISHING)
-                await db.commit()
-                await self._notify(recording, reason)
-        if robot is None:
-            return
-        robot.stop_reason = reason
-        # A robot still starting up has no file yet: let it begin writing, so Stop right after REC
-        # still leaves a valid (short) recording instead of a failed one.
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(robot.recording.wait(), self.config.recording.robot_start_timeout)
-        if robot.process.returncode is None:
-            with contextlib.suppress(ProcessLookupError):
-                robot.process.send_signal(signal.SIGTERM)
-
-    async def wait(self, recording_id: int) -> None:
-        robot = self._robots.get(recording_id)
-        if robot is not None and robot.follower is not None:
-            await asyncio.shield(robot.follower)
-
     async def close(self) -> None:
         """Server shutdown: every robot finishes its file; nothing recorded is lost."""
-        for recording_id in list(self._robots):
-            await self.stop(recording_id, "server_stopping")
-        followers = [r.follower for r in self._robots.values() if r.follower is not None]
-        if followers:
-            await asyncio.gather(*followers, return_exceptions=True)
+        for recording_id in list(self._runs):
+            await self.stop(recording_id, StopReason.SERVER_STOPPING)
+        await asyncio.gather(*self._followers.values(), return_exceptions=True)
+        await asyncio.gather(*self._exiting, return_exceptions=True)
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -198,119 +198,135 @@ class RecorderSupervisor:
             await waiting.wait()
 
     async def reconcile(self) -> None:
-        """On start: a recording left active by a previous run is ready if its file plays, else failed."""
+        """On start: a recording left active by a previous run is ready if its file plays, else failed;
+        either way it ended because the server stopped under it (``recovered``)."""
         async with self._db() as db:
             for recording in await all_active(db):
-                if recording.id in self._robots:
+                if recording.id in self._runs:
                     continue
                 if RecordingState(recording.state) != RecordingState.FINISHING:
                     transition(recording, RecordingState.FINISHING)
-                await self._settle(recording, None)
+                if recording.stop_reason is None:
+                    recording.stop_reason = StopReason.RECOVERED.value
+                await self._settle(recording, None, None)
                 await db.commit()
                 log.info(
                     "recording reconciled", extra={"recording_id": recording.id, "state": recording.state}
                 )
 
+    # -- robot processes ------------------------------------------------------------------------------
+
+    async def _launch(self, job: RobotJob) -> asyncio.subprocess.Process:
+        """A robot with its job: the waiting one if it is still alive, else a new one."""
+        warm = self._take_warm()
+        if warm is not None:
+            try:
+                await hand_over(warm, job)
+            except (BrokenPipeError, ConnectionResetError):
+                log.warning("the waiting robot had died; starting another")
+                with contextlib.suppress(ProcessLookupError):
+                    warm.kill()
+                await warm.wait()
+            else:
+                return warm
+        process = await spawn_robot(self._command)
+        try:
+            await hand_over(process, job)
+        except (BrokenPipeError, ConnectionResetError):
+            await process.wait()
+            raise
+        return process
+
+    async def _keep_warm(self) -> None:
+        try:
+            self._warm = await spawn_robot(self._command)
+        except OSError:
+            log.exception("no robot can be started")
+
+    def _take_warm(self) -> asyncio.subprocess.Process | None:
+        process, self._warm = self._warm, None
+        return process if process is not None and process.returncode is None else None
+
     # -- following a robot ----------------------------------------------------------------------------
 
-    async def _follow(self, robot: Robot) -> None:
+    async def _follow(self, run: RobotRun) -> None:
         try:
-            reader = asyncio.create_task(self._read(robot))
             try:
-                await asyncio.wait_for(robot.recording.wait(), self.config.recording.robot_start_timeout)
-            except TimeoutError:
-                if robot.process.returncode is None and robot.stop_reason is None:
-                    log.warning("robot did not start in time", extra={"recording_id": robot.recording_id})
-                    robot.process.kill()
-            await reader
-            if robot.finished is None:
-                await robot.process.wait()
+                await run.follow()
+            finally:
+                await self._finish(run.recording_id, run.exit_report)
         finally:
-            self._robots.pop(robot.recording_id, None)
-            await self._finish(robot)
-        # The file is complete once the robot says so; its interpreter may take a moment more to exit.
-        try:
-            await asyncio.wait_for(robot.process.wait(), self.config.recording.robot_stop_timeout)
-        except TimeoutError:
-            robot.process.kill()
-            await robot.process.wait()
+            self._runs.pop(run.recording_id, None)
+            self._followers.pop(run.recording_id, None)
+            # The file is complete once the robot says so, and the recording ready: Stop answers now.
+            # The robot's interpreter may take a moment more to exit (it leaves the classroom).
+            exiting = asyncio.create_task(run.reap())
+            self._exiting.add(exiting)
+            exiting.add_done_callback(self._exiting.discard)
 
-    async def _read(self, robot: Robot) -> None:
-        assert robot.process.stdout is not None
-        async for raw in robot.process.stdout:
-            try:
-                message = json.loads(raw)
-            except ValueError:
-                continue
-            if not isinstance(message, dict):
-                continue
-            event = message.get("event")
-            if event == "recording":
-                robot.recording.set()
-                await self._mark_recording(robot)
-            elif event == "finished":
-                robot.finished = message
-                return
-            elif event == "failed":
-                log.warning(
-                    "robot failed", extra={"recording_id": robot.recording_id, "error": message.get("error")}
-                )
-
-    async def _mark_recording(self, robot: Robot) -> None:
+    async def _mark_recording(self, recording_id: int) -> None:
         async with self._db() as db:
-            recording = await db.get(Recording, robot.recording_id)
+            recording = await db.get(Recording, recording_id)
             if recording is not None and recording.state == RecordingState.STARTING:
                 transition(recording, RecordingState.RECORDING)
                 await db.commit()
                 await self._notify(recording, None)
 
-    async def _finish(self, robot: Robot) -> None:
+    async def _finish(self, recording_id: int, ending: RobotExit) -> None:
         async with self._db() as db:
-            recording = await db.get(Recording, robot.recording_id)
-            if recording is None:
+            recording = await db.get(Recording, recording_id)
+            if recording is None or not is_active(recording):
                 return
-            if RecordingState(recording.state) in (RecordingState.STARTING, RecordingState.RECORDING):
+            if RecordingState(recording.state) in _STOPPABLE:
                 transition(recording, RecordingState.FINISHING)
-            await self._settle(recording, robot.finished)
+            if recording.stop_reason is None:
+                recording.stop_reason = ending.reason.value
+            await self._settle(recording, ending.finished, ending.error)
             await db.commit()
-            await self._notify(recording, robot.stop_reason)
+            await self._notify(recording, StopReason(recording.stop_reason))
         log.info(
             "recording finished",
             extra={
-                "recording_id": robot.recording_id,
+                "recording_id": recording_id,
                 "state": recording.state,
-                "exit": robot.process.returncode,
+                "stop_reason": recording.stop_reason,
+                "exit": ending.returncode,
             },
         )
 
-    async def _settle(self, recording: Recording, finished: dict[str, Any] | None) -> None:
+    async def _end_without_robot(self, recording_id: int, error: str | None) -> None:
+        """Settle a recording no robot is recording (``robot_failed`` unless it was stopped first)."""
+        await self._finish(recording_id, RobotExit(StopReason.ROBOT_FAILED, None, error, None))
+
+    async def _settle(self, recording: Recording, finished: Finished | None, error: str | None) -> None:
         """``finishing`` → ``ready`` if the file plays (flagged ``recovered`` after a crash), else failed.
 
         After a clean finish the robot's own figures are used and only the file's start is read, so the
         time from Stop to ready does not grow with the recording's length; a crashed robot's file is
-        read to its end to learn how much of it survived.
+        read to its end to learn how much of it survived. The robot's secret goes: its token admits no
+        one any more.
         """
+        recording.robot_secret = None
         path = path_under(self._storage.recordings, recording.file_name or "")
-        clean = finished is not None and isinstance(finished.get("duration_ms"), int)
         if not path.exists():
             found = probe.Probe(False, 0, False, False, "no file")
         else:
-            found = await probe.probe(path, whole=not clean)
+            found = await probe.probe(path, whole=finished is None)
         if found.playable:
-            recording.duration_ms = int(finished["duration_ms"]) if finished and clean else found.duration_ms
+            recording.duration_ms = finished.duration_ms if finished is not None else found.duration_ms
             recording.size_bytes = path.stat().st_size
-            if not clean:
+            if finished is None:
                 add_flag(recording, "recovered")
             at = min(2.0, recording.duration_ms / 2000)
             await probe.thumbnail(path, path.with_suffix(".jpg"), at_seconds=at)
             transition(recording, RecordingState.READY)
         else:
-            recording.error = found.detail or "the recording could not be written"
+            recording.error = error or found.detail or "the recording could not be written"
             transition(recording, RecordingState.FAILED)
         if recording.stopped_at is None:
             recording.stopped_at = datetime.now(UTC)
 
-    async def _notify(self, recording: Recording, reason: str | None) -> None:
+    async def _notify(self, recording: Recording, reason: StopReason | None) -> None:
         if self.listener is not None:
             try:
                 await self.listener(recording, reason)
@@ -324,25 +340,25 @@ class RecorderSupervisor:
             self._watcher = asyncio.create_task(self._watch())
 
     async def _watch(self) -> None:
-        rec = self.config.recording
         loop = asyncio.get_running_loop()
-        while self._robots:
+        while self._runs:
+            rec = self.config.recording
             await asyncio.sleep(rec.disk_check_interval)
             status = await self._storage.check()
-            for robot in list(self._robots.values()):
-                if robot.stop_reason is not None:
+            for run in list(self._runs.values()):
+                if run.state not in (RunState.STARTING, RunState.RECORDING):
                     continue
                 if not status.ok or status.free_bytes < rec.stop_free_bytes:
-                    await self._stop_for_disk(robot)
-                elif loop.time() - robot.started_at > rec.max_recording_hours * 3600:
-                    await self.stop(robot.recording_id, "too_long")
+                    await self._stop_for_disk(run.recording_id)
+                elif loop.time() - run.started_at > rec.max_recording_hours * 3600:
+                    await self.stop(run.recording_id, StopReason.TOO_LONG)
 
-    async def _stop_for_disk(self, robot: Robot) -> None:
+    async def _stop_for_disk(self, recording_id: int) -> None:
         async with self._db() as db:
-            recording = await db.get(Recording, robot.recording_id)
+            recording = await db.get(Recording, recording_id)
             if recording is not None and not recording.name.endswith(DISK_FULL_SUFFIX):
                 recording.name = recording.name[: 200 - len(DISK_FULL_SUFFIX)] + DISK_FULL_SUFFIX
                 add_flag(recording, "disk_full")
                 await db.commit()
-        log.warning("disk low: stopping recording", extra={"recording_id": robot.recording_id})
-        await self.stop(robot.recording_id, "disk_full")
+        log.warning("disk low: stopping recording", extra={"recording_id": recording_id})
+        await self.stop(recording_id, StopReason.DISK_FULL)

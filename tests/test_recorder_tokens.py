@@ -1,0 +1,122 @@
+"""A robot token admits its robot only into its own recording's classroom, and only while that recording
+runs: a token that outlives its recording never fits the next one that reuses its id."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from server.db.engine import make_engine, make_session_factory, migrate
+from server.db.models import Classroom, Recording, RecordingState, User
+from server.recorders.tokens import RobotGrant, RobotTokens, new_grant, robot_allowed
+
+KEY = b"k" * 32
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'aula.db'}")
+    await migrate(engine)
+    yield make_session_factory(engine)
+    await engine.dispose()
+
+
+async def classroom(db: async_sessionmaker[AsyncSession], name: str) -> int:
+    async with db() as session:
+        owner = User(username=name.lower(), display_name=name, password_hash="-", role="teacher")
+        session.add(owner)
+        await session.flush()
+        room = Classroom(name=name, owner_id=owner.id, seat_limit=30)
+        session.add(room)
+        await session.commit()
+        return room.id
+
+
+async def started(db: async_sessionmaker[AsyncSession], classroom_id: int) -> RobotGrant:
+    """A recording whose robot is starting, as the supervisor leaves it: its secret stored."""
+    async with db() as session:
+        recording = Recording(
+            classroom_id=classroom_id,
+            classroom_name="x",
+            number=1,
+            name="x 1",
+            state=RecordingState.STARTING,
+            file_name=f"x-{classroom_id}.mp4",
+        )
+        session.add(recording)
+        await session.flush()
+        grant = new_grant(recording.id, classroom_id)
+        recording.robot_secret = grant.secret
+        await session.commit()
+        return grant
+
+
+async def allowed(db: async_sessionmaker[AsyncSession], tokens: RobotTokens, token: str) -> int | None:
+    grant = tokens.verify(token)
+    if grant is None:
+        return None
+    async with db() as session:
+        recording = await robot_allowed(session, grant)
+        return None if recording is None else recording.id
+
+
+async def test_a_token_of_a_deleted_recording_does_not_fit_the_recording_that_reuses_its_id(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    tokens = RobotTokens(KEY, max_age=3600)
+    physics, chemistry = await classroom(db, "Physics"), await classroom(db, "Chemistry")
+    old = await started(db, physics)
+    old_token = tokens.issue(old)
+    assert await allowed(db, tokens, old_token) == old.recording_id
+    async with db() as session:
+        row = await session.get(Recording, old.recording_id)
+        await session.delete(row)
+        await session.commit()
+
+    new = await started(db, chemistry)
+    assert new.recording_id == old.recording_id  # SQLite reused the id: the attack's premise
+    assert await allowed(db, tokens, old_token) is None
+    assert await allowed(db, tokens, tokens.issue(new)) == new.recording_id
+    # Even a token naming the new classroom is refused without the new recording's secret.
+    forged = RobotGrant(new.recording_id, chemistry, old.secret)
+    assert await allowed(db, tokens, tokens.issue(forged)) is None
+
+
+async def test_a_token_admits_no_one_once_its_recording_has_ended(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    tokens = RobotTokens(KEY, max_age=3600)
+    grant = await started(db, await classroom(db, "Physics"))
+    token = tokens.issue(grant)
+    async with db() as session:
+        row = await session.get(Recording, grant.recording_id)
+        assert row is not None
+        row.state = RecordingState.READY
+        await session.commit()
+    assert await allowed(db, tokens, token) is None
+
+
+async def test_a_token_names_its_classroom(db: async_sessionmaker[AsyncSession]) -> None:
+    tokens = RobotTokens(KEY, max_age=3600)
+    physics, chemistry = await classroom(db, "Physics"), await classroom(db, "Chemistry")
+    grant = await started(db, physics)
+    elsewhere = RobotGrant(grant.recording_id, chemistry, grant.secret)
+    assert await allowed(db, tokens, tokens.issue(elsewhere)) is None
+
+
+def test_only_this_servers_fresh_well_formed_tokens_carry_a_grant() -> None:
+    tokens = RobotTokens(KEY, max_age=3600)
+    grant = RobotGrant(7, 3, "s3cret")
+    assert tokens.verify(tokens.issue(grant)) == grant
+    assert RobotTokens(b"other" * 8, max_age=3600).verify(tokens.issue(grant)) is None
+    assert RobotTokens(KEY, max_age=-1).verify(tokens.issue(grant)) is None  # expired
+    assert tokens.verify(tokens.issue(grant)[:-2] + "xx") is None
+    assert tokens.verify(None) is None
+    assert tokens.verify("a" * 600) is None
+    # Signed by this key, but not a grant (an old token without its secret, say).
+    serializer = tokens._serializer
+    assert tokens.verify(serializer.dumps({"recording_id": 7, "classroom_id": 3})) is None
+    assert tokens.verify(serializer.dumps([7, 3])) is None
