@@ -3,7 +3,8 @@
 Each participant is a headless Chromium page with fake camera and microphone. What a page receives is read
 from its own ``RTCPeerConnection.getStats()``: the test wraps ``window.RTCPeerConnection`` before the page
 loads (no hook in the product) and maps each inbound stream to a participant through the tile that plays
-it, cross-checked with the msid stream id (the publisher's user id).
+it, cross-checked with the msid stream id (the publisher's user id). What a page sends is read from the same
+peer connection's outbound-rtp counters: a muted microphone or a camera turned off sends no RTP at all.
 """
 
 from __future__ import annotations
@@ -138,6 +139,25 @@ async () => {
   return tiles;
 }
 """
+
+
+# What the page's peer connection has sent, per kind: the outbound-rtp counters summed over its streams.
+OUTBOUND_STATS = """
+async () => {
+  const pc = (window.__pcs ?? []).filter((pc) => pc.signalingState !== "closed").at(-1);
+  const sent = { audio: { bytesSent: 0, packetsSent: 0 }, video: { bytesSent: 0, packetsSent: 0 } };
+  if (pc) {
+    (await pc.getStats()).forEach((stats) => {
+      if (stats.type !== "outbound-rtp") return;
+      sent[stats.kind].bytesSent += stats.bytesSent ?? 0;
+      sent[stats.kind].packetsSent += stats.packetsSent ?? 0;
+    });
+  }
+  return sent;
+}
+"""
+# Long enough for a source that sends to show it many times over (audio: 50 packets a second).
+QUIET_S = 2.0
 
 
 @pytest.fixture(autouse=True)
@@ -291,6 +311,33 @@ def tile(page: Page, name: str) -> Locator:
     return page.get_by_role("figure", name=name, exact=True)
 
 
+async def outbound(page: Page) -> dict[str, dict[str, int]]:
+    sent: dict[str, dict[str, int]] = await page.evaluate(OUTBOUND_STATS)
+    return sent
+
+
+async def assert_sending(page: Page, kind: str) -> None:
+    """The page's peer connection sends RTP of ``kind`` ("audio", "video"): its counters keep growing."""
+    before = await outbound(page)
+
+    async def check() -> str | None:
+        now = (await outbound(page))[kind]
+        if now["packetsSent"] > before[kind]["packetsSent"] and now["bytesSent"] > before[kind]["bytesSent"]:
+            return None
+        return f"no {kind} sent: {now} (before {before[kind]})"
+
+    await eventually(check, within=10)
+
+
+async def assert_sends_nothing(page: Page, kind: str) -> None:
+    """Over QUIET_S, not one RTP packet of ``kind`` leaves the page: no silence, no black frames."""
+    await asyncio.sleep(0.5)  # what was already queued when the control changed
+    before = (await outbound(page))[kind]
+    await asyncio.sleep(QUIET_S)
+    after = (await outbound(page))[kind]
+    assert after == before, f"{kind} still sent while muted: {before} → {after}"
+
+
 async def test_three_see_and_hear_each_other_one_leaves_and_a_latecomer_sees_at_once(
     server: LiveServer, browser: Browser
 ) -> None:
@@ -351,7 +398,7 @@ async def test_three_see_and_hear_each_other_one_leaves_and_a_latecomer_sees_at_
         assert figure["from media start"] < LATE_JOINER_BUDGET_MS, (name, figures)
 
 
-async def test_mute_camera_off_and_screen_share_show_on_the_other_page(
+async def test_mute_and_camera_off_send_nothing_and_show_on_the_other_page_as_does_a_screen_share(
     server: LiveServer, browser: Browser
 ) -> None:
     classroom = await set_up_classroom(server.url, {"sam": "Sam Student", "rita": "Rita Refuser"})
@@ -378,9 +425,13 @@ async def test_mute_camera_off_and_screen_share_show_on_the_other_page(
     tess_row = sam.get_by_role("list", name="Participants").get_by_role("listitem").filter(has_text="Tess")
     await expect(tess_row.get_by_role("img", name="Microphone on")).to_be_visible()
     await expect(tess_row.get_by_role("img", name="Camera on")).to_be_visible()
+    await assert_sending(tess, "audio")
+    await assert_sending(tess, "video")
 
     await tess.get_by_role("button", name="Mute microphone").click()
     await expect(tess.get_by_role("button", name="Unmute microphone")).to_be_visible()
+    await assert_sends_nothing(tess, "audio")
+    await assert_sending(tess, "video")
     await expect(tess_on_sam.get_by_role("img", name="Microphone muted")).to_be_visible()
     await expect(tess_row.get_by_role("img", name="Microphone muted")).to_be_visible()
     await expect(tile(tess, "Tess Teacher (you)").get_by_role("img", name="Microphone muted")).to_be_visible()
@@ -390,9 +441,15 @@ async def test_mute_camera_off_and_screen_share_show_on_the_other_page(
 
     await tess.get_by_role("button", name="Turn camera off").click()
     await expect(tess_on_sam.get_by_role("img", name="Camera off")).to_be_visible()
+    await expect(tess.get_by_role("button", name="Turn camera on")).to_be_visible()
+    await assert_sends_nothing(tess, "video")
     await tess.get_by_role("button", name="Turn camera on").click()
+    await expect(tess.get_by_role("button", name="Turn camera off")).to_be_visible()
+    await assert_sending(tess, "video")
+    await assert_sends_nothing(tess, "audio")
     await tess.get_by_role("button", name="Unmute microphone").click()
     await expect(tess.get_by_role("button", name="Mute microphone")).to_be_visible()
+    await assert_sending(tess, "audio")
     await expect(tess_on_sam.get_by_role("img")).to_have_count(0)
 
     await sam.get_by_role("button", name="Share screen").click()
