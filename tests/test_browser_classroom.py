@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from aiohttp import ClientSession
 from playwright.async_api import Browser, ConsoleMessage, Locator, Page, expect
 
 from tests.browser import chromium, log_in
@@ -145,3 +147,150 @@ async def test_login_page_shows_a_wrong_password_and_protects_pages(
     await expect(page).to_have_url(f"{server.url}/resources/recordings")
     await expect(page.get_by_role("heading", name="Recorded Classes")).to_be_visible()
     await expect(page.get_by_text("No recordings yet.")).to_be_visible()
+
+
+# ---- through the HTTP API, for the scenarios below ----------------------------------------------------
+
+
+async def api(server: LiveServer, cookie: str, method: str, path: str, body: Any = None) -> Any:
+    """One API call as a logged-in user; returns the decoded body (None for 204)."""
+    async with (
+        ClientSession() as http,
+        http.request(
+            method, f"{server.url}{path}", json=body, headers={"Cookie": cookie, "Origin": server.url}
+        ) as response,
+    ):
+        assert response.ok, await response.text()
+        return None if response.status == 204 else await response.json()
+
+
+async def session_cookie(server: LiveServer, username: str, password: str = PASSWORD) -> str:
+    async with (
+        ClientSession() as http,
+        http.post(
+            f"{server.url}/api/auth/login", json={"username": username, "password": password}
+        ) as response,
+    ):
+        assert response.status == 200, await response.text()
+        return f"aula_session={response.cookies['aula_session'].value}"
+
+
+async def create_users(server: LiveServer, people: dict[str, tuple[str, str]]) -> None:
+    """The admin creates ``people`` (username -> (display name, role))."""
+    admin = await session_cookie(server, "admin", ADMIN_PASSWORD)
+    for username, (display_name, role) in people.items():
+        body = {"username": username, "password": PASSWORD, "role": role, "display_name": display_name}
+        await api(server, admin, "POST", "/api/users", body)
+
+
+async def logged_in_page(browser: Browser, server: LiveServer, username: str) -> Page:
+    page = await new_page(browser)
+    await log_in(page, server.url, username, PASSWORD)
+    return page
+
+
+def classroom_row(page: Page, name: str) -> Locator:
+    return (
+        page.get_by_role("table", name="Classrooms")
+        .get_by_role("row")
+        .filter(has=page.get_by_role("link", name=name, exact=True))
+    )
+
+
+async def test_dashboard_follows_its_classrooms_live_and_sorts_them_by_status(
+    server: LiveServer, browser: Browser
+) -> None:
+    await create_users(server, {"tess": ("Tess Teacher", "teacher"), "sam": ("Sam Student", "student")})
+    tess_cookie = await session_cookie(server, "tess")
+    ids = {}
+    for name in ("Art", "Biology", "Physics 3B"):
+        made = await api(server, tess_cookie, "POST", "/api/classrooms", {"name": name, "students": ["sam"]})
+        ids[name] = made["classroom"]["id"]
+
+    sam = await logged_in_page(browser, server, "sam")
+    table = sam.get_by_role("table", name="Classrooms")
+    body_rows = table.locator("tbody tr")
+    await expect(body_rows).to_have_count(3)
+    for name in ids:
+        await expect(classroom_row(sam, name).get_by_role("cell").last).to_have_text("Idle")
+    await expect(table.get_by_role("columnheader", name="Name")).to_have_attribute("aria-sort", "ascending")
+    # Students create no classrooms: the server says so with the user, and the form stays hidden.
+    await expect(sam.get_by_role("button", name="Create classroom")).to_be_hidden()
+
+    # Tess enters Physics 3B: Sam's dashboard shows it without a reload.
+    tess = await logged_in_page(browser, server, "tess")
+    await tess.goto(f"{server.url}/classrooms/{ids['Physics 3B']}")
+    await expect(participants(tess)).to_contain_text("Tess Teacher")
+    physics = classroom_row(sam, "Physics 3B")
+    await expect(physics.get_by_role("cell").last).to_have_text("In session (1)")
+    await expect(physics.get_by_role("cell").nth(2)).to_have_text("1 / 30")
+
+    status_header = table.get_by_role("columnheader", name="Status")
+    await expect(status_header).not_to_have_attribute("aria-sort", re.compile(".*"))
+    await table.get_by_role("button", name="Status").click()
+    await expect(status_header).to_have_attribute("aria-sort", "ascending")
+    await expect(table.get_by_role("columnheader", name="Name")).not_to_have_attribute(
+        "aria-sort", re.compile(".*")
+    )
+    await expect(body_rows.first).to_contain_text("Physics 3B")
+    await table.get_by_role("button", name="Status").click()
+    await expect(status_header).to_have_attribute("aria-sort", "descending")
+    await expect(body_rows.last).to_contain_text("Physics 3B")
+    await expect(table.get_by_role("button", name="Status")).to_be_focused()
+
+    # Deleted: the row goes. Created with Sam in it: a row comes, in the order chosen.
+    await api(server, tess_cookie, "DELETE", f"/api/classrooms/{ids['Biology']}")
+    await expect(classroom_row(sam, "Biology")).to_have_count(0)
+    await api(server, tess_cookie, "POST", "/api/classrooms", {"name": "Chemistry", "students": ["sam"]})
+    await expect(classroom_row(sam, "Chemistry").get_by_role("cell").last).to_have_text("Idle")
+    await expect(body_rows).to_have_count(3)
+    await expect(body_rows.last).to_contain_text("Physics 3B")
+
+    await tess.get_by_role("button", name="Leave classroom").click()
+    await expect(physics.get_by_role("cell").last).to_have_text("Idle")
+
+
+async def test_a_teacher_made_moderator_in_class_gets_the_moderator_controls_at_once(
+    server: LiveServer, browser: Browser
+) -> None:
+    await create_users(
+        server,
+        {
+            "tess": ("Tess Teacher", "teacher"),
+            "theo": ("Theo Teacher", "teacher"),
+            "sam": ("Sam Student", "student"),
+        },
+    )
+    tess_cookie = await session_cookie(server, "tess")
+    made = await api(
+        server, tess_cookie, "POST", "/api/classrooms", {"name": "Physics 3B", "students": ["sam", "theo"]}
+    )
+    path = f"/api/classrooms/{made['classroom']['id']}"
+    theo, sam = await logged_in_page(browser, server, "theo"), await logged_in_page(browser, server, "sam")
+    for page in (theo, sam):
+        await page.goto(f"{server.url}/classrooms/{made['classroom']['id']}")
+    await expect(participants(theo)).to_contain_text("Sam Student")
+    await expect(participants(sam)).to_contain_text("Theo Teacher")
+    remove_sam = theo.get_by_role("button", name="Remove Sam Student")
+    rec = theo.locator("#controls").get_by_role("button", name="Start recording")
+    await expect(remove_sam).to_have_count(0)
+    await expect(rec).to_be_hidden()
+
+    await api(server, tess_cookie, "PATCH", path, {"moderators": ["theo"], "students": ["sam"]})
+    await expect(remove_sam).to_be_visible()
+    await expect(theo.get_by_role("button", name="Ask Sam Student to mute")).to_be_visible()
+    await expect(rec).to_be_enabled()
+    theo_on_sam = participants(sam).get_by_role("listitem").filter(has_text="Theo Teacher")
+    await expect(theo_on_sam.get_by_text("Moderator", exact=True)).to_be_visible()
+    await expect(sam.get_by_role("button", name=re.compile("^(Remove|Ask) "))).to_have_count(0)
+
+    await api(server, tess_cookie, "PATCH", path, {"moderators": [], "students": ["sam", "theo"]})
+    await expect(remove_sam).to_have_count(0)
+    await expect(rec).to_be_hidden()
+    await expect(theo_on_sam.get_by_text("Moderator", exact=True)).to_have_count(0)
+
+    # Unenrolled while in class: Sam is told and the page stops talking to the classroom.
+    await api(server, tess_cookie, "PATCH", path, {"students": ["theo"]})
+    await expect(sam.get_by_role("alert")).to_have_text("You no longer have access to this classroom.")
+    await expect(sam.get_by_role("button", name="Raise hand")).to_be_disabled()
+    await expect(participants(theo)).not_to_contain_text("Sam Student")
