@@ -160,6 +160,16 @@ def indicator(page: Page) -> Locator:
     return page.locator("#recording-indicator")
 
 
+def dashboard_status(page: Page, classroom: str) -> Locator:
+    """The status cell of a classroom's row on the dashboard."""
+    row = (
+        page.get_by_role("table", name="Classrooms")
+        .get_by_role("row")
+        .filter(has=page.get_by_role("link", name=classroom, exact=True))
+    )
+    return row.get_by_role("cell").last
+
+
 def recording_row(page: Page, name: str) -> Locator:
     return (
         page.get_by_role("table", name="Recorded Classes")
@@ -209,8 +219,16 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
     await expect(rec_button(tess)).to_have_text("REC")
     for student in (sam, sue):
         await expect(rec_button(student)).to_have_count(0)
+    # Tess's dashboard, in another tab, follows the classroom's status live.
+    board = await another_page(tess)
+    await board.goto(f"{server.url}/classrooms")
+    status = dashboard_status(board, "Physics 3B")
+    await expect(status).to_have_text("In session (3)")
 
     await rec_button(tess).click()
+    await expect(status).to_contain_text("Recording")
+    await expect(status).to_contain_text("In session (3)")
+    await expect(status).to_contain_text("Started by Tess Teacher, since")
     for page in everyone:
         await expect(indicator(page)).to_have_text("Recording")
         await expect(page.get_by_text(CONSENT_TEXT)).to_be_visible()
@@ -266,6 +284,8 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
         await expect(indicator(page)).to_have_count(0)
         await expect(participant(page, ROBOT)).to_have_count(0)
     await expect(sam.get_by_role("status")).to_contain_text(f"“{name}” is saved")
+    await expect(status).to_have_text("In session (3)")
+    await expect(row.get_by_text("Stopped", exact=True)).to_be_visible()
 
     cells = await row.get_by_role("cell").all_inner_texts()
     assert cells[1:3] == [name, "Physics 3B"], cells
