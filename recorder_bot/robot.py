@@ -3,7 +3,8 @@
 It connects like a browser (socket.io + one aiortc peer connection, publishing nothing), decodes every
 source it receives, stamps each frame on the recording clock from RTP/RTCP timing, and hands it to the
 recorder pipeline, which mixes, encodes and writes a fragmented MP4 on its own thread. Names, the active
-speaker, screen shares and consent come from the classroom's events.
+speaker and screen shares come from the classroom's events; recording consent is the SFU's: a decliner's
+media never reaches the robot.
 """
 
 from __future__ import annotations
@@ -45,7 +46,6 @@ class RobotSession:
         )
         self.disconnected = asyncio.Event()
         self._names: dict[int, str] = {}
-        self._declined: set[int] = set()
         self._publishers: dict[int, PublisherClock] = {}
         self._readers: set[asyncio.Task[None]] = set()
         sio = self.client.sio
@@ -91,14 +91,6 @@ class RobotSession:
         if self._names.get(user_id) != participant["display_name"]:
             self._names[user_id] = participant["display_name"]
             self.pipeline.set_names(self._names)
-        if participant.get("recording_consent") is False and user_id not in self._declined:
-            # Declined: nothing of theirs is recorded from now on.
-            self._declined.add(user_id)
-            for source in ("microphone", "camera", "screen"):
-                self.pipeline.remove_source(SourceKey(user_id, source))
-            log.info("left out of the recording (declined)", extra={"user_id": user_id})
-        elif participant.get("recording_consent") is not False:
-            self._declined.discard(user_id)
         if participant.get("screen_sharing") is False:
             self.pipeline.remove_source(SourceKey(user_id, "screen"))
 
@@ -119,7 +111,7 @@ class RobotSession:
             while True:
                 frame = await remote.track.recv()
                 arrival = time.time()
-                if remote.user_id in self._declined or frame.pts is None:
+                if frame.pts is None:
                     continue
                 rtp = rtp_timestamp(remote.receiver, frame.pts)
                 wall = None if rtp is None else clock.wall_time(rtp)
