@@ -8,10 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
+from server.auth.permissions import may_return_after_removal, takes_a_seat
 from server.errors import AppError, Forbidden
-from server.timefmt import iso
 
 
 class ClassroomFull(AppError):
@@ -36,23 +35,6 @@ class Participant:
     recording_consent: bool | None = None
     joined_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "user_id": self.user_id,
-            "username": self.username,
-            "display_name": self.display_name,
-            "role": self.role,
-            "moderator": self.moderator,
-            "hand_raised": self.hand_raised,
-            "robot": self.robot,
-            "publishing": self.publishing,
-            "audio_muted": self.audio_muted,
-            "video_muted": self.video_muted,
-            "screen_sharing": self.screen_sharing,
-            "recording_consent": self.recording_consent,
-            "joined_at": iso(self.joined_at),
-        }
-
 
 @dataclass
 class ClassroomPresence:
@@ -63,7 +45,7 @@ class ClassroomPresence:
 
     @property
     def seats_used(self) -> int:
-        return sum(1 for p in self.participants.values() if not p.robot)
+        return sum(1 for p in self.participants.values() if takes_a_seat(p))
 
 
 @dataclass(frozen=True)
@@ -106,10 +88,10 @@ class Presence:
         room = self._rooms.setdefault(classroom_id, ClassroomPresence(classroom_id))
         previous = room.participants.get(participant.user_id)
         if previous is None:
-            if participant.user_id in room.removed_users and not participant.moderator:
+            if participant.user_id in room.removed_users and not may_return_after_removal(participant):
                 self._drop_if_empty(room)
                 raise Forbidden("a moderator removed you from this classroom")
-            if not participant.robot and room.seats_used >= seat_limit:
+            if takes_a_seat(participant) and room.seats_used >= seat_limit:
                 self._drop_if_empty(room)
                 raise ClassroomFull(f"this classroom is full ({room.seats_used} of {seat_limit} seats taken)")
         else:

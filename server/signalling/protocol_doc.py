@@ -44,7 +44,7 @@ ERROR_MEANINGS = {
 
 def _schema_type(schema: dict[str, Any], defs: dict[str, Any]) -> str:
     if "$ref" in schema:
-        return schema["$ref"].rsplit("/", 1)[-1].removesuffix("Model")
+        return str(schema["$ref"]).rsplit("/", 1)[-1].removesuffix("Model")
     if "anyOf" in schema:
         return " \\| ".join(_schema_type(option, defs) for option in schema["anyOf"])
     if "enum" in schema:
@@ -122,8 +122,8 @@ def render() -> str:
         "| event | payload | when |",
         "|---|---|---|",
     ]
-    for model in SERVER_EVENTS:
-        lines.append(f"| `{model.event}` | `{shape(model)}` | {model.summary} |")
+    for pushed in SERVER_EVENTS:
+        lines.append(f"| `{pushed.event}` | `{shape(pushed)}` | {pushed.summary} |")
     lines += ["", "### Objects in these messages"]
     for model in _objects():
         name = model.__name__.removesuffix("Model")
