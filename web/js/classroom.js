@@ -70,12 +70,10 @@ const media = {
 };
 
 const participants = new ParticipantList(page.participants, {
-  onMute: (userId, button) =>
-    runAction(
-      button,
-      () => state.connection.muteRequest(userId, "audio"),
-      `Asked ${participants.displayName(userId)} to mute.`,
-    ),
+  onMute: (userId, button) => {
+    const name = participants.displayName(userId);
+    runAction(button, () => state.connection.muteRequest(userId, "audio"), `Asked ${name} to mute.`);
+  },
   onRemove: (userId, button) => {
     const name = participants.displayName(userId);
     runAction(button, () => state.connection.remove(userId), `Removed ${name}.`);
