@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import socketio
 from aiohttp import web
@@ -19,6 +20,7 @@ from server.api.middleware import (
     same_origin_middleware,
 )
 from server.api.registry import api
+from server.api.system_api import STARTUP, Startup, check_robot
 from server.auth.sessions import session_secret, setup_sessions
 from server.auth.throttle import LoginThrottle
 from server.config import Config, allowed_origins
@@ -61,9 +63,14 @@ def _socket_server(config: Config) -> socketio.AsyncServer:
     )
 
 
+def prepare_data_dir(path: Path) -> None:
+    """The data dir holds the database, the session key and recordings: created for this user only."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+
 def create_app(config: Config) -> web.Application:
-    """A ready-to-run application; the database is migrated when it starts."""
-    config.server.data_dir.mkdir(parents=True, exist_ok=True)
+    """A ready-to-run application; the database is migrated and the robot checked when it starts."""
+    prepare_data_dir(config.server.data_dir)
     restrict_host_addresses(config.media.ice_enforce_list, config.media.ice_ignore_list)
     app = web.Application(
         client_max_size=config.server.max_body_bytes,
@@ -93,6 +100,7 @@ def create_app(config: Config) -> web.Application:
         recorders=RecorderSupervisor(config, db, storage, tokens),
     )
     app[SERVICES] = svc
+    app[STARTUP] = Startup()
     setup_sessions(app, secret, config)
     api.install(app)
     add_page_routes(app, config.server.web_dir)
@@ -113,7 +121,9 @@ def create_app(config: Config) -> web.Application:
     async def database(app: web.Application) -> AsyncIterator[None]:
         storage.prepare()
         await migrate(engine)
+        robot = asyncio.create_task(check_robot(app))
         await svc.recorders.reconcile()
+        await robot
         svc.recorders.prepare()
         yield
         await engine.dispose()

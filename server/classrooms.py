@@ -8,9 +8,19 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.auth.permissions import is_admin, is_moderator
+from server.auth.permissions import (
+    can_delete_classroom,
+    can_manage_classroom,
+    can_record,
+    is_admin,
+    is_moderator,
+    require_can_be_moderators,
+)
 from server.db.models import Classroom, ClassroomMember, MemberKind, User
 from server.errors import Invalid, NotFound
+from server.library.recordings import active_statuses
+from server.names import check_text
+from server.rooms.presence import Presence
 from server.timefmt import iso
 from server.users import normalise_username, user_ref
 
@@ -18,10 +28,7 @@ NAME_MAX = 120
 
 
 def check_name(name: str) -> str:
-    cleaned = " ".join(name.split())
-    if not 1 <= len(cleaned) <= NAME_MAX:
-        raise Invalid(f"name: 1 to {NAME_MAX} characters")
-    return cleaned
+    return check_text(name, "name", NAME_MAX)
 
 
 def check_seat_limit(seat_limit: int, maximum: int) -> int:
@@ -56,7 +63,10 @@ async def users_by_name(db: AsyncSession, usernames: Iterable[str]) -> list[User
 
 
 def set_members(classroom: Classroom, moderators: list[User] | None, students: list[User] | None) -> None:
-    """Replace the moderator and/or student lists; a user is one or the other, never both."""
+    """Replace the moderator and/or student lists; a user is one or the other, never both, and only
+    teachers and admins are made moderators."""
+    if moderators is not None:
+        require_can_be_moderators(moderators)
     current = {kind: [m.user for m in classroom.members if m.kind == kind] for kind in MemberKind}
     mods = current[MemberKind.MODERATOR] if moderators is None else moderators
     studs = current[MemberKind.STUDENT] if students is None else students
@@ -79,7 +89,11 @@ def set_members(classroom: Classroom, moderators: list[User] | None, students: l
     classroom.members = kept + added
 
 
-def classroom_json(classroom: Classroom, viewer: User, seats_used: int) -> dict[str, Any]:
+def classroom_json(
+    classroom: Classroom, viewer: User, seats_used: int, recording: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A Classroom on the wire with ``viewer``'s rights on it; ``recording`` is the RecordingStatus of its
+    active recording (``server.library.recordings.active_statuses``)."""
     members = sorted(classroom.members, key=lambda m: m.user.username)
     return {
         "id": classroom.id,
@@ -90,7 +104,25 @@ def classroom_json(classroom: Classroom, viewer: User, seats_used: int) -> dict[
         + [user_ref(m.user) for m in members if m.kind == MemberKind.MODERATOR],
         "students": [user_ref(m.user) for m in members if m.kind == MemberKind.STUDENT],
         "seats_used": seats_used,
-        "recording": None,
+        "recording": recording,
         "can_moderate": is_moderator(viewer, classroom),
+        "can_record": can_record(viewer, classroom),
+        "can_manage": can_manage_classroom(viewer, classroom),
+        "can_delete": can_delete_classroom(viewer, classroom),
         "created_at": iso(classroom.created_at),
     }
+
+
+async def described_classrooms(
+    db: AsyncSession, presence: Presence, classrooms: Sequence[Classroom], viewer: User
+) -> list[dict[str, Any]]:
+    """Classrooms as ``viewer`` sees them, with live seats and recordings (one query for all)."""
+    statuses = await active_statuses(db, [c.id for c in classrooms])
+    return [classroom_json(c, viewer, presence.seats_used(c.id), statuses.get(c.id)) for c in classrooms]
+
+
+async def described_classroom(
+    db: AsyncSession, presence: Presence, classroom: Classroom, viewer: User
+) -> dict[str, Any]:
+    """One Classroom as ``viewer`` sees it (what HTTP answers and the socket ``join`` ack carry)."""
+    return (await described_classrooms(db, presence, [classroom], viewer))[0]

@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from server.app import create_app
+from server.app import create_app, prepare_data_dir
 from server.auth.passwords import random_password
 from server.config import Config, ConfigError, load_config
 from server.db.engine import make_engine, make_session_factory, migrate
@@ -55,17 +55,19 @@ def _config(args: argparse.Namespace) -> Config:
 async def _serve(config: Config) -> None:
     app = create_app(config)
     runner = web.AppRunner(app, access_log=None)
+    # Start-up (migrations, the robot check) and the first admin come before the port opens: the first
+    # answer of /api/health can say ok, and the admin can log in from it on.
     await runner.setup()
-    site = web.TCPSite(runner, config.server.host, config.server.port)
-    await site.start()
     try:
+        password = config.auth.admin_password or random_password()
+        async with app[SERVICES].db() as db:
+            created = await ensure_admin(db, password, generated=not config.auth.admin_password)
+        site = web.TCPSite(runner, config.server.host, config.server.port)
+        await site.start()
         host, port = _bound_address(site)
         local = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host  # noqa: S104 - the robot connects here
         app[SERVICES].recorders.server_url = f"http://{local}:{port}"
         url = config.server.public_url or f"http://{host}:{port}/"
-        password = config.auth.admin_password or random_password()
-        async with app[SERVICES].db() as db:
-            created = await ensure_admin(db, password, generated=not config.auth.admin_password)
         print(f"Aula is running at {url}", flush=True)
         if created and not config.auth.admin_password:
             print(f"Log in as admin with password: {password}  (shown once; change it in Users)", flush=True)
@@ -90,7 +92,7 @@ def _bound_address(site: web.TCPSite) -> tuple[str, int]:
 
 
 async def _add_user(config: Config, args: argparse.Namespace) -> None:
-    config.server.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(config.server.data_dir)
     engine = make_engine(config.database_url)
     try:
         await migrate(engine)

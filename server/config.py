@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 
+from server.auth.addresses import parse_network
+
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
 
@@ -43,6 +45,7 @@ class AuthSection:
     login_max_failures_per_account: int = 5
     login_max_failures_per_address: int = 20
     login_failure_window: int = 900
+    trusted_proxies: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -253,3 +256,8 @@ def load_config(
         raise ConfigError("log_format must be 'json' or 'text'")
     server = dataclasses.replace(config.server, data_dir=config.server.data_dir.expanduser().resolve())
     return dataclasses.replace(config, server=server)
+    for entry in config.auth.trusted_proxies:
+        try:
+            parse_network(entry)
+        except ValueError as exc:
+            raise ConfigError(f"trusted_proxies: {exc}") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -11,14 +12,18 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.passwords import hash_password
+from server.auth.permissions import can_create_classroom, can_delete_user, can_manage_users
+from server.auth.sessions import end_user_sessions
 from server.db.models import Classroom, Role, User, UserSettings
 from server.errors import Conflict, Invalid, NotFound
+from server.names import check_text
 from server.timefmt import iso
 
 log = logging.getLogger(__name__)
 
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{2,31}$")
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
+DISPLAY_NAME_MAX = 80
 
 
 def normalise_username(username: str) -> str:
@@ -52,6 +57,20 @@ def user_json(user: User) -> dict[str, Any]:
     }
 
 
+def me_json(user: User) -> dict[str, Any]:
+    """The logged-in user with what they may do across the site (``GET /api/me``)."""
+    return {
+        **user_json(user),
+        "can_create_classroom": can_create_classroom(user),
+        "can_manage_users": can_manage_users(user),
+    }
+
+
+def user_row_json(user: User, viewer: User) -> dict[str, Any]:
+    """A row of the admins' user list, with ``viewer``'s rights on it."""
+    return {**user_json(user), "can_delete": can_delete_user(viewer, user)}
+
+
 def user_ref(user: User) -> dict[str, Any]:
     return {"id": user.id, "username": user.username, "display_name": user.display_name}
 
@@ -63,7 +82,9 @@ async def create_user(
     check_password(password)
     user = User(
         username=name,
-        display_name=(display_name or "").strip() or name,
+        display_name=check_text(display_name, "display_name", DISPLAY_NAME_MAX)
+        if display_name and display_name.strip()
+        else name,
         password_hash=await hash_password(password),
         role=check_role(role).value,
     )
@@ -92,24 +113,27 @@ async def update_user(
     display_name: str | None = None,
     password: str | None = None,
     role: str | None = None,
-) -> User:
-    """Change a user; a new password or role ends the user's sessions."""
+    keep_session: str | None = None,
+) -> Sequence[str]:
+    """Change a user; returns the login sessions this ended.
+
+    A new password ends every session of the user but ``keep_session`` (the one asking, when users change
+    their own). A new role keeps sessions: rights are read from the role on every request.
+    """
     if display_name is not None:
-        if not display_name.strip():
-            raise Invalid("display_name: must not be empty")
-        user.display_name = display_name.strip()
-    if password is not None:
-        check_password(password)
-        user.password_hash = await hash_password(password)
-        user.session_epoch += 1
+        user.display_name = check_text(display_name, "display_name", DISPLAY_NAME_MAX)
     if role is not None and role != user.role:
         new_role = check_role(role)
         if user.role == Role.ADMIN and await count_admins(db) <= 1:
             raise Conflict("the last admin cannot lose the admin role")
         user.role = new_role.value
-        user.session_epoch += 1
+    ended: Sequence[str] = ()
+    if password is not None:
+        check_password(password)
+        user.password_hash = await hash_password(password)
+        ended = await end_user_sessions(db, user.id, keep=keep_session)
     await db.commit()
-    return user
+    return ended
 
 
 async def count_admins(db: AsyncSession) -> int:
@@ -117,8 +141,9 @@ async def count_admins(db: AsyncSession) -> int:
 
 
 async def delete_user(db: AsyncSession, user: User, acting: User) -> None:
-    """Remove an account; the classrooms it owns pass to the acting admin so nothing is lost."""
-    if user.id == acting.id:
+    """Remove an account with its sessions; the classrooms it owns pass to the acting admin so nothing is
+    lost."""
+    if not can_delete_user(acting, user):
         raise Conflict("you cannot delete your own account")
     await db.execute(update(Classroom).where(Classroom.owner_id == user.id).values(owner_id=acting.id))
     await db.delete(user)
@@ -133,7 +158,7 @@ async def ensure_admin(db: AsyncSession, password: str, generated: bool) -> bool
     if existing is not None:
         existing.role = Role.ADMIN.value
         existing.password_hash = await hash_password(password)
-        existing.session_epoch += 1
+        await end_user_sessions(db, existing.id)
         await db.commit()
     else:
         await create_user(db, "admin", password, Role.ADMIN.value, "Administrator")

@@ -81,7 +81,7 @@ async def test_non_json_and_oversized_bodies_are_refused(
     assert (response.status, (await response.json())["error"]["code"]) == (413, "payload_too_large")
 
 
-async def test_failed_logins_are_throttled_per_account(
+async def test_failed_logins_are_throttled_per_account_and_address(
     users: dict[str, int], client_as: ClientFactory
 ) -> None:
     client = await client_as(None)

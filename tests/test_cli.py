@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import re
+import socket
 import subprocess
 from pathlib import Path
 
@@ -39,6 +41,47 @@ async def test_admin_password_from_the_environment(tmp_path: Path) -> None:
         assert await login(server.url, "admin", "from the env 42") == 200
         server.process.terminate()
         assert await asyncio.wait_for(server.process.wait(), 10) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def first_healthy_then_login(data: Path, password: str) -> tuple[int, int]:
+    """Start ``aula serve``, poll /api/health from the very start, log in at its first 200."""
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    process = await asyncio.create_subprocess_exec(
+        str(AULA), "serve", "--host", "127.0.0.1", "--port", str(port), "--data-dir", str(data),
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        env={**os.environ, "AULA_ADMIN_PASSWORD": password, "AULA_LOG_FORMAT": "text"},
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as session, asyncio.timeout(30):
+            while True:
+                try:
+                    health = await session.get(f"{url}/api/health")
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.005)
+                    continue
+                if health.status == 200:
+                    break
+                await asyncio.sleep(0.005)
+            login = await session.post(
+                f"{url}/api/auth/login", json={"username": "admin", "password": password}
+            )
+            return health.status, login.status
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def test_the_admin_logs_in_as_soon_as_health_says_ok(tmp_path: Path) -> None:
+    for attempt in range(3):
+        statuses = await first_healthy_then_login(tmp_path / f"data{attempt}", "first start 42")
+        assert statuses == (200, 200), attempt
 
 
 def test_user_add_creates_an_account_that_can_log_in(tmp_path: Path) -> None:

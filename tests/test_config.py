@@ -49,6 +49,8 @@ def test_environment_wins_over_the_file_and_flags_win_over_both(tmp_path: Path) 
     assert (
         load_config(None, environ={"AULA_ADMIN_PASSWORD": "s3cret pass"}).auth.admin_password == "s3cret pass"
     )
+    proxies = load_config(None, environ={"AULA_TRUSTED_PROXIES": "127.0.0.1, 10.0.0.0/8"}).auth
+    assert proxies.trusted_proxies == ("127.0.0.1", "10.0.0.0/8")
 
 
 @pytest.mark.parametrize(
@@ -62,6 +64,8 @@ def test_environment_wins_over_the_file_and_flags_win_over_both(tmp_path: Path) 
         ("", {"AULA_MAX_BODY_BYTES": "12"}, "max_body_bytes"),
         ("", {"AULA_DEFAULT_SEAT_LIMIT": "600"}, "default_seat_limit"),
         ("not toml at all [", {}, "cannot read"),
+        ("[auth]\ntrusted_proxies = ['10.0.0.0/8', 'proxy.example']\n", {}, "trusted_proxies"),
+        ("", {"AULA_TRUSTED_PROXIES": "10.0.0.1,999.1.1.1"}, "trusted_proxies"),
     ],
 )
 def test_bad_configs_are_refused_with_the_option_named(

@@ -11,9 +11,14 @@ import asyncio
 
 import pytest
 import socketio
-from aiohttp import ClientSession
+from aiohttp import ClientSession, web
 from aiohttp.test_utils import TestServer
 
+from server.auth.permissions import can_stop_recording
+from server.classrooms import get_classroom
+from server.db.models import User
+from server.library.recordings import create_recording
+from server.services import SERVICES
 from tests.conftest import ClientFactory, ParticipantFactory
 from tests.support import Participant
 from tests.test_classroom_live import make_classroom
@@ -176,3 +181,25 @@ async def test_a_deleted_users_socket_that_had_not_joined_is_disconnected_too(
     student = await participant(await client_as("student2"))
     assert (await admin.delete(f"/api/users/{users['student2']}")).status == 204
     await disconnected(student)
+
+
+async def test_a_starter_unmade_moderator_loses_the_right_to_stop_at_once(
+    app: web.Application, users: dict[str, int], client_as: ClientFactory, participant: ParticipantFactory
+) -> None:
+    owner = await client_as("teacher")
+    classroom_id = await make_classroom(owner)
+    await owner.patch(f"/api/classrooms/{classroom_id}", json={"moderators": ["teacher2"]})
+    colleague = await participant(await client_as("teacher2"))
+    await colleague.call("join", {"classroom_id": classroom_id})
+    async with app[SERVICES].db() as db:
+        classroom = await get_classroom(db, classroom_id)
+        starter = await db.get(User, users["teacher2"])
+        assert starter is not None
+        recording = await create_recording(db, classroom, starter, "Session Recorder Robot")
+        assert can_stop_recording(starter, recording, classroom)
+
+    await owner.patch(f"/api/classrooms/{classroom_id}", json={"moderators": [], "students": ["teacher2"]})
+    assert (await colleague.next("rights_changed"))["rights"]["can_record"] is False
+    state = await colleague.next("recording_state")
+    assert state["recording"]["id"] == recording.id
+    assert state["recording"]["can_stop"] is False

@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.api.registry import api, json_response, match_int, read_body
+from server.api.registry import Body, api, json_response, match_int, read_body
 from server.auth.permissions import (
     require_can_create_classroom,
     require_can_delete_classroom,
+    require_can_manage_classroom,
     require_can_see,
-    require_moderator,
 )
 from server.auth.sessions import require_user
 from server.classrooms import (
     check_name,
     check_seat_limit,
-    classroom_json,
+    described_classroom,
+    described_classrooms,
     get_classroom,
     set_members,
     users_by_name,
@@ -25,19 +26,18 @@ from server.classrooms import (
 )
 from server.db.models import Classroom, User
 from server.services import services
-from server.signalling.classroom_namespace import close_classroom
 
 NAMES_MAX = 1000
 
 
-class NewClassroomBody(BaseModel):
+class NewClassroomBody(Body):
     name: str = Field(max_length=200)
     seat_limit: int | None = None
     moderators: list[str] = Field(default_factory=list, max_length=NAMES_MAX)
     students: list[str] = Field(default_factory=list, max_length=NAMES_MAX)
 
 
-class ClassroomPatchBody(BaseModel):
+class ClassroomPatchBody(Body):
     name: str | None = Field(default=None, max_length=200)
     seat_limit: int | None = None
     moderators: list[str] | None = Field(default=None, max_length=NAMES_MAX)
@@ -66,7 +66,7 @@ async def list_classrooms(request: web.Request) -> web.Response:
     async with svc.db() as db:
         user = await require_user(request, db)
         rooms = await visible_classrooms(db, user)
-        body = [classroom_json(c, user, svc.presence.seats_used(c.id)) for c in rooms]
+        body = await described_classrooms(db, svc.presence, rooms, user)
     return json_response({"classrooms": body})
 
 
@@ -100,7 +100,8 @@ async def create_classroom(request: web.Request) -> web.Response:
         )
         db.add(classroom)
         await db.commit()
-        result = classroom_json(classroom, user, 0)
+        result = await described_classroom(db, svc.presence, classroom, user)
+    await svc.live.classroom_changed(classroom.id)
     return json_response({"classroom": result}, status=201)
 
 
@@ -117,7 +118,7 @@ async def read_classroom(request: web.Request) -> web.Response:
     async with svc.db() as db:
         user, classroom = await _classroom_and_user(request, db)
         require_can_see(user, classroom)
-        result = classroom_json(classroom, user, svc.presence.seats_used(classroom.id))
+        result = await described_classroom(db, svc.presence, classroom, user)
     return json_response({"classroom": result})
 
 
@@ -134,7 +135,7 @@ async def patch_classroom(request: web.Request) -> web.Response:
     svc = services(request)
     async with svc.db() as db:
         user, classroom = await _classroom_and_user(request, db)
-        require_moderator(user, classroom)
+        require_can_manage_classroom(user, classroom)
         body = await read_body(request, ClassroomPatchBody)
         if body.name is not None:
             classroom.name = check_name(body.name)
@@ -144,7 +145,8 @@ async def patch_classroom(request: web.Request) -> web.Response:
         students = None if body.students is None else await users_by_name(db, body.students)
         set_members(classroom, moderators, students)
         await db.commit()
-        result = classroom_json(classroom, user, svc.presence.seats_used(classroom.id))
+        result = await described_classroom(db, svc.presence, classroom, user)
+    await svc.live.classroom_changed(classroom.id)
     return json_response({"classroom": result})
 
 
@@ -161,7 +163,8 @@ async def delete_classroom(request: web.Request) -> web.Response:
     async with svc.db() as db:
         user, classroom = await _classroom_and_user(request, db)
         require_can_delete_classroom(user, classroom)
+        classroom_id = classroom.id
         await db.delete(classroom)
         await db.commit()
-    await close_classroom(svc, classroom.id)
+    await svc.live.classroom_deleted(classroom_id)
     return web.Response(status=204)

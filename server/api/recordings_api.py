@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from urllib.parse import quote
-
 from aiohttp import web
-from pydantic import BaseModel, Field
-from sqlalchemy import select
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.api.registry import api, json_response, match_int, read_body
+from server.api.registry import Body, api, json_response, match_int, read_body
 from server.auth.permissions import (
-    can_view_recording,
     require_can_manage_recording,
     require_can_record,
     require_can_see,
@@ -22,7 +18,7 @@ from server.auth.sessions import require_user
 from server.classrooms import get_classroom
 from server.db.models import DEFAULT_ROBOT_NAME, Classroom, Recording, User, UserSettings
 from server.errors import NotFound, Unavailable
-from server.library.files import download_name, path_under
+from server.library.files import content_disposition, download_name, path_under
 from server.library.recordings import (
     RecordingActive,
     StorageFull,
@@ -32,15 +28,16 @@ from server.library.recordings import (
     described,
     get_recording,
     is_active,
+    visible_recordings,
 )
 from server.services import Services, services
 
 
-class StartBody(BaseModel):
+class StartBody(Body):
     name: str | None = Field(default=None, max_length=400)
 
 
-class RecordingPatchBody(BaseModel):
+class RecordingPatchBody(Body):
     name: str | None = Field(default=None, max_length=400)
     published: bool | None = None
 
@@ -79,7 +76,7 @@ async def start_recording(request: web.Request) -> web.Response:
         settings = await db.get(UserSettings, user.id)
         robot_name = settings.robot_name if settings else DEFAULT_ROBOT_NAME
         recording = await create_recording(db, classroom, user, robot_name, body.name)
-        result = await described(db, recording)
+        result = await described(db, recording, user)
     await svc.recorders.start(recording, classroom.name)
     return json_response({"recording": result}, status=201)
 
@@ -94,7 +91,7 @@ async def _check_space(svc: Services) -> None:
 
 @api.route(
     "POST", "/api/classrooms/{id}/recording/stop", summary="Stop the recording; the file is ready at once",
-    access="the moderator who started it, admins", tag="recordings",
+    access="the moderator who started it while still a moderator, admins", tag="recordings",
     responses={200: "Stopped", 403: "Not the starter or an admin", **_REC_ERRORS},
 )  # fmt: skip
 async def stop_recording(request: web.Request) -> web.Response:
@@ -106,12 +103,12 @@ async def stop_recording(request: web.Request) -> web.Response:
         recording = await active_recording(db, classroom.id)
         if recording is None:
             raise NotFound("this classroom is not being recorded")
-        require_can_stop(user, recording)
+        require_can_stop(user, recording, classroom)
         recording_id = recording.id
     await svc.recorders.stop(recording_id)
     await svc.recorders.wait(recording_id)
     async with svc.db() as db:
-        result = await described(db, await get_recording(db, recording_id))
+        result = await described(db, await get_recording(db, recording_id), user)
     return json_response({"recording": result})
 
 
@@ -125,7 +122,7 @@ async def current_recording(request: web.Request) -> web.Response:
         classroom = await get_classroom(db, match_int(request, "id"))
         require_can_see(user, classroom)
         recording = await active_recording(db, classroom.id)
-        result = await described(db, recording) if recording else None
+        result = await described(db, recording, user) if recording else None
     return json_response({"recording": result})
 
 
@@ -136,18 +133,7 @@ async def current_recording(request: web.Request) -> web.Response:
 )  # fmt: skip
 async def list_recordings(request: web.Request) -> web.Response:
     async with services(request).db() as db:
-        user = await require_user(request, db)
-        rows = (
-            await db.execute(
-                select(Recording, Classroom)
-                .outerjoin(Classroom, Recording.classroom_id == Classroom.id)
-                .order_by(Recording.started_at.desc(), Recording.id.desc())
-            )
-        ).all()
-        visible = [
-            recording for recording, classroom in rows if can_view_recording(user, recording, classroom)
-        ]
-        body = [await described(db, recording) for recording in visible]
+        body = await visible_recordings(db, await require_user(request, db))
     return json_response({"recordings": body})
 
 
@@ -157,13 +143,13 @@ async def list_recordings(request: web.Request) -> web.Response:
 )  # fmt: skip
 async def read_recording(request: web.Request) -> web.Response:
     async with services(request).db() as db:
-        _, recording, _ = await _recording_and_classroom(request, db)
-        return json_response({"recording": await described(db, recording)})
+        user, recording, _ = await _recording_and_classroom(request, db)
+        return json_response({"recording": await described(db, recording, user)})
 
 
 @api.route(
     "PATCH", "/api/recordings/{id}", summary="Rename a recording or publish it to the classroom's students",
-    access="the classroom's moderators, the starter, admins", tag="recordings", body=RecordingPatchBody,
+    access="the classroom's moderators, admins", tag="recordings", body=RecordingPatchBody,
     responses={200: "Changed", 400: "Invalid", 403: "Not allowed", 404: "No such recording"},
 )  # fmt: skip
 async def patch_recording(request: web.Request) -> web.Response:
@@ -176,12 +162,12 @@ async def patch_recording(request: web.Request) -> web.Response:
         if body.published is not None:
             recording.published = body.published
         await db.commit()
-        return json_response({"recording": await described(db, recording)})
+        return json_response({"recording": await described(db, recording, user)})
 
 
 @api.route(
     "DELETE", "/api/recordings/{id}", summary="Delete a recording and its file",
-    access="the classroom's moderators, the starter, admins", tag="recordings",
+    access="the classroom's moderators, admins", tag="recordings",
     responses={204: "Deleted", 403: "Not allowed", 404: "No such recording", 409: "Still recording"},
 )  # fmt: skip
 async def delete_recording(request: web.Request) -> web.Response:
@@ -215,11 +201,9 @@ async def recording_media(request: web.Request) -> web.StreamResponse:
     if not path.is_file():
         raise NotFound("this recording's file is gone")
     disposition = "attachment" if request.query.get("download") == "1" else "inline"
-    name = download_name(recording.name)
-    ascii_name = name.encode("ascii", "replace").decode().replace("?", "_")
     headers = {
         "Content-Type": "video/mp4",
-        "Content-Disposition": f"{disposition}; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(name)}",
+        "Content-Disposition": content_disposition(disposition, download_name(recording.name)),
         "Cache-Control": "private, no-cache",
     }
     return web.FileResponse(path, headers=headers)

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from server.errors import Invalid
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="Body")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
@@ -22,7 +23,7 @@ class RouteSpec:
     handler: Handler
     summary: str
     access: str
-    body: type[BaseModel] | None
+    body: type[Body] | None
     responses: dict[int, str]
     tag: str
 
@@ -41,7 +42,7 @@ class Api:
         summary: str,
         access: str,
         tag: str,
-        body: type[BaseModel] | None = None,
+        body: type[Body] | None = None,
         responses: dict[int, str] | None = None,
     ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -60,14 +61,52 @@ class Api:
 api = Api()
 
 
+class Body(BaseModel):
+    """Every request body: a field the model does not name is an error that names it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+MAX_DEPTH = 32
+
+
+def _check_shape(document: Any) -> None:
+    """Refuse bodies nested deeper than ``MAX_DEPTH`` or holding strings that are not Unicode text (lone
+    surrogates such as ``"\\ud800"``, which no database or header can hold); walked without recursion."""
+    pending: list[tuple[Any, int]] = [(document, 1)]
+    while pending:
+        value, depth = pending.pop()
+        if isinstance(value, dict | list):
+            if depth > MAX_DEPTH:
+                raise Invalid(f"the body is nested more than {MAX_DEPTH} levels deep")
+            items = value.items() if isinstance(value, dict) else enumerate(value)
+            for key, item in items:
+                if isinstance(key, str):
+                    pending.append((key, depth))
+                pending.append((item, depth + 1))
+        elif isinstance(value, str):
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                raise Invalid("the body holds a string that is not valid Unicode") from None
+
+
 async def read_body(request: web.Request, model: type[M]) -> M:
-    """Parse the JSON body into ``model``; any problem is a 400 that names the field."""
+    """Parse the JSON body into ``model``; any problem is a 400 ``invalid`` that names the field.
+
+    Hostile bodies (nested 100 000 levels deep, huge numbers, broken Unicode) are refused the same way,
+    never with a 500.
+    """
     try:
-        raw = await request.json()
-    except ValueError:
+        raw = json.loads(await request.text())
+    except RecursionError:
+        # The parser's own limit, hit by deep nesting before any check of ours can run.
+        raise Invalid(f"the body is nested more than {MAX_DEPTH} levels deep") from None
+    except ValueError:  # also UnicodeDecodeError: the body is not UTF-8
         raise Invalid("the body must be JSON") from None
     if not isinstance(raw, dict):
         raise Invalid("the body must be a JSON object")
+    _check_shape(raw)
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
@@ -77,6 +116,8 @@ async def read_body(request: web.Request, model: type[M]) -> M:
 def _describe(exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"]) or "body"
+    if first["type"] == "extra_forbidden":
+        return f"{where}: unknown field"
     return f"{where}: {first['msg']}"
 
 

@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field, field_validator
+from pydantic import Field, field_validator
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.api.registry import api, json_response, read_body
+from server.api.registry import Body, api, json_response, read_body
 from server.auth.sessions import require_user
 from server.db.models import DEFAULT_ROBOT_NAME, User, UserSettings
 from server.services import services
 
 
-class SettingsBody(BaseModel):
+class SettingsBody(Body):
     recording_reminder: bool | None = None
     robot_name: str | None = Field(default=None, min_length=1, max_length=80)
 

@@ -1,25 +1,55 @@
-"""One named check per action. Handlers call these at their top; nothing else compares roles."""
+"""One named check per action. Handlers call these at their top; nothing else compares roles.
+
+``can_*`` answers a question (and is what objects carry to the pages as their rights); ``require_*`` raises
+the error the caller sees. Rights are read from the user's role and memberships as they are now, on every
+request: a teacher made student, or a moderator removed from a classroom, loses what came with it at once.
+"""
 
 from __future__ import annotations
 
-from server.db.models import Classroom, MemberKind, Recording, Role, User
-from server.errors import Forbidden, NotFound
-from server.rooms.presence import Participant
+from typing import TYPE_CHECKING
+
+from server.db.models import Classroom, MemberKind, Recording, RecordingState, Role, User
+from server.errors import Forbidden, Invalid, NotFound
+
+if TYPE_CHECKING:  # presence asks these functions who takes a seat, so it is imported for types only
+    from server.rooms.presence import Participant
 
 
 def is_admin(user: User) -> bool:
     return user.role == Role.ADMIN
 
 
+def can_be_moderator(user: User) -> bool:
+    """Only teachers and admins moderate; anyone else named as a moderator is refused."""
+    return user.role in (Role.ADMIN, Role.TEACHER)
+
+
 def is_moderator(user: User, classroom: Classroom) -> bool:
-    """Owner, added moderators and admins moderate a classroom."""
-    if is_admin(user) or classroom.owner_id == user.id:
+    """Admins, and the owner and added moderators while they are teachers."""
+    if is_admin(user):
         return True
-    return any(m.user_id == user.id and m.kind == MemberKind.MODERATOR for m in classroom.members)
+    if not can_be_moderator(user):
+        return False
+    return classroom.owner_id == user.id or any(
+        m.user_id == user.id and m.kind == MemberKind.MODERATOR for m in classroom.members
+    )
 
 
 def can_see(user: User, classroom: Classroom) -> bool:
-    return is_moderator(user, classroom) or any(m.user_id == user.id for m in classroom.members)
+    """Its moderators, its owner and enrolled students, and admins see a classroom."""
+    return (
+        is_moderator(user, classroom)
+        or classroom.owner_id == user.id
+        or any(m.user_id == user.id for m in classroom.members)
+    )
+
+
+# -- accounts -----------------------------------------------------------------------------------------------
+
+
+def can_manage_users(user: User) -> bool:
+    return is_admin(user)
 
 
 def require_admin(user: User) -> None:
@@ -27,8 +57,20 @@ def require_admin(user: User) -> None:
         raise Forbidden("only an admin may do this")
 
 
+def can_delete_user(acting: User, user: User) -> bool:
+    """Admins delete accounts, never their own (someone must be left to administer)."""
+    return is_admin(acting) and acting.id != user.id
+
+
+# -- classrooms ---------------------------------------------------------------------------------------------
+
+
+def can_create_classroom(user: User) -> bool:
+    return user.role in (Role.ADMIN, Role.TEACHER)
+
+
 def require_can_create_classroom(user: User) -> None:
-    if user.role not in (Role.ADMIN, Role.TEACHER):
+    if not can_create_classroom(user):
         raise Forbidden("only teachers and admins create classrooms")
 
 
@@ -44,10 +86,32 @@ def require_moderator(user: User, classroom: Classroom) -> None:
         raise Forbidden("only the classroom's moderators may do this")
 
 
+def can_manage_classroom(user: User, classroom: Classroom) -> bool:
+    """Renaming, resizing, and choosing moderators and students: the classroom's moderators."""
+    return is_moderator(user, classroom)
+
+
+def require_can_manage_classroom(user: User, classroom: Classroom) -> None:
+    require_can_see(user, classroom)
+    if not can_manage_classroom(user, classroom):
+        raise Forbidden("only the classroom's moderators may change it")
+
+
+def can_delete_classroom(user: User, classroom: Classroom) -> bool:
+    return is_admin(user) or (classroom.owner_id == user.id and can_be_moderator(user))
+
+
 def require_can_delete_classroom(user: User, classroom: Classroom) -> None:
     require_can_see(user, classroom)
-    if not (is_admin(user) or classroom.owner_id == user.id):
+    if not can_delete_classroom(user, classroom):
         raise Forbidden("only the classroom's owner or an admin may delete it")
+
+
+def require_can_be_moderators(users: list[User]) -> None:
+    """Everyone named as a classroom's moderator must be a teacher or an admin."""
+    refused = [u.username for u in users if not can_be_moderator(u)]
+    if refused:
+        raise Invalid(f"moderators: only teachers and admins can moderate, not {', '.join(refused)}")
 
 
 def require_moderating(participant: Participant) -> None:
@@ -56,15 +120,29 @@ def require_moderating(participant: Participant) -> None:
         raise Forbidden("only the classroom's moderators may do this")
 
 
+# -- recordings ---------------------------------------------------------------------------------------------
+
+
+def _is_active(recording: Recording) -> bool:
+    # Only ready and failed are final (``server.library.recordings.TRANSITIONS``).
+    return RecordingState(recording.state) not in (RecordingState.READY, RecordingState.FAILED)
+
+
+def _orphan_starter(user: User, recording: Recording) -> bool:
+    """A recording whose classroom is gone stays with whoever started it while they may still teach."""
+    return recording.started_by_id == user.id and can_be_moderator(user)
+
+
 def can_view_recording(user: User, recording: Recording, classroom: Classroom | None) -> bool:
     """Moderators see their classrooms' recordings; enrolled students the published ones; admins all.
 
-    A recording whose classroom was deleted stays visible to admins and to whoever started it.
+    A recording whose classroom was deleted stays visible to admins and, while they are a teacher or an
+    admin, to whoever started it.
     """
-    if is_admin(user) or recording.started_by_id == user.id:
+    if is_admin(user):
         return True
     if classroom is None:
-        return False
+        return _orphan_starter(user, recording)
     return is_moderator(user, classroom) or (recording.published and can_see(user, classroom))
 
 
@@ -73,25 +151,43 @@ def require_can_view_recording(user: User, recording: Recording, classroom: Clas
         raise NotFound(f"recording {recording.id} does not exist")
 
 
+def can_manage_recording(user: User, recording: Recording, classroom: Classroom | None) -> bool:
+    """Renaming, publishing and deleting: admins and the classroom's moderators as they are now (a starter
+    who is no longer a moderator lost it); a deleted classroom's recording: admins and its starter."""
+    if is_admin(user):
+        return True
+    if classroom is None:
+        return _orphan_starter(user, recording)
+    return is_moderator(user, classroom)
+
+
 def require_can_manage_recording(user: User, recording: Recording, classroom: Classroom | None) -> None:
-    """Renaming, publishing and deleting: the classroom's moderators, the starter, admins."""
     require_can_view_recording(user, recording, classroom)
-    if not (
-        is_admin(user)
-        or recording.started_by_id == user.id
-        or (classroom is not None and is_moderator(user, classroom))
-    ):
+    if not can_manage_recording(user, recording, classroom):
         raise Forbidden("only the classroom's moderators may change this recording")
 
 
-def require_can_record(user: User, classroom: Classroom) -> None:
+def can_record(user: User, classroom: Classroom) -> bool:
     """Only moderators press REC."""
+    return is_moderator(user, classroom)
+
+
+def require_can_record(user: User, classroom: Classroom) -> None:
     require_can_see(user, classroom)
-    if not is_moderator(user, classroom):
+    if not can_record(user, classroom):
         raise Forbidden("only the classroom's moderators can record")
 
 
-def require_can_stop(user: User, recording: Recording) -> None:
-    """Only the moderator who started a recording, or an admin, stops it."""
-    if not (is_admin(user) or recording.started_by_id == user.id):
+def can_stop_recording(user: User, recording: Recording, classroom: Classroom | None) -> bool:
+    """An active recording is stopped by an admin, or by its starter while they still moderate its
+    classroom."""
+    if not _is_active(recording):
+        return False
+    if is_admin(user):
+        return True
+    return recording.started_by_id == user.id and classroom is not None and is_moderator(user, classroom)
+
+
+def require_can_stop(user: User, recording: Recording, classroom: Classroom | None) -> None:
+    if not can_stop_recording(user, recording, classroom):
         raise Forbidden("only the moderator who started this recording, or an admin, can stop it")

@@ -47,18 +47,30 @@ class SlidingWindow:
 
 
 class LoginThrottle:
-    """Both windows a login passes: one per account name, one per client address."""
+    """Failed logins slow down whoever fails, never the account's owner elsewhere.
 
-    def __init__(self, per_account: int, per_address: int, window: float) -> None:
-        self.accounts = SlidingWindow(per_account, window)
-        self.addresses = SlidingWindow(per_address, window)
+    Failures are counted per (account, address) and per address, never per account alone: five wrong
+    passwords for ``ada`` from one address block ``ada`` from that address only, and ``ada`` still logs in
+    from hers. An address that fails too often, whatever the account names, is blocked as a whole.
+    """
+
+    def __init__(
+        self, per_account: int, per_address: int, window: float, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.pairs = SlidingWindow(per_account, window, clock)
+        self.addresses = SlidingWindow(per_address, window, clock)
+
+    @staticmethod
+    def _pair(username: str, address: str) -> str:
+        return f"{address} {username}"
 
     def retry_after(self, username: str, address: str) -> int:
-        return max(self.accounts.retry_after(username), self.addresses.retry_after(address))
+        """Seconds until this address may try this account again; 0 when it may now."""
+        return max(self.pairs.retry_after(self._pair(username, address)), self.addresses.retry_after(address))
 
     def failed(self, username: str, address: str) -> None:
-        self.accounts.record(username)
+        self.pairs.record(self._pair(username, address))
         self.addresses.record(address)
 
-    def succeeded(self, username: str) -> None:
-        self.accounts.reset(username)
+    def succeeded(self, username: str, address: str) -> None:
+        self.pairs.reset(self._pair(username, address))

@@ -10,6 +10,7 @@ import re
 import unicodedata
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import quote
 
 NAME_PART_MAX = 60
 
@@ -31,6 +32,31 @@ def path_under(root: Path, file_name: str) -> Path:
 
 
 def download_name(name: str) -> str:
-    """A file name for ``Content-Disposition`` built from the recording's display name."""
-    cleaned = re.sub(r'[\\/:*?"<>|\x00-\x1f]+', " ", name).strip(" .") or "recording"
+    """A file name for a download built from the recording's display name (any characters but path and
+    control ones)."""
+    cleaned = "".join(
+        " " if char in '\\/:*?"<>|' or unicodedata.category(char) in {"Cc", "Cs", "Zl", "Zp"} else char
+        for char in name
+    )
+    cleaned = " ".join(cleaned.split()).strip(" .") or "recording"
     return f"{cleaned[:150]}.mp4"
+
+
+# RFC 5987 attr-char: what ``filename*`` may carry unencoded.
+_ATTR_CHARS = "!#$&+-.^_`|~"
+
+
+def content_disposition(disposition: str, file_name: str) -> str:
+    """A ``Content-Disposition`` value (RFC 6266) that is safe for any ``file_name``.
+
+    ``filename`` is an ASCII fallback of letters, digits and a few safe marks for old clients;
+    ``filename*`` carries the real name as percent-encoded UTF-8.
+    """
+    ascii_name = unicodedata.normalize("NFKD", file_name).encode("ascii", "ignore").decode()
+    fallback = re.sub(r"[^A-Za-z0-9 ._()+,-]+", "_", ascii_name)
+    fallback = re.sub(r" +(?=\.[^.]*$)", "", " ".join(fallback.split())).strip(" _")
+    stem, dot, extension = fallback.rpartition(".")
+    if not re.search(r"[A-Za-z0-9]", stem if dot else fallback):
+        fallback = f"download.{extension}" if dot and extension else "download"
+    encoded = quote(file_name.encode("utf-8", "replace"), safe=_ATTR_CHARS)
+    return f"{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"

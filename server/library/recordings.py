@@ -6,17 +6,20 @@ Transitions are the only way a recording's state changes, and the database holds
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
+from server.auth.permissions import can_manage_recording, can_stop_recording, can_view_recording
 from server.db.models import Classroom, Recording, RecordingState, User
-from server.errors import AppError, Invalid, NotFound
+from server.errors import AppError, NotFound
 from server.library.files import recording_file_name
+from server.names import check_text
 from server.timefmt import iso
 
 ACTIVE = (RecordingState.STARTING, RecordingState.RECORDING, RecordingState.FINISHING)
@@ -61,10 +64,7 @@ def is_active(recording: Recording) -> bool:
 
 
 def check_name(name: str) -> str:
-    cleaned = " ".join(name.split())
-    if not 1 <= len(cleaned) <= NAME_MAX:
-        raise Invalid(f"name: 1 to {NAME_MAX} characters")
-    return cleaned
+    return check_text(name, "name", NAME_MAX)
 
 
 async def active_recording(db: AsyncSession, classroom_id: int) -> Recording | None:
@@ -127,18 +127,28 @@ def _active_error(active: Recording, starter: User | None) -> RecordingActive:
     return RecordingActive(f"{who} is already recording this classroom")
 
 
-def recording_json(recording: Recording, starter: User | None = None) -> dict[str, Any]:
+def _starter_ref(starter: User | None) -> dict[str, Any] | None:
+    if starter is None:
+        return None
+    return {"id": starter.id, "username": starter.username, "display_name": starter.display_name}
+
+
+def recording_json(
+    recording: Recording,
+    starter: User | None = None,
+    *,
+    viewer: User | None = None,
+    classroom: Classroom | None = None,
+) -> dict[str, Any]:
+    """A Recording on the wire; ``can_stop`` and ``can_manage`` are ``viewer``'s rights on it (``classroom``
+    is the recording's, or None when it was deleted)."""
     return {
         "id": recording.id,
         "name": recording.name,
         "number": recording.number,
         "classroom": {"id": recording.classroom_id, "name": recording.classroom_name},
         "state": recording.state,
-        "started_by": (
-            {"id": starter.id, "username": starter.username, "display_name": starter.display_name}
-            if starter
-            else None
-        ),
+        "started_by": _starter_ref(starter),
         "robot_name": recording.robot_name,
         "started_at": iso(recording.started_at),
         "stopped_at": iso(recording.stopped_at),
@@ -147,13 +157,66 @@ def recording_json(recording: Recording, starter: User | None = None) -> dict[st
         "published": recording.published,
         "flags": [flag for flag in recording.flags.split(",") if flag],
         "error": recording.error,
+        "stop_reason": recording.stop_reason,
+        "can_stop": viewer is not None and can_stop_recording(viewer, recording, classroom),
+        "can_manage": viewer is not None and can_manage_recording(viewer, recording, classroom),
     }
 
 
-async def described(db: AsyncSession, recording: Recording) -> dict[str, Any]:
-    """``recording_json`` with the starter read from the database."""
+def recording_status(recording: Recording, starter: User | None) -> dict[str, Any]:
+    """A RecordingStatus: what a classroom listing shows of its active recording."""
+    return {
+        "id": recording.id,
+        "name": recording.name,
+        "state": recording.state,
+        "started_by": _starter_ref(starter),
+        "started_at": iso(recording.started_at),
+    }
+
+
+async def described(db: AsyncSession, recording: Recording, viewer: User | None = None) -> dict[str, Any]:
+    """``recording_json`` with its starter and classroom read from the database and ``viewer``'s rights
+    (without a viewer, ``can_stop`` and ``can_manage`` are false)."""
     starter = await db.get(User, recording.started_by_id) if recording.started_by_id else None
-    return recording_json(recording, starter)
+    classroom = await db.get(Classroom, recording.classroom_id) if recording.classroom_id else None
+    return recording_json(recording, starter, viewer=viewer, classroom=classroom)
+
+
+async def visible_recordings(db: AsyncSession, viewer: User) -> list[dict[str, Any]]:
+    """Every recording ``viewer`` may see, newest first, as Recordings with their rights (one query)."""
+    starter = aliased(User)
+    rows = (
+        await db.execute(
+            select(Recording, Classroom, starter)
+            .outerjoin(Classroom, Recording.classroom_id == Classroom.id)
+            .outerjoin(starter, Recording.started_by_id == starter.id)
+            .order_by(Recording.started_at.desc(), Recording.id.desc())
+        )
+    ).all()
+    return [
+        recording_json(recording, started_by, viewer=viewer, classroom=classroom)
+        for recording, classroom, started_by in rows
+        if can_view_recording(viewer, recording, classroom)
+    ]
+
+
+async def active_statuses(db: AsyncSession, classroom_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    """The RecordingStatus of each classroom's active recording, by classroom id (one query)."""
+    ids = list(classroom_ids)
+    if not ids:
+        return {}
+    rows = (
+        await db.execute(
+            select(Recording, User)
+            .outerjoin(User, Recording.started_by_id == User.id)
+            .where(Recording.classroom_id.in_(ids), Recording.state.in_([s.value for s in ACTIVE]))
+        )
+    ).all()
+    return {
+        recording.classroom_id: recording_status(recording, starter)
+        for recording, starter in rows
+        if recording.classroom_id is not None
+    }
 
 
 def add_flag(recording: Recording, flag: str) -> None:

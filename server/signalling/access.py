@@ -16,9 +16,10 @@ from server.auth.permissions import can_see, is_moderator
 from server.auth.sessions import session_alive
 from server.classrooms import described_classroom
 from server.db.models import Classroom, StopReason, User
+from server.library.recordings import active_recording, described
 from server.signalling.membership import MembershipEvents, rights_for
 from server.signalling.namespace_core import Connection, participant_model, room_name
-from server.signalling.protocol import LeaveReason, RemovedReason, RightsChanged
+from server.signalling.protocol import LeaveReason, RecordingState, RemovedReason, RightsChanged
 
 log = logging.getLogger(__name__)
 
@@ -94,9 +95,14 @@ class AccessUpdates(MembershipEvents):
             participant.role = user.role
             body = await described_classroom(db, self.svc.presence, classroom, user)
             rights = rights_for(user, classroom)
+            recording = await active_recording(db, classroom.id)
+            # Rights on the recording in progress (may they stop it?) changed with theirs.
+            recording_body = await described(db, recording, user) if recording else None
         await self.send(
             RightsChanged(self=participant_model(participant), rights=rights, classroom=body), to=sid
         )
+        if recording_body is not None:
+            await self.send(RecordingState(recording=recording_body, reason=None), to=sid)
         await self.announce_update(room.classroom_id, participant)
 
     async def end_socket(self, sid: str, reason: RemovedReason) -> None:
