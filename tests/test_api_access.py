@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,6 +13,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from server.api.registry import api
+from server.errors import AppError
 from server.services import SERVICES
 from tests.support import PASSWORD, add_user, logged_in
 
@@ -199,6 +202,30 @@ TABLE: list[tuple[str, str, Target, dict[str, int]]] = [
 def test_the_table_covers_every_route() -> None:
     registered = {(spec.method, spec.path) for spec in api.routes}
     assert registered == {(method, route) for method, route, _, _ in TABLE}
+
+
+def _http_part_of_the_protocol_document() -> str:
+    text = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text()
+    return text.split("## socket.io", 1)[0]
+
+
+def test_the_protocol_document_lists_every_route_and_http_error_code() -> None:
+    import server.app  # noqa: F401  every route and error class is defined once the app is importable
+
+    http = _http_part_of_the_protocol_document()
+    documented = set(re.findall(r"^\| (GET|POST|PATCH|PUT|DELETE) \| `([^`]+)` \|", http, flags=re.MULTILINE))
+    assert documented == {(spec.method, spec.path) for spec in api.routes}
+
+    def subclasses(cls: type[AppError]) -> list[type[AppError]]:
+        return [cls, *(sub for child in cls.__subclasses__() for sub in subclasses(child))]
+
+    # Errors of the live classroom (e.g. classroom_full) are the socket section's to document.
+    http_errors = [
+        c for c in subclasses(AppError) if not c.__module__.startswith(("server.signalling", "server.rooms"))
+    ]
+    codes = {(c.status, c.code) for c in http_errors} | {(405, "method_not_allowed"), (500, "internal")}
+    table = set(re.findall(r"^\| (\d{3}) \| `(\w+)` \|", http, flags=re.MULTILINE))
+    assert {(str(status), code) for status, code in codes} <= table
 
 
 @pytest.mark.parametrize(
