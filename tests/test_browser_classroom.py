@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -283,9 +284,19 @@ async def test_a_teacher_made_moderator_in_class_gets_the_moderator_controls_at_
     theo_on_sam = participants(sam).get_by_role("listitem").filter(has_text="Theo Teacher")
     await expect(theo_on_sam.get_by_text("Moderator", exact=True)).to_be_visible()
     await expect(sam.get_by_role("button", name=re.compile("^(Remove|Ask) "))).to_have_count(0)
+    await rec.click()
+    stop = theo.locator("#controls").get_by_role("button", name=re.compile("^Stop recording"))
+    await expect(stop).to_be_enabled(timeout=30_000)
+    for _ in range(120):
+        current = await api(server, tess_cookie, "GET", f"{path}/recording")
+        if current["recording"]["state"] == "recording":
+            break
+        await asyncio.sleep(0.25)
+    await asyncio.sleep(1)
 
     await api(server, tess_cookie, "PATCH", path, {"moderators": [], "students": ["sam", "theo"]})
     await expect(remove_sam).to_have_count(0)
+    await expect(stop).to_be_hidden()
     await expect(rec).to_be_hidden()
     await expect(theo_on_sam.get_by_text("Moderator", exact=True)).to_have_count(0)
 
