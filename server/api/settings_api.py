@@ -5,28 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import Field, field_validator
+from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api.registry import Body, api, json_response, read_body
 from server.auth.sessions import require_user
 from server.db.models import DEFAULT_ROBOT_NAME, User, UserSettings
+from server.names import check_text
 from server.services import services
+
+ROBOT_NAME_MAX = 80
 
 
 class SettingsBody(Body):
     recording_reminder: bool | None = None
-    robot_name: str | None = Field(default=None, min_length=1, max_length=80)
-
-    @field_validator("robot_name")
-    @classmethod
-    def _trim(cls, value: str | None) -> str | None:
-        if value is None:
-            return None
-        cleaned = " ".join(value.split())
-        if not cleaned:
-            raise ValueError("must not be blank")
-        return cleaned
+    robot_name: str | None = Field(default=None, max_length=400)
 
 
 def settings_json(settings: UserSettings) -> dict[str, Any]:
@@ -72,6 +65,6 @@ async def patch_settings(request: web.Request) -> web.Response:
         if body.recording_reminder is not None:
             settings.recording_reminder = body.recording_reminder
         if body.robot_name is not None:
-            settings.robot_name = body.robot_name
+            settings.robot_name = check_text(body.robot_name, "robot_name", ROBOT_NAME_MAX)
         await db.commit()
     return json_response({"settings": settings_json(settings)})
