@@ -120,10 +120,10 @@ def create_app(config: Config) -> web.Application:
 
     async def database(app: web.Application) -> AsyncIterator[None]:
         storage.prepare()
-        await migrate(engine)
         robot = asyncio.create_task(check_robot(app))
-        await svc.recorders.reconcile()
+        await migrate(engine)
         await robot
+        await svc.recorders.reconcile()
         svc.recorders.prepare()
         yield
         await engine.dispose()
