@@ -252,12 +252,12 @@ def load_config(
         raise ConfigError("consent must be 'notice' or 'ask'")
     if config.recording.video_width % 2 or config.recording.video_height % 2:
         raise ConfigError("video_width and video_height must be even")
-    if config.server.log_format not in {"json", "text"}:
-        raise ConfigError("log_format must be 'json' or 'text'")
-    server = dataclasses.replace(config.server, data_dir=config.server.data_dir.expanduser().resolve())
-    return dataclasses.replace(config, server=server)
     for entry in config.auth.trusted_proxies:
         try:
             parse_network(entry)
         except ValueError as exc:
             raise ConfigError(f"trusted_proxies: {exc}") from None
+    if config.server.log_format not in {"json", "text"}:
+        raise ConfigError("log_format must be 'json' or 'text'")
+    server = dataclasses.replace(config.server, data_dir=config.server.data_dir.expanduser().resolve())
+    return dataclasses.replace(config, server=server)
