@@ -61,6 +61,8 @@ class ClassroomSection:
     chat_history: int = 100
     chat_rate_per_minute: int = 60
     max_socket_message_bytes: int = 524_288
+    socket_events_per_10s: int = 100
+    socket_broadcasts_per_10s: int = 10
 
 
 @dataclass(frozen=True)
@@ -150,6 +152,8 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "chat_history": (0, 10_000),
     "chat_rate_per_minute": (1, 10_000),
     "max_socket_message_bytes": (1024, 16 << 20),
+    "socket_events_per_10s": (1, 100_000),
+    "socket_broadcasts_per_10s": (1, 100_000),
     "turn_credential_ttl": (60, 30 * 86400),
     "max_video_bitrate": (50_000, 20_000_000),
     "keyframe_request_interval_ms": (50, 10_000),

@@ -191,3 +191,78 @@ def can_stop_recording(user: User, recording: Recording, classroom: Classroom | 
 def require_can_stop(user: User, recording: Recording, classroom: Classroom | None) -> None:
     if not can_stop_recording(user, recording, classroom):
         raise Forbidden("only the moderator who started this recording, or an admin, can stop it")
+
+
+# -- live classroom ---------------------------------------------------------------------------------------
+
+
+def require_person(participant: Participant) -> None:
+    """Chat, hands, consent and moderation are for people: the recorder robot only listens and watches."""
+    if participant.robot:
+        raise Forbidden("the recorder robot cannot do this")
+
+
+def require_can_publish(participant: Participant, sources: list[str]) -> None:
+    """The robot publishes nothing; people publish what they ask for."""
+    if participant.robot and sources:
+        raise Forbidden("the recorder robot publishes nothing")
+
+
+def can_be_removed(participant: Participant) -> bool:
+    """Moderators and the robot are never removed by ``remove``: only people without a moderator's seat."""
+    return not participant.robot and not participant.moderator
+
+
+def can_be_asked_to_mute(participant: Participant) -> bool:
+    return not participant.robot
+
+
+def require_can_remove(moderator: Participant, target: Participant) -> None:
+    require_moderating(moderator)
+    if not can_be_removed(target):
+        raise Forbidden("moderators cannot be removed")
+
+
+def require_can_request_mute(moderator: Participant, target: Participant) -> None:
+    require_moderating(moderator)
+    if not can_be_asked_to_mute(target):
+        raise Forbidden("the recorder robot has nothing to mute")
+
+
+def require_robot_classroom(robot_classroom_id: int, classroom_id: int) -> None:
+    """A robot's token names the one classroom it records."""
+    if robot_classroom_id != classroom_id:
+        raise Forbidden("the robot may join only the classroom it records")
+
+
+def may_reach_robot(consent_mode: str, consent: bool | None) -> bool:
+    """Whether a participant's media may be forwarded to the recorder robot: in ``ask`` mode only after
+    they accepted; in ``notice`` mode always (the notice tells everyone)."""
+    return consent_mode != "ask" or consent is True
+
+
+def require_person_connection(robot: bool) -> None:
+    """Dashboards are for people; the robot's token is good for its classroom only."""
+    if robot:
+        raise Forbidden("the recorder robot cannot do this")
+
+
+def who_can_see(classroom: Classroom, admin_ids: set[int]) -> set[int]:
+    """Every user ``can_see`` lets into ``classroom``: its owner, its members and the admins."""
+    return {classroom.owner_id, *(member.user_id for member in classroom.members), *admin_ids}
+
+
+def require_consent_asked(consent_mode: str) -> None:
+    """Consent answers exist only where the server asks for them."""
+    if consent_mode != "ask":
+        raise Forbidden("this server records with a notice; there is nothing to answer")
+
+
+def takes_a_seat(participant: Participant) -> bool:
+    """People take seats; the recorder robot never does."""
+    return not participant.robot
+
+
+def may_return_after_removal(participant: Participant) -> bool:
+    """Someone a moderator removed stays out until the classroom empties; moderators are never kept out."""
+    return participant.moderator
