@@ -1,7 +1,8 @@
 """A classroom participant without a browser: socket.io signalling and one aiortc peer connection.
 
 It speaks docs/protocol.md exactly as the web page does (join, ``media_join``, answer every offer), so
-the recorder robot, the tests and the benchmarks all reach the server the way a browser does.
+the recorder robot, the tests and the benchmarks all reach the server the way a browser does. Payloads are
+built from, and offers read through, the protocol's own models (``server.signalling.protocol``).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from aiortc import (
     RTCSessionDescription,
 )
 from aiortc.rtcconfiguration import RTCBundlePolicy
+
+from server.signalling.protocol import Join, MediaAnswer, MediaJoin, MediaJoinAck, MediaSourceRef, Offer
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +74,7 @@ class ClassroomClient:
         self.sources: dict[str, RemoteSource] = {}
         self.offers_answered = 0
         self.events: dict[str, asyncio.Queue[Any]] = {}
-        self._offers: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self._offers: asyncio.Queue[Offer] = asyncio.Queue()
         self._answering: asyncio.Task[None] | None = None
         self._publish_mids: dict[str, str] = {}
         self.sio.on("media_offer", self._offer_arrived, namespace=NAMESPACE)
@@ -96,16 +99,17 @@ class ClassroomClient:
         return answer
 
     async def join(self, classroom_id: int) -> dict[str, Any]:
-        return await self.call("join", {"classroom_id": classroom_id})
+        return await self.call("join", Join(classroom_id=classroom_id).model_dump())
 
     async def start_media(self) -> None:
         """Open the peer connection: publish ``tracks`` and receive the others."""
-        joined = await self.call("media_join", {"publish": list(self.tracks)})
-        servers = [RTCIceServer(**server) for server in joined["ice_servers"]]
+        publish = MediaJoin.model_validate({"publish": list(self.tracks)})
+        joined = MediaJoinAck.model_validate(await self.call("media_join", publish.model_dump()))
+        servers = [RTCIceServer(**server.model_dump(exclude_none=True)) for server in joined.ice_servers]
         self.pc = RTCPeerConnection(
             RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
         )
-        await self._answer(joined["offer"])
+        await self._answer(joined.offer)
         self._answering = asyncio.ensure_future(self._answer_offers())
 
     async def close(self) -> None:
@@ -128,7 +132,7 @@ class ClassroomClient:
         self._queue(event).put_nowait(data)
 
     async def _offer_arrived(self, offer: dict[str, Any]) -> None:
-        self._offers.put_nowait(offer)
+        self._offers.put_nowait(Offer.model_validate(offer))
 
     async def _answer_offers(self) -> None:
         while True:
@@ -136,14 +140,14 @@ class ClassroomClient:
             try:
                 await self._answer(offer)
             except Exception:
-                log.exception("answering offer %s failed", offer.get("revision"))
+                log.exception("answering offer %s failed", offer.revision)
 
-    async def _answer(self, offer: dict[str, Any]) -> None:
+    async def _answer(self, offer: Offer) -> None:
         assert self.pc is not None
         if self.pc.signalingState == "closed":
             return
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer["sdp"], type="offer"))
-        self._publish_mids = offer["publish_mids"]
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
+        self._publish_mids = offer.publish_mids
         by_mid = {mid: source for source, mid in self._publish_mids.items()}
         for transceiver in self.pc.getTransceivers():
             source = by_mid.get(transceiver.mid or "")
@@ -151,11 +155,12 @@ class ClassroomClient:
                 transceiver.sender.replaceTrack(self.tracks[source])
                 transceiver.direction = "sendonly"
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        await self.call("media_answer", {"revision": offer["revision"], "sdp": self.pc.localDescription.sdp})
+        answer = MediaAnswer(revision=offer.revision, sdp=self.pc.localDescription.sdp)
+        await self.call("media_answer", answer.model_dump())
         self.offers_answered += 1
-        self._notice_sources(offer["sources"])
+        self._notice_sources(offer.sources)
 
-    def _notice_sources(self, sources: dict[str, dict[str, Any]]) -> None:
+    def _notice_sources(self, sources: dict[str, MediaSourceRef]) -> None:
         assert self.pc is not None
         for transceiver in self.pc.getTransceivers():
             mid = transceiver.mid
@@ -164,8 +169,8 @@ class ClassroomClient:
                 continue
             remote = RemoteSource(
                 mid,
-                described["user_id"],
-                described["source"],
+                described.user_id,
+                described.source,
                 transceiver.receiver.track,
                 transceiver.receiver,
             )

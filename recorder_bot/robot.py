@@ -26,6 +26,14 @@ from recorder_bot.rtp_clock import CREEP, StreamClock, rtp_timestamp
 from recorder_bot.writer import EncoderSettings, RecorderPipeline, RecordingWriter, WriterStats
 from server.media.adapter import watch_sender_reports
 from server.media.ntp import PublisherClock
+from server.signalling.protocol import (
+    ActiveSpeaker,
+    ParticipantJoined,
+    ParticipantLeft,
+    ParticipantModel,
+    ParticipantUpdated,
+    RobotJoinAck,
+)
 
 log = logging.getLogger(__name__)
 
@@ -50,15 +58,15 @@ class RobotSession:
         self._readers: set[asyncio.Task[None]] = set()
         sio = self.client.sio
         sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
-        sio.on("participant_joined", self._on_participant, namespace=NAMESPACE)
+        sio.on("participant_joined", self._on_arrival, namespace=NAMESPACE)
         sio.on("participant_updated", self._on_participant, namespace=NAMESPACE)
         sio.on("participant_left", self._on_left, namespace=NAMESPACE)
         sio.on("active_speaker", self._on_speaker, namespace=NAMESPACE)
 
     async def start(self) -> None:
         await self.client.connect()
-        joined = await self.client.join(self.job.classroom_id)
-        for participant in joined["participants"]:
+        joined = RobotJoinAck.model_validate(await self.client.join(self.job.classroom_id))
+        for participant in joined.participants:
             self._know(participant)
         await self.client.start_media()
 
@@ -73,26 +81,28 @@ class RobotSession:
     async def _on_disconnect(self, reason: Any = None) -> None:
         self.disconnected.set()
 
+    async def _on_arrival(self, data: dict[str, Any]) -> None:
+        self._know(ParticipantJoined.model_validate(data).participant)
+
     async def _on_participant(self, data: dict[str, Any]) -> None:
-        self._know(data["participant"])
+        self._know(ParticipantUpdated.model_validate(data).participant)
 
     async def _on_left(self, data: dict[str, Any]) -> None:
-        user_id = data["user_id"]
+        user_id = ParticipantLeft.model_validate(data).user_id
         for source in ("microphone", "camera", "screen"):
             self.pipeline.remove_source(SourceKey(user_id, source))
 
     async def _on_speaker(self, data: dict[str, Any]) -> None:
-        self.pipeline.set_active_speaker(data.get("user_id"))
+        self.pipeline.set_active_speaker(ActiveSpeaker.model_validate(data).user_id)
 
-    def _know(self, participant: dict[str, Any]) -> None:
-        user_id = participant["user_id"]
-        if participant.get("robot"):
+    def _know(self, participant: ParticipantModel) -> None:
+        if participant.robot:
             return
-        if self._names.get(user_id) != participant["display_name"]:
-            self._names[user_id] = participant["display_name"]
+        if self._names.get(participant.user_id) != participant.display_name:
+            self._names[participant.user_id] = participant.display_name
             self.pipeline.set_names(self._names)
-        if participant.get("screen_sharing") is False:
-            self.pipeline.remove_source(SourceKey(user_id, "screen"))
+        if not participant.screen_sharing:
+            self.pipeline.remove_source(SourceKey(participant.user_id, "screen"))
 
     # -- media --------------------------------------------------------------------------------------------
 
