@@ -104,7 +104,9 @@ class ClassroomClient:
     async def start_media(self) -> None:
         """Open the peer connection: publish ``tracks`` and receive the others."""
         publish = MediaJoin.model_validate({"publish": list(self.tracks)})
-        joined = MediaJoinAck.model_validate(await self.call("media_join", publish.model_dump()))
+        joined = MediaJoinAck.model_validate(
+            await self.call("media_join", publish.model_dump()), strict=False
+        )
         servers = [RTCIceServer(**server.model_dump(exclude_none=True)) for server in joined.ice_servers]
         self.pc = RTCPeerConnection(
             RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)

@@ -34,6 +34,7 @@ from server.recorders.tokens import RobotTokens
 from server.rooms.presence import Presence
 from server.services import SERVICES, Services
 from server.signalling.classroom_namespace import ClassroomNamespace
+from server.signalling.socket_server import ClassroomSocketServer
 from server.storage import LocalStorage
 
 __all__ = [
@@ -54,7 +55,7 @@ def _socket_server(config: Config) -> socketio.AsyncServer:
         own = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
         return origin in {own, *allowed_origins(config)}
 
-    return socketio.AsyncServer(
+    return ClassroomSocketServer(
         async_mode="aiohttp",
         cors_allowed_origins=same_origin,
         max_http_buffer_size=config.classroom.max_socket_message_bytes,

@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCSessionDescription
+from aiortc.exceptions import OperationError
 from aiortc.rtcconfiguration import RTCBundlePolicy
-from aiortc.sdp import candidate_from_sdp
+from aiortc.sdp import SessionDescription, candidate_from_sdp
 
 from server.errors import Conflict, Invalid
 
@@ -64,10 +65,12 @@ class MediaPeer:
             raise Invalid(f"sdp: at most {MAX_SDP_BYTES} bytes")
         if self.pc.signalingState != "have-local-offer" or revision != self.revision:
             raise Conflict(f"no offer {revision} is waiting for an answer (current: {self.revision})")
+        check_answer(sdp)
         try:
             await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
-        except (ValueError, KeyError, IndexError) as exc:
-            raise Invalid(f"the answer cannot be used: {exc}") from None
+        except (ValueError, KeyError, IndexError, AssertionError, AttributeError, OperationError) as exc:
+            # aiortc asserts on lines it cannot parse and meets None where a required line is missing.
+            raise Invalid(f"the answer cannot be used: {exc or type(exc).__name__}") from None
         self.negotiating = False
 
     async def add_candidate(self, candidate: Any, sdp_mid: Any, sdp_mline_index: Any) -> None:
@@ -92,3 +95,17 @@ class MediaPeer:
     async def close(self) -> None:
         self.closed = True
         await self.pc.close()
+
+
+def check_answer(sdp: str) -> None:
+    """Refuse an answer aiortc would take and then fail on in the background: every m-line needs its DTLS
+    fingerprint and setup role (without them the connection's DTLS task dies on an assertion)."""
+    try:
+        parsed = SessionDescription.parse(sdp)
+    except Exception as exc:  # a third-party parser on untrusted text: any failure means "unusable"
+        raise Invalid(f"the answer cannot be parsed: {exc or type(exc).__name__}") from None
+    if not parsed.media:
+        raise Invalid("the answer has no m-lines")
+    for media in parsed.media:
+        if media.dtls is None or not media.dtls.fingerprints:
+            raise Invalid(f"m-line {media.rtp.muxId or '?'} has no DTLS fingerprint or setup role")

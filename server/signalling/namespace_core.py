@@ -166,6 +166,18 @@ class NamespaceCore(socketio.AsyncNamespace):  # type: ignore[misc]
             Rate.BROADCAST: SlidingWindow(limits.socket_broadcasts_per_10s, 10),
         }
 
+    async def trigger_event(self, event: str, *args: Any) -> Any:
+        """Route an event to its handler; an unknown event, or one sent with more than one payload, is
+        refused as ``invalid`` (python-socketio would answer nothing, or raise in its dispatcher)."""
+        if event in ("connect", "disconnect"):
+            return await super().trigger_event(event, *args)
+        sid = args[0] if args and isinstance(args[0], str) else ""
+        if event not in EVENTS:
+            return await self.refuse(sid, "unknown", AppError(f"unknown event {event[:64]!r}"))
+        if len(args) > 2:
+            return await self.refuse(sid, event, AppError("an event carries one payload object"))
+        return await super().trigger_event(event, *args)
+
     # -- admission ---------------------------------------------------------------------------------------
 
     async def admit(self, sid: str, name: str, rate: Rate) -> None:

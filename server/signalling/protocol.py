@@ -10,13 +10,14 @@ as JSON objects; the document names their fields in its HTTP part.
 from __future__ import annotations
 
 import enum
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal, TypeVar
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
+    Strict,
     WithJsonSchema,
     field_validator,
     model_serializer,
@@ -35,6 +36,10 @@ MAX_SDP_CHARS = 256 * 1024
 MAX_CANDIDATE_CHARS = 1024
 # Chat text is checked against ``chat_max_length`` by the handler; this bounds what is even parsed.
 MAX_TEXT_CHARS = 100_000
+E = TypeVar("E", bound=enum.Enum)
+# An enum as it travels: its value is accepted where strict models would want the member itself, so
+# what the server sends reads back on the other side.
+WireEnum = Annotated[E, Strict(False)]
 
 
 class Message(BaseModel):
@@ -274,7 +279,7 @@ class ParticipantLeft(ServerEvent):
     event = "participant_left"
     summary = "someone left, was removed or lost access"
     user_id: UserId
-    reason: LeaveReason
+    reason: WireEnum[LeaveReason]
     seats_used: int
 
 
@@ -300,7 +305,7 @@ class MuteRequested(ServerEvent):
 class Removed(ServerEvent):
     event = "removed"
     summary = "the server took this socket out of its classroom (sent to the one removed)"
-    reason: RemovedReason
+    reason: WireEnum[RemovedReason]
     by: ParticipantModel | None
 
 
@@ -321,7 +326,7 @@ class RecordingState(ServerEvent):
         "rights (`can_stop`, `can_manage`) computed for them; the page's only source of REC state"
     )
     recording: Recording
-    reason: StopReason | None
+    reason: WireEnum[StopReason] | None
 
 
 class ActiveSpeaker(ServerEvent):
