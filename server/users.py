@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.passwords import hash_password
-from server.auth.permissions import can_create_classroom, can_delete_user, can_manage_users
+from server.auth.permissions import can_be_moderator, can_create_classroom, can_delete_user, can_manage_users
 from server.auth.sessions import end_user_sessions
 from server.db.models import Classroom, Role, User, UserSettings
 from server.errors import Conflict, Invalid, NotFound
@@ -63,6 +63,8 @@ def me_json(user: User) -> dict[str, Any]:
         **user_json(user),
         "can_create_classroom": can_create_classroom(user),
         "can_manage_users": can_manage_users(user),
+        # Recording settings (reminder, robot name) matter to those who may moderate, hence record.
+        "can_record": can_be_moderator(user),
     }
 
 

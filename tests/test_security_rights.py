@@ -154,10 +154,10 @@ async def test_rights_travel_with_me_users_classrooms_and_recordings(
     me = {
         who: (await (await s[who].get("/api/me")).json())["user"] for who in ("admin", "teacher", "student")
     }
-    assert [(me[w]["can_create_classroom"], me[w]["can_manage_users"]) for w in me] == [
-        (True, True),
-        (True, False),
-        (False, False),
+    assert [(me[w]["can_create_classroom"], me[w]["can_record"], me[w]["can_manage_users"]) for w in me] == [
+        (True, True, True),
+        (True, True, False),
+        (False, False, False),
     ]
     rows = (await (await s["admin"].get("/api/users")).json())["users"]
     assert {r["username"]: r["can_delete"] for r in rows} == {

@@ -45,9 +45,8 @@ async function save(event) {
 async function main() {
   const user = await initPage();
   if (!user) return;
-  // Recording settings matter to those who moderate classrooms; the server's `can_create_classroom` is the
-  // site-wide right that goes with it (GET /api/me has no separate one).
-  if (!user.can_create_classroom) {
+  // Recording settings matter to those who may record (the server's `can_record` on GET /api/me).
+  if (!user.can_record) {
     page.notForYou.hidden = false;
     return;
   }
