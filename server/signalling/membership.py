@@ -26,7 +26,7 @@ from server.db.models import ChatMessage, ConsentAnswer, User, UserSettings
 from server.errors import Invalid, NotFound, RateLimited
 from server.library.recordings import active_recording, described
 from server.recorders.tokens import robot_allowed
-from server.rooms.presence import Participant
+from server.rooms.presence import ClassroomPresence, Participant
 from server.services import Services
 from server.signalling.namespace_core import (
     Connection,
@@ -296,11 +296,7 @@ class MembershipEvents(NamespaceCore):
         summary="ask a participant to mute their microphone or camera",
     )
     async def on_mute_request(self, sid: str, data: MuteRequest) -> Ok:
-        room, moderator = self.joined(sid)
-        require_moderating(moderator)
-        target = room.participants.get(data.user_id)
-        if target is None:
-            raise NotFound("that participant is not in this classroom")
+        _room, moderator, target = self._moderated(sid, data.user_id)
         require_can_request_mute(moderator, target)
         await self.send(MuteRequested(kind=data.kind, by=participant_model(moderator)), to=target.sid)
         return Ok()
@@ -314,11 +310,7 @@ class MembershipEvents(NamespaceCore):
         summary="take a participant out; they stay out until the classroom empties",
     )
     async def on_remove(self, sid: str, data: Remove) -> Ok:
-        room, moderator = self.joined(sid)
-        require_moderating(moderator)
-        target = room.participants.get(data.user_id)
-        if target is None:
-            raise NotFound("that participant is not in this classroom")
+        room, moderator, target = self._moderated(sid, data.user_id)
         require_can_remove(moderator, target)
         self.svc.presence.remove_user(room.classroom_id, target.user_id)
         await self.send_away(room.classroom_id, target, RemovedReason.REMOVED, participant_model(moderator))
@@ -327,6 +319,15 @@ class MembershipEvents(NamespaceCore):
             extra={"classroom_id": room.classroom_id, "user_id": target.user_id, "by": moderator.user_id},
         )
         return Ok()
+
+    def _moderated(self, sid: str, user_id: int) -> tuple[ClassroomPresence, Participant, Participant]:
+        """The moderator's classroom, the moderator and the participant a moderation action is aimed at."""
+        room, moderator = self.joined(sid)
+        require_moderating(moderator)
+        target = room.participants.get(user_id)
+        if target is None:
+            raise NotFound("that participant is not in this classroom")
+        return room, moderator, target
 
     # -- seats --------------------------------------------------------------------------------------------
 
