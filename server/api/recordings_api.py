@@ -16,7 +16,7 @@ from server.auth.permissions import (
 )
 from server.auth.sessions import require_user
 from server.classrooms import get_classroom
-from server.db.models import DEFAULT_ROBOT_NAME, Classroom, Recording, User, UserSettings
+from server.db.models import DEFAULT_ROBOT_NAME, Classroom, Recording, StopReason, User, UserSettings
 from server.errors import NotFound, Unavailable
 from server.library.files import content_disposition, download_name, path_under
 from server.library.recordings import (
@@ -105,7 +105,7 @@ async def stop_recording(request: web.Request) -> web.Response:
             raise NotFound("this classroom is not being recorded")
         require_can_stop(user, recording, classroom)
         recording_id = recording.id
-    await svc.recorders.stop(recording_id)
+    await svc.recorders.stop(recording_id, StopReason.STOPPED)
     await svc.recorders.wait(recording_id)
     async with svc.db() as db:
         result = await described(db, await get_recording(db, recording_id), user)

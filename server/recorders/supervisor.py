@@ -141,7 +141,7 @@ class RecorderSupervisor:
         await self._notify(recording, None)
         log.info("robot started", extra={"recording_id": recording.id, "pid": process.pid})
 
-    async def stop(self, recording_id: int, reason: StopReason = StopReason.STOPPED) -> None:
+    async def stop(self, recording_id: int, reason: StopReason) -> None:
         """End a recording for ``reason``: it is ``finishing`` at once, with its reason stored, and its
         robot is asked to finish the file; the follower takes it to ready. The first reason given is kept.
         """
