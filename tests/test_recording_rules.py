@@ -296,3 +296,24 @@ async def test_with_consent_asked_a_student_who_declines_is_left_out_and_the_ans
     path = next(app[SERVICES].storage.recordings.glob("*.mp4"))
     assert tone_level(path, 440, after=2.0) > 0.02, "the teacher is in the recording"
     assert tone_level(path, 660, after=2.0) < 0.002, "the student who declined is not"
+
+
+async def test_deleting_a_classroom_while_it_records_keeps_the_recording_and_says_why_it_ended(
+    classroom: Classroom, app: web.Application
+) -> None:
+    student = await classroom.enter("student", {"microphone": SyntheticAudioTrack(660)})
+    status, body = await start(classroom.sessions["teacher"], classroom.classroom_id)
+    assert status == 201
+    recording_id = body["recording"]["id"]
+    await until_state(app, recording_id, "recording")
+    await asyncio.sleep(2)
+    response = await classroom.sessions["teacher"].delete(f"/api/classrooms/{classroom.classroom_id}")
+    assert response.status == 204
+    assert (await student.next_event("removed"))["reason"] == "classroom_deleted"
+    recording = await until_state(app, recording_id, "ready", "failed")
+    assert (recording.state, recording.stop_reason) == ("ready", "classroom_deleted")
+    listed = await (await classroom.sessions["teacher"].get(f"/api/recordings/{recording_id}")).json()
+    assert listed["recording"]["stop_reason"] == "classroom_deleted"
+    path = next(app[SERVICES].storage.recordings.glob("*.mp4"))
+    with av.open(str(path)) as container:
+        assert sum(1 for _ in container.decode(audio=0)) > 50
