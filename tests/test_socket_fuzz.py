@@ -795,3 +795,26 @@ async def test_a_frame_over_the_size_limit_cuts_off_only_its_sender(
     assert (await student.call("chat", {"text": "carry on"}))["ok"] is True
     while (await teacher.next("chat"))["message"]["text"] != "carry on":
         pass
+
+
+async def test_events_named_connect_disconnect_or_nothing_known_are_refused_and_the_sender_stays(
+    users: dict[str, int], client_as: ClientFactory, participant: ParticipantFactory
+) -> None:
+    """A client naming a reserved event could once make the server believe it had left while it stayed."""
+    teacher_http = await client_as("teacher")
+    teacher = await participant(teacher_http)
+    classroom_id = await new_classroom(teacher_http, ["student"])
+    student = await participant(await client_as("student"))
+    await teacher.call("join", {"classroom_id": classroom_id})
+    await student.call("join", {"classroom_id": classroom_id})
+    await teacher.next("participant_joined")
+    packets = ('["disconnect","client disconnect"]', '["connect",{}]', '["no_such_event",{}]', "{}", "[7]")
+    for packet in packets:
+        answered: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        ack_id = student.sio._generate_ack_id(NAMESPACE, lambda *args, f=answered: f.set_result(args))
+        await student.sio.eio.send(f"2{NAMESPACE},{ack_id}{packet}")
+        (ack,) = await asyncio.wait_for(answered, 3)
+        assert ack["error"]["code"] == "invalid", packet
+    assert (await student.call("chat", {"text": "still here"}))["ok"] is True
+    assert teacher.pending("participant_left") == 0
+    assert (await teacher.next("chat"))["message"]["text"] == "still here"
