@@ -33,3 +33,15 @@ def test_pages_decide_no_rights_from_roles() -> None:
         if ROLE_COMPARISON.search(line)
     ]
     assert found == []
+
+
+def test_the_browser_protocol_module_names_the_servers_events() -> None:
+    """web/js/protocol.js listens to every event the server pushes and can send every event it takes."""
+    from server.signalling.namespace_core import EVENTS
+    from server.signalling.protocol import SERVER_EVENTS
+
+    source = (WEB / "js" / "protocol.js").read_text()
+    listed = re.search(r"SERVER_EVENTS = Object\.freeze\(\[(.*?)\]\)", source, re.S)
+    assert listed is not None
+    assert set(re.findall(r'"([a-z_]+)"', listed.group(1))) == {event.event for event in SERVER_EVENTS}
+    assert set(re.findall(r'_request\("([a-z_]+)"', source)) == set(EVENTS)
