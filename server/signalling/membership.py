@@ -292,8 +292,7 @@ class MembershipEvents(NamespaceCore):
         Ok,
         who=Who.MODERATOR,
         errors=("not_joined", "forbidden", "not_found"),
-        rate=Rate.BROADCAST,
-        summary="ask a participant to mute their microphone or camera",
+        summary="ask a participant to mute their microphone or camera (only they hear of it)",
     )
     async def on_mute_request(self, sid: str, data: MuteRequest) -> Ok:
         _room, moderator, target = self._moderated(sid, data.user_id)
