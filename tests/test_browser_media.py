@@ -379,6 +379,8 @@ async def test_three_see_and_hear_each_other_one_leaves_and_a_latecomer_sees_at_
     lee = await open_page(browser, server.url, "lee", TIME_FIRST_FRAMES)
     await lee.goto(f"{server.url}/classrooms/{classroom.classroom_id}")
     await wait_receiving(lee, classroom, ["Tess Teacher", "Sam Student"])
+    # The others get the latecomer's m-lines once the latecomer's media flows: wait for them to show.
+    await wait_receiving(tess, classroom, ["Sam Student", "Lee Latecomer"])
     await assert_still_receiving(tess, ["Sam Student", "Lee Latecomer"])
     times: dict[str, Any] = await lee.evaluate(
         """() => ({media: window.__mediaStartedAt, pc: window.__pcCreatedAt, frames: window.__firstFrames})"""
