@@ -112,6 +112,7 @@ def create_app(config: Config) -> web.Application:
     sio.attach(app)
 
     async def close_sockets(app: web.Application) -> None:
+        await namespace.stop_sweeping()
         # Robots first: they finish their files while signalling still works.
         await svc.recorders.close()
         await namespace.disconnect_all()
@@ -127,7 +128,9 @@ def create_app(config: Config) -> web.Application:
         await robot
         await svc.recorders.reconcile()
         svc.recorders.prepare()
+        namespace.start_sweeping()
         yield
+        await namespace.stop_sweeping()
         await engine.dispose()
 
     async def loop_lag(app: web.Application) -> AsyncIterator[None]:

@@ -63,6 +63,7 @@ class ClassroomSection:
     max_socket_message_bytes: int = 524_288
     socket_events_per_10s: int = 100
     socket_broadcasts_per_10s: int = 10
+    session_recheck_seconds: int = 30
 
 
 @dataclass(frozen=True)
@@ -154,6 +155,7 @@ _LIMITS: dict[str, tuple[int, int]] = {
     "max_socket_message_bytes": (1024, 16 << 20),
     "socket_events_per_10s": (1, 100_000),
     "socket_broadcasts_per_10s": (1, 100_000),
+    "session_recheck_seconds": (1, 3600),
     "turn_credential_ttl": (60, 30 * 86400),
     "max_video_bitrate": (50_000, 20_000_000),
     "keyframe_request_interval_ms": (50, 10_000),

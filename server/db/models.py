@@ -92,7 +92,8 @@ class User(Base):
 
 class AuthSession(Base):
     """One login. The cookie carries a random token whose hash is this row's id: logging out, deleting
-    the user or changing their password deletes the row, and the cookie is dead (no id is ever reused)."""
+    the user or changing their password deletes the row, and the cookie is dead (session ids are random
+    tokens' hashes, never reused)."""
 
     __tablename__ = "auth_sessions"
 

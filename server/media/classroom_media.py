@@ -13,7 +13,9 @@ import logging
 from collections.abc import Coroutine
 from typing import Any, Protocol
 
-from server.errors import NotFound
+from aiortc.exceptions import InvalidStateError
+
+from server.errors import Conflict, NotFound
 from server.media.peer import MediaPeer
 from server.media.router import Router, RouterConfig
 
@@ -150,7 +152,13 @@ class ClassroomMedia:
         self._unassigned.setdefault(user_id, []).extend(zip(transceivers, sources, strict=True))
 
     async def _offer(self, user_id: int, peer: MediaPeer) -> dict[str, Any]:
-        return self._describe(user_id, peer, await peer.make_offer())
+        try:
+            offer = await peer.make_offer()
+        except InvalidStateError:  # closed meanwhile by a newer join of the same user
+            offer = None
+        if offer is None or self.peers.get(user_id) is not peer:
+            raise Conflict("a newer media_join of yours (another tab?) replaced this one")
+        return self._describe(user_id, peer, offer)
 
     async def _send(self, user_id: int, offer: dict[str, Any]) -> None:
         peer = self.peers.get(user_id)

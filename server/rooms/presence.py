@@ -122,6 +122,11 @@ class Presence:
         room.removed_users.add(user_id)
         return participant
 
+    def forget_removal(self, user_id: int) -> None:
+        """A deleted account is kept out of nowhere (its id may be given to someone else)."""
+        for room in self._rooms.values():
+            room.removed_users.discard(user_id)
+
     def close(self, classroom_id: int) -> list[Participant]:
         """Empty a classroom (it was deleted); returns who was in it."""
         room = self._rooms.pop(classroom_id, None)

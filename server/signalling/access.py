@@ -8,25 +8,68 @@ session is gone); one whose rights changed gets ``rights_changed`` and everyone 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Iterable
+
+from sqlalchemy import select
 
 from server.auth.permissions import can_see, is_moderator
 from server.auth.sessions import session_alive
 from server.classrooms import described_classroom
 from server.db.models import Classroom, StopReason, User
 from server.library.recordings import active_recording, described
+from server.services import Services
 from server.signalling.membership import MembershipEvents, rights_for
-from server.signalling.namespace_core import Connection, participant_model, room_name
+from server.signalling.namespace_core import (
+    Connection,
+    participant_model,
+    room_name,
+)
 from server.signalling.protocol import LeaveReason, RecordingState, RemovedReason, RightsChanged
 
 log = logging.getLogger(__name__)
 
 
 class AccessUpdates(MembershipEvents):
+    def __init__(self, svc: Services) -> None:
+        super().__init__(svc)
+        self._sweeper: asyncio.Task[None] | None = None
+
+    def start_sweeping(self) -> None:
+        """Re-check every person's socket now and then, so one that only listens still ends when its
+        session expires (the others are re-checked as they send, and at once on every change)."""
+        if self._sweeper is None:
+            self._sweeper = asyncio.create_task(self._sweep())
+
+    async def stop_sweeping(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
+            self._sweeper = None
+
+    async def _sweep(self) -> None:
+        recheck = self.svc.config.classroom.session_recheck_seconds
+        while True:
+            await asyncio.sleep(recheck / 2)
+            now = time.monotonic()
+            for sid, conn in list(self._connections.items()):
+                if conn.session_id is not None and now - conn.checked_at > recheck:
+                    try:
+                        await self.reauthorise(sid)
+                    except Exception:
+                        log.exception("re-checking a socket failed", extra={"sid": sid})
+
     async def users_changed(self, user_ids: Iterable[int]) -> None:
-        for sid in self.sids_of(set(user_ids)):
+        changed = set(user_ids)
+        async with self.svc.db() as db:
+            existing = set(await db.scalars(select(User.id).where(User.id.in_(changed))))
+        for user_id in changed - existing:
+            self.forget_user(user_id)
+        for sid in self.sids_of(changed):
             await self.reauthorise(sid)
 
     async def sessions_ended(self, session_ids: Iterable[str]) -> None:
@@ -36,6 +79,7 @@ class AccessUpdates(MembershipEvents):
                 await self.end_socket(sid, RemovedReason.SESSION_ENDED)
 
     async def classroom_changed(self, classroom_id: int) -> None:
+        self.access_changed(classroom_id)
         room = self.svc.presence.room(classroom_id)
         for participant in list(room.participants.values()) if room else ():
             if not participant.robot:
@@ -59,6 +103,7 @@ class AccessUpdates(MembershipEvents):
         conn = self._connections.get(sid)
         if conn is None or conn.robot is not None:
             return
+        conn.generation += 1
         async with self.svc.db() as db:
             user = await session_alive(db, conn.session_id) if conn.session_id else None
             if user is None or user.id != conn.user_id:

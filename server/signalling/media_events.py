@@ -35,7 +35,7 @@ class MediaEvents(MembershipEvents):
         MediaJoin,
         MediaJoinAck,
         who=Who.JOINED,
-        errors=("not_joined", "forbidden"),
+        errors=("not_joined", "forbidden", "conflict"),
         summary="start (or restart) media: the ack carries the ICE servers and the server's first offer",
     )
     async def on_media_join(self, sid: str, data: MediaJoin) -> MediaJoinAck:
@@ -112,13 +112,21 @@ class MediaEvents(MembershipEvents):
             await self.announce_update(room.classroom_id, participant)
         return Ok()
 
-    @event(Empty, Ok, who=Who.JOINED, errors=("not_joined",), summary="stop media (the seat is kept)")
+    @event(
+        Empty,
+        Ok,
+        who=Who.JOINED,
+        errors=("not_joined",),
+        rate=Rate.BROADCAST,
+        summary="stop media (the seat is kept)",
+    )
     async def on_media_leave(self, sid: str, data: Empty) -> Ok:
         room, participant = self.joined(sid)
         await self.svc.media.leave(room.classroom_id, participant.user_id)
-        participant.publishing = []
-        participant.screen_sharing = False
-        await self.announce_update(room.classroom_id, participant)
+        if participant.publishing or participant.screen_sharing:
+            participant.publishing = []
+            participant.screen_sharing = False
+            await self.announce_update(room.classroom_id, participant)
         return Ok()
 
     # -- MediaSignals ---------------------------------------------------------------------------------

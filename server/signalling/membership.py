@@ -31,6 +31,7 @@ from server.services import Services
 from server.signalling.namespace_core import (
     Connection,
     NamespaceCore,
+    NotJoined,
     Rate,
     Who,
     event,
@@ -135,13 +136,15 @@ class MembershipEvents(NamespaceCore):
         Join,
         (JoinAck, RobotJoinAck),
         who=Who.SEEING,
-        errors=("not_found", "classroom_full", "forbidden", "already_joined"),
+        errors=("not_found", "classroom_full", "forbidden", "already_joined", "not_joined"),
+        rate=Rate.BROADCAST,
         summary="take a seat in a classroom (one per user: a second tab takes over the first one's seat)",
     )
     async def on_join(self, sid: str, data: Join) -> JoinAck | RobotJoinAck:
         conn = self.connection(sid)
         if conn.robot is not None:
             return await self._join_robot(sid, conn, data.classroom_id)
+        generation = (self.access_generation(data.classroom_id), conn.generation)
         async with self.svc.db() as db:
             user = await db.get(User, conn.user_id)
             if user is None:
@@ -186,6 +189,11 @@ class MembershipEvents(NamespaceCore):
             await self.seat(classroom.id, seat_limit, participant)
             # Counted once seated, so the ack and the others' participant_joined agree.
             classroom_body = await described_classroom(db, self.svc.presence, classroom, user)
+        if (self.access_generation(classroom.id), conn.generation) != generation:
+            # Who may be here changed while this join read the database: check it against the change.
+            await self.reauthorise(sid)
+            if self.svc.presence.participant(sid) is None:
+                raise NotFound(f"classroom {classroom.id} does not exist")
         log.info("participant joined", extra={"classroom_id": classroom.id, "user_id": user.id})
         present = self.svc.presence.room(classroom.id)
         consent_mode = self.svc.config.recording.consent
@@ -230,7 +238,9 @@ class MembershipEvents(NamespaceCore):
             participants=[participant_model(p) for p in present.participants.values()] if present else [],
         )
 
-    @event(Empty, Ok, who=Who.JOINED, errors=("not_joined",), summary="leave the classroom")
+    @event(
+        Empty, Ok, who=Who.JOINED, errors=("not_joined",), rate=Rate.BROADCAST, summary="leave the classroom"
+    )
     async def on_leave(self, sid: str, data: Empty) -> Ok:
         self.joined(sid)
         await self.leave_classroom(sid, LeaveReason.LEFT)
@@ -335,8 +345,17 @@ class MembershipEvents(NamespaceCore):
         sid = participant.sid
         if self.svc.presence.participant(sid) is not None:
             await self.leave_classroom(sid, LeaveReason.LEFT)
+        # A socket that went away while its join was reading the database never takes a seat: nothing
+        # would ever free it (no await between this check and the seat).
+        if sid not in self._connections:
+            raise NotJoined("the connection closed while joining")
         joined = self.svc.presence.join(classroom_id, seat_limit, participant)
         room = room_name(classroom_id)
+        try:
+            await self.enter_room(sid, room)
+        except ValueError:  # disconnected in between: python-socketio has forgotten the socket
+            await self.leave_classroom(sid, LeaveReason.DISCONNECTED)
+            raise NotJoined("the connection closed while joining") from None
         if joined.replaced_sid is not None:
             await self.svc.media.leave(classroom_id, participant.user_id)
             await self.send(Removed(reason=RemovedReason.JOINED_ELSEWHERE, by=None), to=joined.replaced_sid)
@@ -349,8 +368,8 @@ class MembershipEvents(NamespaceCore):
                     seats_used=self.svc.presence.seats_used(classroom_id),
                 ),
                 room=room,
+                skip=sid,
             )
-        await self.enter_room(sid, room)
         self.update_gauges()
         await self.notify_watchers(classroom_id)
 
@@ -387,6 +406,11 @@ class MembershipEvents(NamespaceCore):
             room=room_name(classroom_id),
         )
         await self.notify_watchers(classroom_id)
+
+    def forget_user(self, user_id: int) -> None:
+        super().forget_user(user_id)
+        self._chat_rate.reset(str(user_id))
+        self.svc.presence.forget_removal(user_id)
 
     def update_gauges(self) -> None:
         self.svc.metrics.participants.set(self.svc.presence.total_participants())

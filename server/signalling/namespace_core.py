@@ -33,8 +33,6 @@ from server.timefmt import iso
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/classroom"
-# How often a live socket's login session is read again (logout and expiry also end it at once).
-SESSION_RECHECK_SECONDS = 30.0
 
 
 class NotJoined(AppError):
@@ -61,8 +59,8 @@ class Who(enum.StrEnum):
 class Rate(enum.StrEnum):
     """Which per-connection limit an event counts against (``[classroom]`` in the config)."""
 
-    EVENT = "socket_events_per_10s"
-    BROADCAST = "socket_broadcasts_per_10s"
+    EVENT = "socket_events_per_10s"  # per connection and event
+    BROADCAST = "socket_broadcasts_per_10s"  # per user and event: everyone in the classroom hears of it
 
 
 @dataclass
@@ -76,6 +74,8 @@ class Connection:
     session_id: str | None = None
     robot: RobotGrant | None = None
     checked_at: float = 0.0
+    # Bumped each time the identity is checked again, so a join in flight knows to check once more.
+    generation: int = 0
 
 
 @dataclass(frozen=True)
@@ -160,6 +160,7 @@ class NamespaceCore(socketio.AsyncNamespace):  # type: ignore[misc]
         super().__init__(NAMESPACE)
         self.svc = svc
         self._connections: dict[str, Connection] = {}
+        self._generations: dict[int, int] = {}
         limits = svc.config.classroom
         self._rates = {
             Rate.EVENT: SlidingWindow(limits.socket_events_per_10s, 10),
@@ -183,18 +184,33 @@ class NamespaceCore(socketio.AsyncNamespace):  # type: ignore[misc]
     async def admit(self, sid: str, name: str, rate: Rate) -> None:
         """Count the event against the connection's limit, and re-read a stale session."""
         window = self._rates[rate]
-        key = f"{sid}:{name}"
+        conn = self._connections.get(sid)
+        # What everyone hears about is counted per user, so more tabs or reconnecting buy no more of it.
+        key = (
+            f"user:{conn.user_id}:{name}" if rate is Rate.BROADCAST and conn is not None else f"{sid}:{name}"
+        )
         wait = window.retry_after(key)
         if wait:
             raise RateLimited(f"too many {name} events; wait {wait} s")
         window.record(key)
-        conn = self._connections.get(sid)
-        stale = conn is not None and time.monotonic() - conn.checked_at > SESSION_RECHECK_SECONDS
+        recheck = self.svc.config.classroom.session_recheck_seconds
+        stale = conn is not None and time.monotonic() - conn.checked_at > recheck
         if conn is not None and conn.session_id is not None and stale:
             await self.recheck_session(sid, conn)
 
     async def recheck_session(self, sid: str, conn: Connection) -> None:
         """Overridden where sessions are known (access); a dead session disconnects the socket."""
+
+    def access_generation(self, classroom_id: int) -> int:
+        """How many times who may be in ``classroom_id`` has changed: a join that read the database
+        before a change and seats after it is checked again."""
+        return self._generations.get(classroom_id, 0)
+
+    def access_changed(self, classroom_id: int) -> None:
+        self._generations[classroom_id] = self._generations.get(classroom_id, 0) + 1
+
+    async def reauthorise(self, sid: str) -> None:
+        """Overridden by access: check one socket against its session, account and classroom now."""
 
     async def end_robot(self, recording_id: int) -> None:
         """Overridden by access: the robot of a recording that ended is disconnected."""
@@ -208,6 +224,13 @@ class NamespaceCore(socketio.AsyncNamespace):  # type: ignore[misc]
         await self.send(ErrorEvent(code=error.code, message=error.message, event_name=name), to=sid)
         return body
 
+    def forget_user(self, user_id: int) -> None:
+        """A deleted account leaves nothing behind that its id, given to someone else later, would inherit
+        (extended by the parts that keep per-user state)."""
+        for window in self._rates.values():
+            for name in EVENTS:
+                window.reset(f"user:{user_id}:{name}")
+
     def forget_rates(self, sid: str) -> None:
         for window in self._rates.values():
             for name in EVENTS:
@@ -215,9 +238,12 @@ class NamespaceCore(socketio.AsyncNamespace):  # type: ignore[misc]
 
     # -- sending -----------------------------------------------------------------------------------------
 
-    async def send(self, message: ServerEvent, *, to: str | None = None, room: str | None = None) -> None:
-        """Emit one typed server event to a socket or a room."""
-        await self.emit(message.event, message.model_dump(mode="json", by_alias=True), to=to, room=room)
+    async def send(
+        self, message: ServerEvent, *, to: str | None = None, room: str | None = None, skip: str | None = None
+    ) -> None:
+        """Emit one typed server event to a socket or a room (``skip``: not to this socket)."""
+        body = message.model_dump(mode="json", by_alias=True)
+        await self.emit(message.event, body, to=to, room=room, skip_sid=skip)
 
     # -- lookups -----------------------------------------------------------------------------------------
 

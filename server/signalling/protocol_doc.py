@@ -35,7 +35,8 @@ ERROR_MEANINGS = {
     "not_joined": "the socket has not joined a classroom (or was taken out of it)",
     "already_joined": "the socket is already seated in a classroom",
     "classroom_full": "every seat is taken",
-    "conflict": "the answer does not belong to the offer in flight",
+    "conflict": "the answer does not belong to the offer in flight, or a newer `media_join` of the same "
+    "user replaced this one",
     "rate_limited": "too many of this event from this connection (see `socket_events_per_10s`, "
     "`socket_broadcasts_per_10s`, `chat_rate_per_minute`)",
     "internal": "a server bug; the event changed nothing and the server keeps going",

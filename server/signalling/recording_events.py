@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.auth.permissions import require_consent_asked
 from server.db.models import ConsentAnswer, Recording, StopReason, User
@@ -63,10 +64,16 @@ class RecordingEvents(MediaEvents):
         classroom_id = recording.classroom_id
         room = self.svc.presence.room(classroom_id)
         people = [p for p in room.participants.values() if not p.robot] if room else []
-        if recording.state == "starting":
-            for participant in people:
-                participant.recording_consent = None  # a new recording asks anew
         async with self.svc.db() as db:
+            if recording.state == "starting":
+                # A new recording asks anew; an answer already given to it (the row exists before this
+                # notice goes out) is kept, or the robot would miss someone who said yes.
+                answers = await consent_answers(db, recording.id)
+                for participant in people:
+                    participant.recording_consent = answers.get(participant.user_id)
+            elif not is_active(recording):
+                for participant in people:
+                    participant.recording_consent = None  # answers belong to the recording that ended
             users = {
                 user.id: user
                 for user in await db.scalars(select(User).where(User.id.in_([p.user_id for p in people])))
@@ -77,6 +84,21 @@ class RecordingEvents(MediaEvents):
                     continue
                 body = await described(db, recording, user)
                 await self.send(RecordingState(recording=body, reason=reason), to=participant.sid)
+        media = self.svc.media.get(classroom_id)
+        if recording.state == "starting" and media is not None:
+            # Whatever a robot already receives follows this recording's answers, not an earlier one's.
+            for participant in people:
+                await media.refresh_forwarding(participant.user_id)
         if not is_active(recording):
             await self.end_robot(recording.id)
         await self.notify_watchers(classroom_id)
+
+
+async def consent_answers(db: AsyncSession, recording_id: int) -> dict[int, bool]:
+    """Each person's latest answer for one recording."""
+    rows = await db.execute(
+        select(ConsentAnswer.user_id, ConsentAnswer.accepted)
+        .where(ConsentAnswer.recording_id == recording_id, ConsentAnswer.user_id.is_not(None))
+        .order_by(ConsentAnswer.id)
+    )
+    return {user_id: accepted for user_id, accepted in rows.tuples() if user_id is not None}

@@ -7,6 +7,9 @@ everyone who could see it when last told (so a student unenrolled drops the row)
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from sqlalchemy import select
 
 from server.auth.permissions import require_person_connection, who_can_see
@@ -17,7 +20,9 @@ from server.signalling.membership import MembershipEvents
 from server.signalling.namespace_core import Who, event, watcher_room
 from server.signalling.protocol import ClassroomStatus, Empty, Ok
 
-ALL_WATCHERS = "watching:all"
+# Seats and recording changes reach dashboards at most this often per classroom.
+WATCH_COALESCE_SECONDS = 0.5
+log = logging.getLogger(__name__)
 
 
 class WatchEvents(MembershipEvents):
@@ -25,6 +30,7 @@ class WatchEvents(MembershipEvents):
         super().__init__(svc)
         # Per classroom: the users last told about it.
         self._viewers: dict[int, set[int]] = {}
+        self._pending: dict[int, asyncio.Task[None]] = {}
 
     @event(
         Empty,
@@ -42,25 +48,49 @@ class WatchEvents(MembershipEvents):
         for classroom in classrooms:
             self._viewers.setdefault(classroom.id, set()).add(conn.user_id)
         await self.enter_room(sid, watcher_room(conn.user_id))
-        await self.enter_room(sid, ALL_WATCHERS)
         return Ok()
 
     async def notify_watchers(self, classroom_id: int, *, refresh: bool = False) -> None:
+        """Tell the dashboards concerned. Seats and recording changes (``refresh=False``) are coalesced:
+        at most one ``classroom_status`` per classroom every ``WATCH_COALESCE_SECONDS``, so a flood of
+        joins costs dashboards one read, not one per join."""
+        if refresh:
+            await self._notify_now(classroom_id, refresh=True)
+        elif classroom_id not in self._pending:
+            self._pending[classroom_id] = asyncio.create_task(self._notify_soon(classroom_id))
+
+    async def disconnect_all(self) -> None:
+        for task in list(self._pending.values()):
+            task.cancel()
+        await asyncio.gather(*self._pending.values(), return_exceptions=True)
+        await super().disconnect_all()
+
+    async def _notify_soon(self, classroom_id: int) -> None:
+        try:
+            await asyncio.sleep(WATCH_COALESCE_SECONDS)
+        finally:
+            self._pending.pop(classroom_id, None)
+        try:
+            await self._notify_now(classroom_id, refresh=False)
+        except Exception:
+            log.exception("telling dashboards failed", extra={"classroom_id": classroom_id})
+
+    async def _notify_now(self, classroom_id: int, *, refresh: bool) -> None:
         before = self._viewers.get(classroom_id)
-        if before is None and not refresh:
-            refresh = True
-        now = await self._current_viewers(classroom_id) if refresh else before or set()
-        message = ClassroomStatus(classroom_id=classroom_id)
-        if now is None:  # the classroom is gone
+        now = await self._current_viewers(classroom_id) if refresh or before is None else before
+        if now is None:  # the classroom is gone: those who could see it drop its row
             self._viewers.pop(classroom_id, None)
-            if before is None:
-                await self.send(message, room=ALL_WATCHERS)
-                return
             now = set()
         else:
             self._viewers[classroom_id] = now
+        message = ClassroomStatus(classroom_id=classroom_id)
         for user_id in (before or set()) | now:
             await self.send(message, room=watcher_room(user_id))
+
+    def forget_user(self, user_id: int) -> None:
+        super().forget_user(user_id)
+        for viewers in self._viewers.values():
+            viewers.discard(user_id)
 
     async def _current_viewers(self, classroom_id: int) -> set[int] | None:
         async with self.svc.db() as db:
