@@ -15,6 +15,8 @@ from aiohttp import ClientSession, web
 
 from server.api.registry import api
 from server.db.models import Recording
+from server.errors import Invalid
+from server.names import check_message
 from server.services import SERVICES
 from tests.conftest import ClientFactory
 
@@ -129,6 +131,95 @@ async def test_control_characters_in_names_are_refused(
     assert (status, code) == (400, "invalid")
     kept = (await (await teacher.get(f"/api/recordings/{recording}")).json())["recording"]
     assert kept["name"] == "Physics 1"
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "\u200b\u200b",
+        "\u200d \u200d",
+        "\u2060",
+        "\ufeff\u200c",
+        "\u202e",
+        "Report \u202eeliF.exe",
+        "a\u2066b\u2069",
+    ],
+)
+async def test_invisible_names_and_bidi_controls_are_refused(
+    recording: int, client_as: ClientFactory, name: str
+) -> None:
+    teacher = await client_as("teacher")
+    status, code, message = await error_of(
+        await teacher.patch(f"/api/recordings/{recording}", json={"name": name})
+    )
+    assert (status, code) == (400, "invalid")
+    assert message.startswith("name")
+    status, code, message = await error_of(await teacher.post("/api/classrooms", json={"name": name}))
+    assert (status, code) == (400, "invalid")
+    assert message.startswith("name")
+    kept = (await (await teacher.get(f"/api/recordings/{recording}")).json())["recording"]
+    assert kept["name"] == "Physics 1"
+    assert (await (await teacher.get("/api/classrooms")).json())["classrooms"][0]["name"] == "Physics"
+
+
+async def test_a_bidi_override_is_named_in_the_refusal(recording: int, client_as: ClientFactory) -> None:
+    teacher = await client_as("teacher")
+    response = await teacher.patch(f"/api/recordings/{recording}", json={"name": "Report \u202eeliF.exe"})
+    status, code, message = await error_of(response)
+    assert (status, code) == (400, "invalid")
+    assert message.startswith("name")
+    assert "U+202E" in message
+    # Invisible characters next to visible ones are not a problem on their own.
+    renamed = await teacher.patch(f"/api/recordings/{recording}", json={"name": "Physics\u200d 2"})
+    assert renamed.status == 200
+
+
+def test_check_message_keeps_line_breaks_and_refuses_controls() -> None:
+    assert check_message("  hi  ", "text", 100) == "hi"
+    assert check_message("a\r\nb", "text", 100) == "a\nb"
+    assert check_message("a\rb\n\tc", "text", 100) == "a\nb\n\tc"
+    assert check_message("\n  line one\n\nline  two \r\n", "text", 100) == "line one\n\nline  two"
+    assert check_message("é 📚", "text", 3) == "é 📚"
+    for bad, found in (("a\x00b", "U+0000"), ("\u202e", "U+202E"), ("a\x1bb", "U+001B"), ("\x7f", "U+007F")):
+        with pytest.raises(Invalid) as refused:
+            check_message(bad, "text", 100)
+        assert refused.value.message.startswith("text")
+        assert found in refused.value.message
+    for empty in ("", "  \r\n\t ", "\u200b\u200b"):
+        with pytest.raises(Invalid, match=r"^text: a message must not be empty$"):
+            check_message(empty, "text", 100)
+    with pytest.raises(Invalid, match=r"^text: at most 3 characters$"):
+        check_message("abcd", "text", 3)
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/api/classrooms/%C2%B2"),  # superscript two
+        ("GET", "/api/classrooms/%E2%91%A0"),  # circled one
+        ("GET", "/api/classrooms/%D9%A1"),  # Arabic-Indic one: int() reads it as 1
+        ("GET", "/api/classrooms/%EF%BC%91"),  # fullwidth one
+        ("GET", "/api/classrooms/1%20"),
+        ("GET", "/api/classrooms/+1"),
+        ("GET", "/api/classrooms/1_0"),
+        ("GET", "/api/classrooms/" + "1" * 13),
+        ("GET", "/api/recordings/%C2%B9"),  # superscript one
+        ("GET", "/api/recordings/%D9%A1/media"),
+        ("PATCH", "/api/classrooms/%D9%A1"),
+        ("DELETE", "/api/users/\u00b2"),
+    ],
+)
+async def test_a_path_id_that_is_not_ascii_digits_is_a_400(
+    recording: int, client_as: ClientFactory, method: str, path: str
+) -> None:
+    admin = await client_as("admin")
+    # Classroom 1 and recording 1 exist: a look-alike of "1" must not reach them.
+    assert (await admin.get("/api/classrooms/1")).status == 200
+    response = await admin.request(method, path, json={"name": "Renamed"} if method == "PATCH" else None)
+    status, code, message = await error_of(response)
+    assert (status, code) == (400, "invalid")
+    assert message.startswith("id")
+    assert (await (await admin.get("/api/classrooms/1")).json())["classroom"]["name"] == "Physics"
 
 
 # RFC 6266 with RFC 5987's ext-value: a quoted ASCII fallback (no quote or backslash inside), then the name.

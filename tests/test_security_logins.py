@@ -105,6 +105,22 @@ async def test_behind_a_trusted_proxy_each_client_address_counts_apart(
     assert await login(proxy, "teacher", PASSWORD) == 200
 
 
+@pytest.mark.usefixtures("behind_proxy")
+async def test_behind_a_trusted_proxy_a_hop_that_is_not_an_address_is_not_a_fresh_client(
+    users: dict[str, int], from_address: FromAddress
+) -> None:
+    proxy = await from_address("127.0.0.1")
+    # Made-up hops do not give the attacker a fresh address each: the proxy that passed them on is the client.
+    for n in range(5):
+        assert await login(proxy, "teacher", "guess", forwarded=f"garbage-not-an-ip-{n}") == 401
+    assert await login(proxy, "teacher", PASSWORD, forwarded="garbage-not-an-ip") == 429
+    # Nor does an address hidden left of one: the walk stops at the hop that is not an address.
+    assert await login(proxy, "teacher", PASSWORD, forwarded="192.0.2.7, garbage-not-an-ip") == 429
+    assert await login(proxy, "teacher", PASSWORD) == 429
+    # A real client address written by the proxy still counts apart.
+    assert await login(proxy, "teacher", PASSWORD, forwarded="192.0.2.44") == 200
+
+
 def test_client_address_takes_the_right_most_untrusted_hop() -> None:
     trusted = ("10.0.0.0/8", "127.0.0.1")
     assert client_address("127.0.0.1", ["203.0.113.9"], trusted) == "203.0.113.9"
@@ -116,6 +132,19 @@ def test_client_address_takes_the_right_most_untrusted_hop() -> None:
     assert client_address("198.51.100.1", ["203.0.113.9"], trusted) == "198.51.100.1"
     assert client_address("127.0.0.1", ["203.0.113.9"], ()) == "127.0.0.1"
     assert client_address("::1", ["2001:db8::7"], ("::1",)) == "2001:db8::7"
+
+
+def test_client_address_stops_at_a_hop_that_is_not_an_ip_address() -> None:
+    trusted = ("10.0.0.0/8", "127.0.0.1")
+    # The last trusted address seen (the proxy that wrote the bad hop) is the client.
+    assert client_address("127.0.0.1", ["garbage-not-an-ip"], trusted) == "127.0.0.1"
+    assert client_address("127.0.0.1", ["203.0.113.9, garbage-not-an-ip"], trusted) == "127.0.0.1"
+    assert client_address("127.0.0.1", ["203.0.113.9", "unknown"], trusted) == "127.0.0.1"
+    assert client_address("127.0.0.1", ["6.6.6.6, garbage-not-an-ip, 10.1.2.3"], trusted) == "10.1.2.3"
+    assert client_address("127.0.0.1", ["203.0.113.9:4711"], trusted) == "127.0.0.1"
+    assert client_address("127.0.0.1", ["x" * 10_000], trusted) == "127.0.0.1"
+    # Addresses are compared and counted in one spelling.
+    assert client_address("::1", ["2001:DB8:0::7"], ("::1",)) == "2001:db8::7"
 
 
 def test_throttle_forgets_after_the_window_and_a_success_clears_only_its_own_address() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -121,10 +122,15 @@ def _describe(exc: ValidationError) -> str:
     return f"{where}: {first['msg']}"
 
 
+# ASCII digits only: ``str.isdigit`` and ``int`` also take "²", "①" and "١" (Arabic-Indic one), which gave
+# a 500 or an alias of an id that a proxy's path rules would not recognise.
+_ID = re.compile(r"[0-9]{1,12}")
+
+
 def match_int(request: web.Request, name: str) -> int:
     value = request.match_info[name]
-    if not value.isdigit() or len(value) > 12:
-        raise Invalid(f"{name}: must be a positive integer")
+    if _ID.fullmatch(value) is None:
+        raise Invalid(f"{name}: must be a positive integer of 1 to 12 ASCII digits")
     return int(value)
 
 
