@@ -17,7 +17,7 @@ from server.errors import Invalid
 # Cc: C0/C1 controls and DEL; Cs: lone surrogates (not encodable); Zl/Zp: line and paragraph separators.
 _REFUSED = {"Cc", "Cs", "Zl", "Zp"}
 # Bidirectional embeddings, overrides (U+202A to U+202E) and isolates (U+2066 to U+2069), all category Cf.
-_BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
+BIDI_CONTROLS = frozenset(map(chr, [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]))
 # What a chat message may hold of _REFUSED: line feed (after CR and CRLF become LF) and tab.
 _MESSAGE_ALLOWED = frozenset("\n\t")
 
@@ -28,7 +28,7 @@ def _refuse_controls(value: str, field: str, allowed: frozenset[str] = frozenset
             continue
         if unicodedata.category(char) in _REFUSED:
             raise Invalid(f"{field}: must not contain control characters (found U+{ord(char):04X})")
-        if char in _BIDI_CONTROLS:
+        if char in BIDI_CONTROLS:
             raise Invalid(
                 f"{field}: must not contain bidirectional control characters (found U+{ord(char):04X})"
             )

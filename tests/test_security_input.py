@@ -267,3 +267,10 @@ async def test_any_recording_name_downloads_with_a_parseable_header(
     status, header, _ = await download(teacher, recording, "?download=1")
     assert status == 200
     assert parse_disposition(header) == ("attachment", "Unicode naive.mp4", "Ünïcode — naïve 📚.mp4")
+
+
+def test_a_stored_name_with_a_bidi_override_cannot_reorder_its_download_file_name() -> None:
+    from server.library.files import download_name
+
+    assert download_name("Homework \u202eexe.mp4") == "Homework exe.mp4.mp4"
+    assert "\u2066" not in download_name("a\u2066b\u2069c")

@@ -135,3 +135,20 @@ async def test_two_tabs_starting_media_at_once_get_answers_never_an_internal_err
     codes = {a["error"]["code"] for a in answers if "error" in a}
     assert codes <= {"conflict", "not_joined"}
     assert any(a.get("ok") for a in answers)
+
+
+async def test_chat_refuses_control_and_bidi_characters_and_keeps_line_breaks(
+    users: dict[str, int], client_as: ClientFactory, participant: ParticipantFactory
+) -> None:
+    teacher_http = await client_as("teacher")
+    classroom_id = await make_classroom(teacher_http, students=("student",))
+    teacher = await participant(teacher_http)
+    student = await participant(await client_as("student"))
+    await teacher.call("join", {"classroom_id": classroom_id})
+    await student.call("join", {"classroom_id": classroom_id})
+    for text in ("nul\x00here", "answer: \u202eexe.txt", "bell\x07"):
+        answer = await student.call("chat", {"text": text})
+        assert answer["error"]["code"] == "invalid", text
+    assert (await student.call("chat", {"text": "line one\r\nline two"}))["ok"] is True
+    assert (await teacher.next("chat"))["message"]["text"] == "line one\nline two"
+    assert teacher.pending("chat") == 0

@@ -12,6 +12,8 @@ from datetime import datetime
 from pathlib import Path
 from urllib.parse import quote
 
+from server.names import BIDI_CONTROLS
+
 NAME_PART_MAX = 60
 
 
@@ -35,7 +37,11 @@ def download_name(name: str) -> str:
     """A file name for a download built from the recording's display name (any characters but path and
     control ones)."""
     cleaned = "".join(
-        " " if char in '\\/:*?"<>|' or unicodedata.category(char) in {"Cc", "Cs", "Zl", "Zp"} else char
+        " "
+        if char in '\\/:*?"<>|'
+        or char in BIDI_CONTROLS  # a name stored before they were refused must not reorder the file name
+        or unicodedata.category(char) in {"Cc", "Cs", "Zl", "Zp"}
+        else char
         for char in name
     )
     cleaned = " ".join(cleaned.split()).strip(" .") or "recording"

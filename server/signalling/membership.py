@@ -23,8 +23,9 @@ from server.auth.sessions import authenticated
 from server.auth.throttle import SlidingWindow
 from server.classrooms import described_classroom, get_classroom
 from server.db.models import ChatMessage, ConsentAnswer, User, UserSettings
-from server.errors import Invalid, NotFound, RateLimited
+from server.errors import NotFound, RateLimited
 from server.library.recordings import active_recording, described
+from server.names import check_message
 from server.recorders.tokens import robot_allowed
 from server.rooms.presence import ClassroomPresence, Participant
 from server.services import Services
@@ -255,12 +256,7 @@ class MembershipEvents(NamespaceCore):
     )
     async def on_chat(self, sid: str, data: Chat) -> ChatAck:
         room, participant = self.joined_person(sid)
-        limit = self.svc.config.classroom.chat_max_length
-        text = data.text.strip()
-        if not text:
-            raise Invalid("text: a message must not be empty")
-        if len(text) > limit:
-            raise Invalid(f"text: at most {limit} characters")
+        text = check_message(data.text, "text", self.svc.config.classroom.chat_max_length)
         key = str(participant.user_id)
         wait = self._chat_rate.retry_after(key)
         if wait:
