@@ -212,12 +212,20 @@ async def test_sockets_need_a_session_and_the_same_origin(
 async def teacher_and_student_in_class(
     people: dict[str, ClientSession], participant: ParticipantFactory
 ) -> tuple[Participant, Participant]:
-    classroom_id = await make_classroom(people["teacher"], students=("student",))
-    teacher = await participant(people["teacher"])
-    await teacher.call("join", {"classroom_id": classroom_id})
-    student = await participant(people["student"])
-    await student.call("join", {"classroom_id": classroom_id})
+    _, teacher, student = await seat_teacher_and_student(people["teacher"], people["student"], participant)
     return teacher, student
+
+
+async def seat_teacher_and_student(
+    teacher_http: ClientSession, student_http: ClientSession, participant: ParticipantFactory
+) -> tuple[int, Participant, Participant]:
+    """A new classroom of the teacher's with the student enrolled, both seated in it (teacher first)."""
+    classroom_id = await make_classroom(teacher_http, students=("student",))
+    teacher = await participant(teacher_http)
+    await teacher.call("join", {"classroom_id": classroom_id})
+    student = await participant(student_http)
+    await student.call("join", {"classroom_id": classroom_id})
+    return classroom_id, teacher, student
 
 
 async def test_oversized_socket_message_does_not_hurt_others(

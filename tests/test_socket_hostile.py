@@ -18,7 +18,7 @@ from server.db.models import AuthSession
 from server.services import SERVICES
 from tests.conftest import ClientFactory, ParticipantFactory
 from tests.support import Participant
-from tests.test_classroom_live import make_classroom
+from tests.test_classroom_live import make_classroom, seat_teacher_and_student
 
 
 @pytest.fixture
@@ -140,12 +140,9 @@ async def test_two_tabs_starting_media_at_once_get_answers_never_an_internal_err
 async def test_chat_refuses_control_and_bidi_characters_and_keeps_line_breaks(
     users: dict[str, int], client_as: ClientFactory, participant: ParticipantFactory
 ) -> None:
-    teacher_http = await client_as("teacher")
-    classroom_id = await make_classroom(teacher_http, students=("student",))
-    teacher = await participant(teacher_http)
-    student = await participant(await client_as("student"))
-    await teacher.call("join", {"classroom_id": classroom_id})
-    await student.call("join", {"classroom_id": classroom_id})
+    _, teacher, student = await seat_teacher_and_student(
+        await client_as("teacher"), await client_as("student"), participant
+    )
     for text in ("nul\x00here", "answer: \u202eexe.txt", "bell\x07"):
         answer = await student.call("chat", {"text": text})
         assert answer["error"]["code"] == "invalid", text

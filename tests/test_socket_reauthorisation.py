@@ -21,7 +21,7 @@ from server.library.recordings import create_recording
 from server.services import SERVICES
 from tests.conftest import ClientFactory, ParticipantFactory
 from tests.support import Participant
-from tests.test_classroom_live import make_classroom
+from tests.test_classroom_live import make_classroom, seat_teacher_and_student
 
 
 async def disconnected(person: Participant, within: float = 5) -> None:
@@ -61,11 +61,9 @@ async def test_an_unenrolled_student_is_taken_out_at_once_and_cannot_chat_on(
     users: dict[str, int], client_as: ClientFactory, participant: ParticipantFactory
 ) -> None:
     teacher_http = await client_as("teacher")
-    classroom_id = await make_classroom(teacher_http, students=("student",))
-    teacher = await participant(teacher_http)
-    student = await participant(await client_as("student"))
-    await teacher.call("join", {"classroom_id": classroom_id})
-    await student.call("join", {"classroom_id": classroom_id})
+    classroom_id, teacher, student = await seat_teacher_and_student(
+        teacher_http, await client_as("student"), participant
+    )
     await teacher.next("participant_joined")
 
     response = await teacher_http.patch(f"/api/classrooms/{classroom_id}", json={"students": []})
@@ -132,12 +130,9 @@ async def test_made_and_unmade_moderator_inside_the_classroom_rights_follow_at_o
 async def test_a_hand_flood_reaches_the_others_only_up_to_the_limit(
     users: dict[str, int], client_as: ClientFactory, participant: ParticipantFactory
 ) -> None:
-    teacher_http = await client_as("teacher")
-    classroom_id = await make_classroom(teacher_http, students=("student",))
-    teacher = await participant(teacher_http)
-    student = await participant(await client_as("student"))
-    await teacher.call("join", {"classroom_id": classroom_id})
-    await student.call("join", {"classroom_id": classroom_id})
+    _, teacher, student = await seat_teacher_and_student(
+        await client_as("teacher"), await client_as("student"), participant
+    )
     answers = [await student.call("hand", {"raised": n % 2 == 0}) for n in range(100)]
     refused = [a for a in answers if "error" in a]
     assert {a["error"]["code"] for a in refused} == {"rate_limited"}
