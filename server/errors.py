@@ -51,6 +51,13 @@ class Conflict(AppError):
     code = "conflict"
 
 
+class NotJoined(AppError):
+    """A classroom event from a socket that is not (or no longer) seated in a classroom."""
+
+    status = 409
+    code = "not_joined"
+
+
 class PayloadTooLarge(AppError):
     status = 413
     code = "payload_too_large"
@@ -64,3 +71,10 @@ class RateLimited(AppError):
 class Unavailable(AppError):
     status = 503
     code = "unavailable"
+
+
+class Internal(AppError):
+    """A bug, reported to the user as one; what caused it changed nothing."""
+
+    status = 500
+    code = "internal"

@@ -10,10 +10,10 @@ from __future__ import annotations
 from typing import Any
 
 from server.auth.permissions import may_reach_robot, require_can_publish
-from server.errors import NotFound
+from server.errors import NotFound, NotJoined
 from server.media.classroom_media import ClassroomMedia
 from server.signalling.membership import MembershipEvents
-from server.signalling.namespace_core import NotJoined, Rate, Who, event, room_name
+from server.signalling.namespace_core import Rate, Who, event, room_name
 from server.signalling.protocol import (
     ActiveSpeaker,
     Empty,

@@ -23,7 +23,7 @@ from server.auth.sessions import authenticated
 from server.auth.throttle import SlidingWindow
 from server.classrooms import described_classroom, get_classroom
 from server.db.models import ChatMessage, ConsentAnswer, User, UserSettings
-from server.errors import NotFound, RateLimited
+from server.errors import NotFound, NotJoined, RateLimited
 from server.library.recordings import active_recording, described
 from server.names import check_message
 from server.recorders.tokens import robot_allowed
@@ -32,7 +32,6 @@ from server.services import Services
 from server.signalling.namespace_core import (
     Connection,
     NamespaceCore,
-    NotJoined,
     Rate,
     Who,
     event,

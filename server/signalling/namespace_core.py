@@ -23,7 +23,7 @@ from pydantic import ValidationError
 
 from server.auth.permissions import can_be_asked_to_mute, can_be_removed, require_person
 from server.auth.throttle import SlidingWindow
-from server.errors import AppError, Forbidden, RateLimited
+from server.errors import AppError, Forbidden, Internal, NotJoined, RateLimited
 from server.recorders.tokens import RobotGrant
 from server.rooms.presence import ClassroomPresence, Participant
 from server.services import Services
@@ -33,16 +33,6 @@ from server.timefmt import iso
 log = logging.getLogger(__name__)
 
 NAMESPACE = "/classroom"
-
-
-class NotJoined(AppError):
-    status = 409
-    code = "not_joined"
-
-
-class Internal(AppError):
-    status = 500
-    code = "internal"
 
 
 class Who(enum.StrEnum):
