@@ -39,6 +39,8 @@ export const CONNECTION_EVENTS = Object.freeze([
 
 export const MUTE_KINDS = Object.freeze(["audio", "video"]);
 export const MEDIA_SOURCES = Object.freeze(["microphone", "camera", "screen"]);
+/** What a page reports with mediaHealth; the server adds "unknown" for pages that have not reported. */
+export const MEDIA_HEALTH_STATES = Object.freeze(["connecting", "connected", "failed", "no_media"]);
 const MEDIA_STATE_FIELDS = Object.freeze(["audio_muted", "video_muted", "screen_sharing"]);
 
 /** A failed request: the server's {"error": {code, message}} ack, or a local failure (timeout, disconnected). */
@@ -134,6 +136,24 @@ export class ClassroomConnection {
 
   remove(userId) {
     return this._request("remove", { user_id: userId });
+  }
+
+  /** A moderator lowers one participant's hand, or every hand when userId is null. */
+  lowerHand(userId = null) {
+    return this._request("lower_hand", { user_id: userId ?? null });
+  }
+
+  /** A moderator allows or denies a student's microphone, camera or screen for this live classroom. */
+  mediaPermission(userId, source, allowed) {
+    if (!MEDIA_SOURCES.includes(source)) throw new TypeError(`unknown media source: ${source}`);
+    if (typeof allowed !== "boolean") throw new TypeError("allowed: true or false");
+    return this._request("media_permission", { user_id: userId, source, allowed });
+  }
+
+  /** Tells the classroom how this page's media connection is doing (one of MEDIA_HEALTH_STATES). */
+  mediaHealth(state) {
+    if (!MEDIA_HEALTH_STATES.includes(state)) throw new TypeError(`unknown media health: ${state}`);
+    return this._request("media_health", { state });
   }
 
   /** Answers the consent question of the recording in progress (consent mode "ask"). */
