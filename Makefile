@@ -22,6 +22,8 @@ PYTEST_ARGS ?=
 CHECK_VENV = [ -x $(BIN)/python ] || $(PYTHON) -m ensurepip --version >/dev/null 2>&1 || missing="$$missing python3-venv";
 CHECK_NODE = command -v node >/dev/null || missing="$$missing nodejs"; \
 	command -v npm >/dev/null || missing="$$missing npm";
+# fonts-dejavu-core: the font the recorder robot letters names in (Latin, Greek, Cyrillic).
+CHECK_FONTS = [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing="$$missing fonts-dejavu-core";
 CHECK_TEST = command -v chromium >/dev/null || missing="$$missing chromium"; \
 	command -v ffmpeg >/dev/null || missing="$$missing ffmpeg"; \
 	command -v ip >/dev/null || missing="$$missing iproute2"; \
@@ -40,11 +42,11 @@ node-deps:
 	$(call apt_install,$(CHECK_NODE))
 # What `make run` uses: Python's venv, and Node.js + npm for the browser's socket.io client.
 run-deps:
-	$(call apt_install,$(CHECK_VENV) $(CHECK_NODE))
+	$(call apt_install,$(CHECK_VENV) $(CHECK_NODE) $(CHECK_FONTS))
 # Everything `make test` uses: the above, Chromium for the browser tests, ffmpeg, and ip + unshare for the
 # tests' network namespace.
 system-deps:
-	$(call apt_install,$(CHECK_VENV) $(CHECK_NODE) $(CHECK_TEST))
+	$(call apt_install,$(CHECK_VENV) $(CHECK_NODE) $(CHECK_FONTS) $(CHECK_TEST))
 
 # Python packages install from constraints.txt: every package of the runtime and dev dependencies, transitive
 # ones included, and pip itself, pinned (pyproject.toml pins the direct ones and the build backend).

@@ -50,6 +50,8 @@ class RobotJob(_Message):
     fps: Positive = 15
     video_bitrate: Positive = 1_500_000
     audio_bitrate: Positive = 96_000
+    label_font: Path | None = None
+    "The TrueType font names are lettered in; None: DejaVu Sans (``recorder_bot.layout.DEJAVU_SANS``)."
 
 
 class Joined(_Message):

@@ -1,20 +1,33 @@
 """Where each source goes on the recording's canvas, and how names are lettered onto it.
 
 The featured source (a screen share, else the active speaker) takes the large slot and the others sit in a
-strip along the bottom. Names are drawn with a small built-in bitmap font, so the recorder needs no font
-files or text-rendering library on the machine; names are folded to ASCII for it.
+strip along the bottom. Names are lettered in a TrueType font (Debian's DejaVu Sans by default: Latin,
+Greek and Cyrillic) rendered by Pillow through FreeType, so "Léa Dubois" is recorded as written. Each label
+is rendered once and kept: the same few names are drawn on every output frame.
 """
 
 from __future__ import annotations
 
+import logging
+import math
 import unicodedata
 from dataclasses import dataclass
-from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
+from PIL import Image, ImageDraw, ImageFont
 
-Mask = npt.NDArray[np.bool_]
+log = logging.getLogger(__name__)
+
+Alpha = npt.NDArray[np.uint8]
+"""A label's coverage: 0 where the text is not, 255 where it fully is (anti-aliased edges between)."""
+
+DEJAVU_SANS = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+"""Debian's ``fonts-dejavu-core``: the labels' font unless the configuration names another."""
+ELLIPSIS = "\u2026"
+MIN_SIZE = 10
+"""Smallest font size in pixels: below it names are not legible."""
 
 STRIP_SLOTS = 5
 """The strip holds this many tiles at full width; more tiles share the strip and get narrower."""
@@ -64,132 +77,96 @@ def fit(source_width: int, source_height: int, box: Rect) -> Rect:
     )
 
 
-# A 5x7 font (8 rows, so g, j, p, q and y can descend), drawn for this project. Lower case is included
-# because names are read far more easily in mixed case.
-_GLYPH_ROWS = 8
-_GLYPH_WIDTH = 5
-_ADVANCE = _GLYPH_WIDTH + 1
-_GLYPHS: dict[str, str] = {
-    "A": ".###. #...# #...# ##### #...# #...# #...#",
-    "B": "####. #...# #...# ####. #...# #...# ####.",
-    "C": ".###. #...# #.... #.... #.... #...# .###.",
-    "D": "####. #...# #...# #...# #...# #...# ####.",
-    "E": "##### #.... #.... ####. #.... #.... #####",
-    "F": "##### #.... #.... ####. #.... #.... #....",
-    "G": ".###. #...# #.... #.### #...# #...# .####",
-    "H": "#...# #...# #...# ##### #...# #...# #...#",
-    "I": ".###. ..#.. ..#.. ..#.. ..#.. ..#.. .###.",
-    "J": "..### ...#. ...#. ...#. ...#. #..#. .##..",
-    "K": "#...# #..#. #.#.. ##... #.#.. #..#. #...#",
-    "L": "#.... #.... #.... #.... #.... #.... #####",
-    "M": "#...# ##.## #.#.# #.#.# #...# #...# #...#",
-    "N": "#...# #...# ##..# #.#.# #..## #...# #...#",
-    "O": ".###. #...# #...# #...# #...# #...# .###.",
-    "P": "####. #...# #...# ####. #.... #.... #....",
-    "Q": ".###. #...# #...# #...# #.#.# #..#. .##.#",
-    "R": "####. #...# #...# ####. #.#.. #..#. #...#",
-    "S": ".#### #.... #.... .###. ....# ....# ####.",
-    "T": "##### ..#.. ..#.. ..#.. ..#.. ..#.. ..#..",
-    "U": "#...# #...# #...# #...# #...# #...# .###.",
-    "V": "#...# #...# #...# #...# #...# .#.#. ..#..",
-    "W": "#...# #...# #...# #.#.# #.#.# #.#.# .#.#.",
-    "X": "#...# #...# .#.#. ..#.. .#.#. #...# #...#",
-    "Y": "#...# #...# .#.#. ..#.. ..#.. ..#.. ..#..",
-    "Z": "##### ....# ...#. ..#.. .#... #.... #####",
-    "a": "..... ..... .###. ....# .#### #...# .####",
-    "b": "#.... #.... #.##. ##..# #...# #...# ####.",
-    "c": "..... ..... .###. #.... #.... #...# .###.",
-    "d": "....# ....# .##.# #..## #...# #...# .####",
-    "e": "..... ..... .###. #...# ##### #.... .###.",
-    "f": "..##. .#..# .#... ###.. .#... .#... .#...",
-    "g": "..... ..... .#### #...# #...# .#### ....# .###.",
-    "h": "#.... #.... #.##. ##..# #...# #...# #...#",
-    "i": "..#.. ..... .##.. ..#.. ..#.. ..#.. .###.",
-    "j": "...#. ..... ..##. ...#. ...#. ...#. #..#. .##..",
-    "k": "#.... #.... #..#. #.#.. ##... #.#.. #..#.",
-    "l": ".##.. ..#.. ..#.. ..#.. ..#.. ..#.. .###.",
-    "m": "..... ..... ##.#. #.#.# #.#.# #...# #...#",
-    "n": "..... ..... #.##. ##..# #...# #...# #...#",
-    "o": "..... ..... .###. #...# #...# #...# .###.",
-    "p": "..... ..... ####. #...# #...# ####. #.... #....",
-    "q": "..... ..... .#### #...# #...# .#### ....# ....#",
-    "r": "..... ..... #.##. ##..# #.... #.... #....",
-    "s": "..... ..... .#### #.... .###. ....# ####.",
-    "t": ".#... .#... ###.. .#... .#... .#..# ..##.",
-    "u": "..... ..... #...# #...# #...# #..## .##.#",
-    "v": "..... ..... #...# #...# #...# .#.#. ..#..",
-    "w": "..... ..... #...# #...# #.#.# #.#.# .#.#.",
-    "x": "..... ..... #...# .#.#. ..#.. .#.#. #...#",
-    "y": "..... ..... #...# #...# #...# .#### ....# .###.",
-    "z": "..... ..... ##### ...#. ..#.. .#... #####",
-    "0": ".###. #...# #..## #.#.# ##..# #...# .###.",
-    "1": "..#.. .##.. ..#.. ..#.. ..#.. ..#.. .###.",
-    "2": ".###. #...# ....# ...#. ..#.. .#... #####",
-    "3": "##### ...#. ..#.. ...#. ....# #...# .###.",
-    "4": "...#. ..##. .#.#. #..#. ##### ...#. ...#.",
-    "5": "##### #.... ####. ....# ....# #...# .###.",
-    "6": "..##. .#... #.... ####. #...# #...# .###.",
-    "7": "##### ....# ...#. ..#.. .#... .#... .#...",
-    "8": ".###. #...# #...# .###. #...# #...# .###.",
-    "9": ".###. #...# #...# .#### ....# ...#. .##..",
-    " ": "..... ..... ..... ..... ..... ..... .....",
-    ".": "..... ..... ..... ..... ..... .##.. .##..",
-    ",": "..... ..... ..... ..... ..... .##.. ..#.. .#...",
-    "-": "..... ..... ..... ##### ..... ..... .....",
-    "_": "..... ..... ..... ..... ..... ..... #####",
-    "'": "..#.. ..#.. .#... ..... ..... ..... .....",
-    "(": "...#. ..#.. .#... .#... .#... ..#.. ...#.",
-    ")": ".#... ..#.. ...#. ...#. ...#. ..#.. .#...",
-    ":": "..... .##.. .##.. ..... .##.. .##.. .....",
-    "/": "..... ....# ...#. ..#.. .#... #.... .....",
-    "&": ".##.. #..#. #.#.. .#... #.#.# #..#. .##.#",
-    "!": "..#.. ..#.. ..#.. ..#.. ..#.. ..... ..#..",
-    "?": ".###. #...# ....# ...#. ..#.. ..... ..#..",
-    "+": "..... ..#.. ..#.. ##### ..#.. ..#.. .....",
-}
-_UNKNOWN = "?"
+def label_size(canvas_height: int, large: bool) -> int:
+    """Font size in pixels of a tile's name: a thirtieth of the picture's height on the large tile, a
+    forty-fifth on the strip (24 and 16 pixels at 720p)."""
+    return max(MIN_SIZE, round(canvas_height / (30 if large else 45)))
 
 
-def _glyph(rows: str) -> Mask:
-    lines = rows.split()
-    lines += ["." * _GLYPH_WIDTH] * (_GLYPH_ROWS - len(lines))
-    return np.array([[c == "#" for c in line] for line in lines], dtype=np.bool_)
+def title_size(canvas_height: int) -> int:
+    """Font size in pixels of the class name on the picture shown while nobody sends video."""
+    return max(MIN_SIZE, canvas_height // 12)
 
 
-_FONT: dict[str, Mask] = {char: _glyph(rows) for char, rows in _GLYPHS.items()}
+def clean(text: str) -> str:
+    """``text`` as it is lettered: composed (NFC), with control characters and runs of white space as one
+    space (format characters stay: a zero-width joiner shapes some scripts; names refuse bidi controls)."""
+    composed = unicodedata.normalize("NFC", text)
+    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in composed).split())
 
 
-def printable(text: str) -> str:
-    """``text`` in the font's characters: accents dropped (é → e), anything else unknown becomes ``?``."""
-    folded = unicodedata.normalize("NFKD", text)
-    kept = "".join(c for c in folded if not unicodedata.combining(c))
-    return "".join(c if c in _FONT else _UNKNOWN for c in " ".join(kept.split()))
+class LabelFont:
+    """Text in one TrueType font at any size, each distinct label rendered once and kept.
 
-
-def text_size(length: int, scale: int) -> tuple[int, int]:
-    """Width and height in pixels of ``length`` characters drawn at ``scale``."""
-    return (max(0, length * _ADVANCE - 1) * scale, _GLYPH_ROWS * scale)
-
-
-def fitting(text: str, max_width: int, scale: int) -> str:
-    """``text`` shortened with ``..`` so it is at most ``max_width`` pixels wide at ``scale``."""
-    limit = (max_width // scale + 1) // _ADVANCE
-    if len(text) <= limit:
-        return text
-    return text[: max(0, limit - 2)].rstrip() + ".." if limit >= 3 else text[:limit]
-
-
-@lru_cache(maxsize=256)
-def render_text(text: str, scale: int) -> Mask:
-    """A boolean mask of ``text`` (already :func:`printable`), each font pixel a ``scale`` square.
-
-    Cached: the same few names are drawn on every output frame.
+    The font file is read on first use, which is on the recorder's worker thread (never the event
+    loop). A font that cannot be read is logged and Pillow's built-in font used instead, so a missing
+    package costs the labels' accents, never the recording.
     """
-    width, height = text_size(len(text), 1)
-    mask = np.zeros((height, max(width, 1)), dtype=np.bool_)
-    for i, char in enumerate(text):
-        mask[:, i * _ADVANCE : i * _ADVANCE + _GLYPH_WIDTH] = _FONT.get(char, _FONT[_UNKNOWN])
-    mask.flags.writeable = False
-    scaled: Mask = np.repeat(np.repeat(mask, scale, axis=0), scale, axis=1)
-    scaled.flags.writeable = False
-    return scaled
+
+    CACHE_SIZE = 256
+
+    def __init__(self, path: Path = DEJAVU_SANS) -> None:
+        self.path = path
+        self._fonts: dict[int, ImageFont.FreeTypeFont] = {}
+        self._labels: dict[tuple[str, int, int], Alpha | None] = {}
+
+    def font(self, size: int) -> ImageFont.FreeTypeFont:
+        """The font at ``size`` pixels."""
+        font = self._fonts.get(size)
+        if font is None:
+            try:
+                font = ImageFont.truetype(str(self.path), size)
+            except OSError as exc:
+                log.warning("label font not readable: using the built-in font", extra={"problem": str(exc)})
+                fallback = ImageFont.load_default(size)
+                if not isinstance(fallback, ImageFont.FreeTypeFont):
+                    raise
+                font = fallback
+            self._fonts[size] = font
+        return font
+
+    def width(self, text: str, size: int) -> int:
+        """Width in pixels of ``text`` at ``size``."""
+        return math.ceil(self.font(size).getlength(text))
+
+    def fitting(self, text: str, max_width: int, size: int) -> str:
+        """``text`` cut short with an ellipsis to at most ``max_width`` pixels wide ("" if nothing fits)."""
+        if self.width(text, size) <= max_width:
+            return text
+        shortest, longest = 0, len(text)
+        while shortest < longest:
+            middle = (shortest + longest + 1) // 2
+            if self.width(text[:middle].rstrip() + ELLIPSIS, size) <= max_width:
+                shortest = middle
+            else:
+                longest = middle - 1
+        return text[:shortest].rstrip() + ELLIPSIS if shortest else ""
+
+    def render(self, text: str, size: int) -> Alpha:
+        """The coverage of ``text`` at ``size``: as tall as the font's ascent plus descent, so every label
+        of one size shares its baseline; as wide as the text's advance (or its ink, if wider)."""
+        font = self.font(size)
+        ascent, descent = font.getmetrics()
+        left, _, right, _ = font.getbbox(text, anchor="ls")
+        offset = max(0, -math.floor(left))
+        width = max(1, offset + max(math.ceil(right), self.width(text, size)))
+        image = Image.new("L", (width, ascent + descent))
+        ImageDraw.Draw(image).text((offset, ascent), text, fill=255, font=font, anchor="ls")
+        alpha: Alpha = np.asarray(image, dtype=np.uint8)
+        alpha.flags.writeable = False
+        return alpha
+
+    def label(self, text: str, max_width: int, size: int) -> Alpha | None:
+        """``text`` (see :func:`clean`) fitted into ``max_width`` and rendered; None when nothing fits.
+
+        Cached: a label is rendered when a name or its room changes, not on every frame.
+        """
+        key = (text, max_width, size)
+        if key in self._labels:
+            return self._labels[key]
+        fitted = self.fitting(text, max_width, size) if text else ""
+        alpha = self.render(fitted, size) if fitted.strip() else None
+        if len(self._labels) >= self.CACHE_SIZE:
+            self._labels.clear()
+        self._labels[key] = alpha
+        return alpha

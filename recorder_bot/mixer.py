@@ -26,7 +26,7 @@ from av import AudioFrame, AudioResampler, VideoFrame
 from av.video.reformatter import Interpolation, VideoReformatter
 
 from recorder_bot import layout
-from recorder_bot.layout import Rect
+from recorder_bot.layout import Alpha, LabelFont, Rect
 
 Samples = npt.NDArray[np.float32]
 Plane = npt.NDArray[np.uint8]
@@ -329,10 +329,13 @@ class VideoCompositor:
     featured last (so the picture does not jump when nobody speaks), else the first camera to arrive.
     """
 
-    def __init__(self, fmt: MediaFormat, stats: MixerStats, class_name: str, camera_hold: float) -> None:
+    def __init__(
+        self, fmt: MediaFormat, stats: MixerStats, class_name: str, camera_hold: float, font: LabelFont
+    ) -> None:
         self.fmt = fmt
         self.stats = stats
         self.class_name = class_name
+        self.font = font
         self.camera_hold = camera_hold
         """A camera that sent nothing for this long leaves the picture; a screen stays until removed, as
         a still screen may send no frames at all."""
@@ -353,6 +356,8 @@ class VideoCompositor:
         self._u = flat[width * height : width * height * 5 // 4].reshape(height // 2, width // 2)
         self._v = flat[width * height * 5 // 4 :].reshape(height // 2, width // 2)
         self._idle: npt.NDArray[np.uint8] | None = None
+        # Name bands ready to copy (black, the name lettered in), by name, room and size.
+        self._bands: dict[tuple[str, int, int], Plane | None] = {}
 
     def add(self, key: SourceKey, frame: VideoFrame, t: float) -> None:
         if t <= self._horizon:
@@ -504,22 +509,31 @@ class VideoCompositor:
 
     def _label(self, content: Rect, box: Rect, name: str, large: bool) -> None:
         """The name in a black band at the bottom left of the picture, allowed to overhang into its tile."""
-        scale = max(1, self.fmt.height // (240 if large else 360))
-        pad = 2 * scale
+        size = layout.label_size(self.fmt.height, large)
+        pad = max(2, size // 4)
         x = min(content.x + 2 * pad, box.x + box.width - 2)
-        text = layout.fitting(layout.printable(name), box.x + box.width - x - 2 * pad, scale)
-        if not text.strip():
+        band = self._band(name, box.x + box.width - x - 2 * pad, size, pad)
+        if band is None:
             return
-        mask = layout.render_text(text, scale)
-        height, width = mask.shape
-        band_w = min(box.x + box.width - x, _even_up(width + 2 * pad))
-        band_h = min(box.height, _even_up(height + 2 * pad))
+        band_h, band_w = min(box.height, band.shape[0]), min(box.x + box.width - x, band.shape[1])
         y = max(box.y, content.y + content.height - band_h - 2 * pad)
-        self._y[y : y + band_h, x : x + band_w] = BLACK_Y
+        self._y[y : y + band_h, x : x + band_w] = band[:band_h, :band_w]
         self._u[y // 2 : (y + band_h) // 2, x // 2 : (x + band_w) // 2] = NEUTRAL_CHROMA
         self._v[y // 2 : (y + band_h) // 2, x // 2 : (x + band_w) // 2] = NEUTRAL_CHROMA
-        text_area = self._y[y + pad : y + pad + height, x + pad : x + pad + width]
-        text_area[mask[: text_area.shape[0], : text_area.shape[1]]] = TEXT_Y
+
+    def _band(self, name: str, max_width: int, size: int, pad: int) -> Plane | None:
+        key = (name, max_width, size)
+        if key not in self._bands:
+            alpha = self.font.label(layout.clean(name), max_width, size)
+            band = None
+            if alpha is not None:
+                height, width = alpha.shape
+                band = np.full((_even_up(height + 2 * pad), _even_up(width + 2 * pad)), BLACK_Y, np.uint8)
+                band[pad : pad + height, pad : pad + width] = _lettered(alpha)
+            if len(self._bands) >= LabelFont.CACHE_SIZE:
+                self._bands.clear()
+            self._bands[key] = band
+        return self._bands[key]
 
     def _idle_canvas(self) -> npt.NDArray[np.uint8]:
         """Black with the class name in the middle: nobody is sending video."""
@@ -527,16 +541,25 @@ class VideoCompositor:
             self._y.fill(BLACK_Y)
             self._u.fill(NEUTRAL_CHROMA)
             self._v.fill(NEUTRAL_CHROMA)
-            text = layout.printable(self.class_name) or "Aula"
-            natural_width, _ = layout.text_size(len(text), 1)
-            scale = max(1, min(self.fmt.height // 100, int(self.fmt.width * 0.9) // max(natural_width, 1)))
-            text = layout.fitting(text, int(self.fmt.width * 0.9), scale)
-            mask = layout.render_text(text, scale)
-            height, width = mask.shape
-            x, y = (self.fmt.width - width) // 2, (self.fmt.height - height) // 2
-            self._y[y : y + height, x : x + width][mask] = TEXT_Y
+            text = layout.clean(self.class_name) or "Aula"
+            room = int(self.fmt.width * 0.9)
+            size = layout.title_size(self.fmt.height)
+            natural = self.font.width(text, size)
+            if natural > room:
+                size = max(layout.MIN_SIZE, size * room // natural)
+            alpha = self.font.label(text, room, size)
+            if alpha is not None:
+                height, width = alpha.shape
+                x, y = (self.fmt.width - width) // 2, (self.fmt.height - height) // 2
+                self._y[y : y + height, x : x + width] = _lettered(alpha)
             self._idle = self._canvas.copy()
         return self._idle
+
+
+def _lettered(alpha: Alpha) -> Plane:
+    """Luma of text of coverage ``alpha`` on black: anti-aliased edges blend towards the black."""
+    blended = BLACK_Y + (alpha.astype(np.uint16) * (TEXT_Y - BLACK_Y) + 127) // 255
+    return blended.astype(np.uint8)
 
 
 def _even_up(value: int) -> int:
@@ -565,12 +588,16 @@ class Mixer:
     """
 
     def __init__(
-        self, fmt: MediaFormat | None = None, class_name: str = "", camera_hold: float = 5.0
+        self,
+        fmt: MediaFormat | None = None,
+        class_name: str = "",
+        camera_hold: float = 5.0,
+        font: LabelFont | None = None,
     ) -> None:
         self.fmt = fmt or MediaFormat()
         self.stats = MixerStats()
         self.audio = AudioMixer(self.fmt, self.stats)
-        self.video = VideoCompositor(self.fmt, self.stats, class_name, camera_hold)
+        self.video = VideoCompositor(self.fmt, self.stats, class_name, camera_hold, font or LabelFont())
 
     @property
     def rendered(self) -> float:

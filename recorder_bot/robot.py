@@ -21,6 +21,7 @@ from av import AudioFrame, VideoFrame
 
 from recorder_bot.client import NAMESPACE, ClassroomClient, RemoteSource
 from recorder_bot.job import Finished, FirstFragment, Joined, Progress, RobotJob
+from recorder_bot.layout import DEJAVU_SANS, LabelFont
 from recorder_bot.mixer import MediaFormat, Mixer, SourceKey
 from recorder_bot.rtp_clock import CREEP, StreamClock, rtp_timestamp
 from recorder_bot.writer import EncoderSettings, RecorderPipeline, RecordingWriter, WriterStats
@@ -154,8 +155,9 @@ async def record(job: RobotJob, stop: asyncio.Event, report: Report) -> None:
         EncoderSettings(video_bitrate=job.video_bitrate, audio_bitrate=job.audio_bitrate),
         on_fragment=fragment_written,
     )
+    font = LabelFont(job.label_font or DEJAVU_SANS)
     pipeline = RecorderPipeline(
-        Mixer(fmt, job.classroom_name), writer, clock=lambda: time.time() - recording_start
+        Mixer(fmt, job.classroom_name, font=font), writer, clock=lambda: time.time() - recording_start
     )
     pipeline.start()
     session = RobotSession(job, pipeline, recording_start)

@@ -95,6 +95,7 @@ class RecordingSection:
     robot_stop_timeout: int = 15
     max_recording_hours: int = 8
     warm_robots: int = 1
+    label_font: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
 
 
 @dataclass(frozen=True)

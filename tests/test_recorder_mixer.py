@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import numpy.typing as npt
@@ -373,13 +374,26 @@ def test_pictures_keep_their_shape() -> None:
     assert layout.fit(1920, 1080, box) == Rect(128, 0, 1024, 576)
 
 
-def test_names_are_folded_to_the_font() -> None:
-    assert layout.printable("Zoë  Müller\n") == "Zoe Muller"
-    assert layout.printable("李雷") == "??"
-    assert layout.fitting("A very long display name indeed", 60, 1) == "A very l.."
+def test_names_are_lettered_as_written_and_fitted_with_an_ellipsis() -> None:
+    assert layout.clean("Zoe\u0308  Mu\u0308ller\n") == "Zoë Müller"
+    font = layout.LabelFont()
+    name = "A very long display name indeed"
+    short = font.fitting(name, 120, 16)
+    assert short.endswith("…")
+    assert name.startswith(short[:-1])
+    assert font.width(short, 16) <= 120 < font.width(name, 16)
+    assert font.fitting(name, 4, 16) == ""
 
 
-def test_every_glyph_is_five_wide_and_seven_or_eight_tall() -> None:
-    for char in "AZaz09 .,-_'():/&!?+gjpqy":
-        mask = layout.render_text(char, 1)
-        assert mask.shape == (8, 5), char
+def test_labels_of_one_size_share_their_height_and_are_rendered_once() -> None:
+    font = layout.LabelFont()
+    heights = {font.render(text, 24).shape[0] for text in ("Léa", "Σωκράτης", "Юлия", "gjpqy", "ÉÅ")}
+    assert len(heights) == 1
+    assert font.label("Léa Dubois", 400, 24) is font.label("Léa Dubois", 400, 24)
+    assert font.label("   ", 400, 24) is None
+
+
+def test_a_missing_font_file_falls_back_to_the_built_in_font(tmp_path: Path) -> None:
+    alpha = layout.LabelFont(tmp_path / "absent.ttf").label("Ada", 400, 16)
+    assert alpha is not None
+    assert alpha.max() == 255

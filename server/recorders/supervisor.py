@@ -81,6 +81,10 @@ class RecorderSupervisor:
                 missing.append(name)
         if missing:
             return {"ok": False, "running": self.running, "detail": f"missing codecs: {', '.join(missing)}"}
+        font = self.config.recording.label_font
+        if not font.is_file():
+            # It still records, with names in Pillow's built-in font (no accents, Latin only).
+            return {"ok": True, "running": self.running, "detail": f"label font missing: {font}"}
         return {"ok": True, "running": self.running}
 
     def robot_of(self, recording_id: int) -> RobotRun | None:
@@ -114,6 +118,7 @@ class RecorderSupervisor:
             fps=rec.video_fps,
             video_bitrate=rec.video_bitrate,
             audio_bitrate=rec.audio_bitrate,
+            label_font=rec.label_font,
         )
         launched = self._launching[recording.id] = asyncio.Event()
         try:
