@@ -117,12 +117,13 @@ async def stop_recording(request: web.Request) -> web.Response:
     access="who can see the classroom", tag="recordings", responses={200: "Recording or null", **_REC_ERRORS},
 )  # fmt: skip
 async def current_recording(request: web.Request) -> web.Response:
-    async with services(request).db() as db:
+    svc = services(request)
+    async with svc.db() as db:
         user = await require_user(request, db)
         classroom = await get_classroom(db, match_int(request, "id"))
         require_can_see(user, classroom)
         recording = await active_recording(db, classroom.id)
-        result = await described(db, recording, user) if recording else None
+        result = await described(db, recording, user, files=svc.storage.recordings) if recording else None
     return json_response({"recording": result})
 
 
@@ -132,8 +133,9 @@ async def current_recording(request: web.Request) -> web.Response:
     access="user", tag="recordings", responses={200: "Recordings", 401: "Not logged in"},
 )  # fmt: skip
 async def list_recordings(request: web.Request) -> web.Response:
-    async with services(request).db() as db:
-        body = await visible_recordings(db, await require_user(request, db))
+    svc = services(request)
+    async with svc.db() as db:
+        body = await visible_recordings(db, await require_user(request, db), files=svc.storage.recordings)
     return json_response({"recordings": body})
 
 
@@ -142,9 +144,12 @@ async def list_recordings(request: web.Request) -> web.Response:
     responses={200: "The recording", 401: "Not logged in", 404: "No such recording, or not visible"},
 )  # fmt: skip
 async def read_recording(request: web.Request) -> web.Response:
-    async with services(request).db() as db:
+    svc = services(request)
+    async with svc.db() as db:
         user, recording, _ = await _recording_and_classroom(request, db)
-        return json_response({"recording": await described(db, recording, user)})
+        return json_response(
+            {"recording": await described(db, recording, user, files=svc.storage.recordings)}
+        )
 
 
 @api.route(
@@ -153,7 +158,8 @@ async def read_recording(request: web.Request) -> web.Response:
     responses={200: "Changed", 400: "Invalid", 403: "Not allowed", 404: "No such recording"},
 )  # fmt: skip
 async def patch_recording(request: web.Request) -> web.Response:
-    async with services(request).db() as db:
+    svc = services(request)
+    async with svc.db() as db:
         user, recording, classroom = await _recording_and_classroom(request, db)
         require_can_manage_recording(user, recording, classroom)
         body = await read_body(request, RecordingPatchBody)
@@ -162,7 +168,9 @@ async def patch_recording(request: web.Request) -> web.Response:
         if body.published is not None:
             recording.published = body.published
         await db.commit()
-        return json_response({"recording": await described(db, recording, user)})
+        return json_response(
+            {"recording": await described(db, recording, user, files=svc.storage.recordings)}
+        )
 
 
 @api.route(

@@ -6,8 +6,10 @@ Transitions are the only way a recording's state changes, and the database holds
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import asyncio
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -18,7 +20,7 @@ from sqlalchemy.orm import aliased
 from server.auth.permissions import can_manage_recording, can_stop_recording, can_view_recording
 from server.db.models import Classroom, Recording, RecordingState, User
 from server.errors import AppError, NotFound
-from server.library.files import recording_file_name
+from server.library.files import path_under, recording_file_name
 from server.names import check_text
 from server.timefmt import iso
 
@@ -133,15 +135,51 @@ def _starter_ref(starter: User | None) -> dict[str, Any] | None:
     return {"id": starter.id, "username": starter.username, "display_name": starter.display_name}
 
 
+def live_duration_ms(recording: Recording, now: datetime | None = None) -> int:
+    """How long an active recording has run: from its start to its stop (once finishing) or ``now``."""
+    end = recording.stopped_at or now or datetime.now(UTC)
+    return max(0, int((_utc(end) - _utc(recording.started_at)).total_seconds() * 1000))
+
+
+def _utc(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; every stored time is UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def live_sizes(root: Path, recordings: Iterable[Recording]) -> dict[int, int]:
+    """The size the robot's file has reached for each active recording, by recording id (0 before the
+    robot has created it). The files are read in a worker thread, all in one go: a stat can block."""
+    names = {r.id: r.file_name for r in recordings if is_active(r) and r.file_name}
+    if not names:
+        return {}
+    return await asyncio.to_thread(_file_sizes, root, names)
+
+
+def _file_sizes(root: Path, names: Mapping[int, str]) -> dict[int, int]:
+    sizes: dict[int, int] = {}
+    for recording_id, file_name in names.items():
+        try:
+            sizes[recording_id] = path_under(root, file_name).stat().st_size
+        except FileNotFoundError:
+            sizes[recording_id] = 0
+    return sizes
+
+
 def recording_json(
     recording: Recording,
     starter: User | None = None,
     *,
     viewer: User | None = None,
     classroom: Classroom | None = None,
+    live_size: int | None = None,
 ) -> dict[str, Any]:
     """A Recording on the wire; ``can_stop`` and ``can_manage`` are ``viewer``'s rights on it (``classroom``
-    is the recording's, or None when it was deleted)."""
+    is the recording's, or None when it was deleted).
+
+    An active recording's ``duration_ms`` is how long it has run so far and its ``size_bytes`` is
+    ``live_size``, its file's size now (see :func:`live_sizes`), when the caller read it; once ready, both
+    are the finished file's."""
+    active = is_active(recording)
     return {
         "id": recording.id,
         "name": recording.name,
@@ -152,8 +190,8 @@ def recording_json(
         "robot_name": recording.robot_name,
         "started_at": iso(recording.started_at),
         "stopped_at": iso(recording.stopped_at),
-        "duration_ms": recording.duration_ms,
-        "size_bytes": recording.size_bytes,
+        "duration_ms": live_duration_ms(recording) if active else recording.duration_ms,
+        "size_bytes": live_size if active and live_size is not None else recording.size_bytes,
         "published": recording.published,
         "flags": [flag for flag in recording.flags.split(",") if flag],
         "error": recording.error,
@@ -174,16 +212,25 @@ def recording_status(recording: Recording, starter: User | None) -> dict[str, An
     }
 
 
-async def described(db: AsyncSession, recording: Recording, viewer: User | None = None) -> dict[str, Any]:
+async def described(
+    db: AsyncSession, recording: Recording, viewer: User | None = None, *, files: Path | None = None
+) -> dict[str, Any]:
     """``recording_json`` with its starter and classroom read from the database and ``viewer``'s rights
-    (without a viewer, ``can_stop`` and ``can_manage`` are false)."""
+    (without a viewer, ``can_stop`` and ``can_manage`` are false); given the recordings directory
+    ``files``, an active recording carries its file's size so far."""
     starter = await db.get(User, recording.started_by_id) if recording.started_by_id else None
     classroom = await db.get(Classroom, recording.classroom_id) if recording.classroom_id else None
-    return recording_json(recording, starter, viewer=viewer, classroom=classroom)
+    sizes = await live_sizes(files, [recording]) if files is not None else {}
+    return recording_json(
+        recording, starter, viewer=viewer, classroom=classroom, live_size=sizes.get(recording.id)
+    )
 
 
-async def visible_recordings(db: AsyncSession, viewer: User) -> list[dict[str, Any]]:
-    """Every recording ``viewer`` may see, newest first, as Recordings with their rights (one query)."""
+async def visible_recordings(
+    db: AsyncSession, viewer: User, *, files: Path | None = None
+) -> list[dict[str, Any]]:
+    """Every recording ``viewer`` may see, newest first, as Recordings with their rights (one query);
+    given the recordings directory ``files``, active ones carry their file's size so far."""
     starter = aliased(User)
     rows = (
         await db.execute(
@@ -193,10 +240,17 @@ async def visible_recordings(db: AsyncSession, viewer: User) -> list[dict[str, A
             .order_by(Recording.started_at.desc(), Recording.id.desc())
         )
     ).all()
-    return [
-        recording_json(recording, started_by, viewer=viewer, classroom=classroom)
+    visible = [
+        (recording, classroom, started_by)
         for recording, classroom, started_by in rows
         if can_view_recording(viewer, recording, classroom)
+    ]
+    sizes = await live_sizes(files, [recording for recording, _, _ in visible]) if files is not None else {}
+    return [
+        recording_json(
+            recording, started_by, viewer=viewer, classroom=classroom, live_size=sizes.get(recording.id)
+        )
+        for recording, classroom, started_by in visible
     ]
 
 
