@@ -32,6 +32,25 @@ export async function initPage() {
   return user;
 }
 
+/**
+ * The first stop of the keyboard on every page: a link past the header to the page's <main>. Following it
+ * moves focus there, not only the scroll position; main is focusable (tabindex -1) only until focus leaves
+ * it, so that a click inside main later does not focus the whole region.
+ */
+function skipLink() {
+  const main = document.querySelector("main");
+  if (!main) return null;
+  if (!main.id) main.id = "main";
+  const link = el("a", { className: "skip-link", href: `#${main.id}` }, "Skip to main content");
+  link.addEventListener("click", (event) => {
+    event.preventDefault();
+    main.tabIndex = -1;
+    main.addEventListener("blur", () => main.removeAttribute("tabindex"), { once: true });
+    main.focus();
+  });
+  return link;
+}
+
 function renderHeader(header, user) {
   const brand = el("a", { className: "brand", href: "/classrooms" }, "Aula");
 
@@ -64,7 +83,7 @@ function renderHeader(header, user) {
   account.append(name, logoutButton);
 
   nav.append(links, account);
-  header.replaceChildren(brand, nav);
+  header.replaceChildren(...[skipLink(), brand, nav].filter(Boolean));
 }
 
 function navLink(href, text) {

@@ -1,0 +1,88 @@
+"""axe-core (from npm, web/node_modules) run in a test's page: WCAG 2.0, 2.1 and 2.2, levels A and AA.
+
+axe is injected by the test only: its file is never served to users. The pages' content policy forbids
+inline scripts (``add_script_tag`` is refused), so its source is evaluated through the DevTools protocol,
+which the policy does not govern; the page keeps its real policy while axe looks at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page
+
+AXE = Path(__file__).resolve().parent.parent / "web" / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"]
+FAILING_IMPACTS = frozenset({"serious", "critical"})
+
+RUN_AXE = """
+async (tags) => {
+  const options = { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] };
+  const results = await axe.run(document, options);
+  return results.violations.map((violation) => ({
+    id: violation.id,
+    impact: violation.impact,
+    help: violation.help,
+    helpUrl: violation.helpUrl,
+    nodes: violation.nodes.map((node) => ({
+      target: node.target.map(String).join(" "),
+      impact: node.impact,
+      summary: node.failureSummary,
+    })),
+  }));
+}
+"""
+
+
+@dataclass(frozen=True)
+class Violation:
+    rule: str
+    impact: str
+    help: str
+    targets: tuple[str, ...]
+    summaries: tuple[str, ...]
+
+    def describe(self) -> str:
+        lines = [f"{self.rule} ({self.impact}): {self.help}"]
+        for target, summary in zip(self.targets, self.summaries, strict=True):
+            detail = " ".join(summary.split())
+            lines.append(f"    {target}: {detail}")
+        return "\n".join(lines)
+
+
+@cache
+def _axe_source() -> str:
+    if not AXE.is_file():
+        raise RuntimeError(f"{AXE} missing: run `npm ci` in web/ (make test does)")
+    return AXE.read_text(encoding="utf-8")
+
+
+async def axe_violations(page: Page) -> list[Violation]:
+    """Every WCAG A/AA violation axe finds in the page as it is now (all impacts)."""
+    if not await page.evaluate("typeof window.axe === 'object'"):
+        await page.evaluate(await asyncio.to_thread(_axe_source))
+    found: list[dict[str, Any]] = await page.evaluate(RUN_AXE, WCAG_AA)
+    return [
+        Violation(
+            rule=item["id"],
+            impact=item["impact"] or "unknown",
+            help=item["help"],
+            targets=tuple(node["target"] for node in item["nodes"]),
+            summaries=tuple(node["summary"] or "" for node in item["nodes"]),
+        )
+        for item in found
+    ]
+
+
+async def assert_accessible(page: Page, *, context: str) -> None:
+    """Fails with a readable list when axe finds a serious or critical WCAG 2.2 AA violation."""
+    serious = [v for v in await axe_violations(page) if v.impact in FAILING_IMPACTS]
+    if serious:
+        listing = "\n".join(v.describe() for v in serious)
+        raise AssertionError(
+            f"{context} ({page.url}): {len(serious)} serious or critical axe violations\n{listing}"
+        )

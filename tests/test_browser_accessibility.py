@@ -1,0 +1,115 @@
+"""Every page, as its users see it, passes axe-core's WCAG 2.2 AA rules at desktop and phone sizes.
+
+The tour (tests/tour.py) opens each page as the person it is for: login, the dashboards of an admin, a
+teacher and a student, Users, Settings, any page it does not know by name, the classroom live with a
+teacher and a student on fake cameras (and being recorded), Recorded Classes with a recording in progress
+and a finished one. At each state, the page is checked at 1280x720 and at 375x812; a serious or critical
+violation anywhere fails the test, which lists all of them at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.accessibility import assert_accessible
+from tests.browser import chromium
+from tests.live_server import LiveServer, live_server
+from tests.netns import require_private_namespace
+from tests.tour import (
+    ADMIN_PASSWORD,
+    PAGE_ERRORS,
+    TEACHER,
+    School,
+    at_each_size,
+    open_page,
+    set_up_school,
+    settled,
+    tour,
+)
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(autouse=True)
+def _namespace() -> None:
+    require_private_namespace()
+
+
+@pytest.fixture(autouse=True)
+def _patient_expect() -> Iterator[None]:
+    # Three browsers and the recorder robot share the machine: seconds, not milliseconds.
+    expect.set_options(timeout=30_000)
+    yield
+    expect.set_options(timeout=5_000)  # Playwright's default, for the test modules that follow
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    async with live_server(tmp_path / "data", {"AULA_ADMIN_PASSWORD": ADMIN_PASSWORD}) as running:
+        yield running
+
+
+@pytest.fixture
+async def school(server: LiveServer) -> School:
+    return await set_up_school(server.url)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    async with chromium() as launched:
+        yield launched
+
+
+async def test_every_page_has_no_serious_accessibility_violation_at_desktop_and_phone_size(
+    school: School, browser: Browser
+) -> None:
+    failures: list[str] = []
+
+    async def visit(page: Page, name: str) -> None:
+        async def check(size: str) -> None:
+            try:
+                await assert_accessible(page, context=f"{name} at {size}")
+            except AssertionError as failure:
+                failures.append(str(failure))
+
+        await at_each_size(page, check)
+
+    PAGE_ERRORS.clear()
+    try:
+        seen = await tour(browser, school, visit)
+    finally:
+        assert PAGE_ERRORS == [], "the pages threw or logged errors"
+    assert {
+        "login",
+        "users",
+        "settings-teacher",
+        "classroom-teacher",
+        "classroom-student",
+        "recordings",
+    } <= set(seen)
+    assert not failures, "\n\n".join(failures)
+
+
+async def test_the_first_tab_reaches_skip_to_main_content_and_enter_moves_focus_to_main(
+    school: School, browser: Browser
+) -> None:
+    page = await open_page(browser, school.url, TEACHER)
+    for path in ("/classrooms", "/settings", "/resources/recordings"):
+        await page.goto(f"{school.url}{path}")
+        await settled(page)
+        await page.keyboard.press("Tab")
+        skip = page.get_by_role("link", name="Skip to main content")
+        await expect(skip).to_be_focused()
+        await expect(skip).to_be_visible()  # shown when focused, though off screen until then
+        await page.keyboard.press("Enter")
+        await expect(page.locator("main")).to_be_focused()
+        if path != "/resources/recordings":  # nothing to focus in main while there is no recording
+            # The next Tab goes on inside main, past the header's navigation.
+            await page.keyboard.press("Tab")
+            assert await page.evaluate("document.querySelector('main').contains(document.activeElement)"), (
+                path
+            )
