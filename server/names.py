@@ -56,14 +56,15 @@ def check_message(value: str, field: str, maximum: int) -> str:
     """A chat message: CRLF and CR become LF, the ends are trimmed, inner spacing and line breaks are kept.
 
     ``Invalid`` naming ``field`` if it holds a control character other than LF and tab (NUL, ESC, DEL,
-    U+2028, ...), a bidirectional control, has nothing visible in it, or is longer than ``maximum``
-    characters after trimming.
+    U+2028, ...) or a bidirectional control; ``Invalid`` in plain words if it has nothing visible in it or
+    is longer than ``maximum`` characters after trimming.
     """
     text = value.replace("\r\n", "\n").replace("\r", "\n")
     _refuse_controls(text, field, _MESSAGE_ALLOWED)
     text = text.strip()
+    # The sender sees these two beside the field they typed in, so they speak plainly and name no field.
     if not _is_visible(text):
-        raise Invalid(f"{field}: a message must not be empty")
+        raise Invalid("A message cannot be empty.")
     if len(text) > maximum:
-        raise Invalid(f"{field}: at most {maximum} characters")
+        raise Invalid(f"A message can be at most {maximum} characters.")
     return text

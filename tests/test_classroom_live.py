@@ -40,11 +40,11 @@ async def test_teacher_and_student_see_each_other_chat_and_raise_hands(
     student = await participant(people["student"])
     answer = await student.call("join", {"classroom_id": classroom_id})
     assert {p["username"] for p in answer["participants"]} == {"teacher", "student"}
-    assert answer["classroom"]["seats_used"] == 2
+    assert answer["classroom"]["seats_used"] == 1  # seats are for students: the teacher takes none
     arrival = await teacher.next("participant_joined")
     assert arrival["participant"]["display_name"] == "Sam Student"
     assert arrival["participant"]["role"] == "student"
-    assert arrival["seats_used"] == 2
+    assert arrival["seats_used"] == 1
 
     await student.call("chat", {"text": "  Good morning!  "})
     for person in (teacher, student):
@@ -60,7 +60,7 @@ async def test_teacher_and_student_see_each_other_chat_and_raise_hands(
 
     await student.call("leave")
     left = await teacher.next("participant_left")
-    assert left == {"user_id": answer["self"]["user_id"], "reason": "left", "seats_used": 1}
+    assert left == {"user_id": answer["self"]["user_id"], "reason": "left", "seats_used": 0}
 
 
 async def test_chat_history_survives_a_reload(
@@ -80,7 +80,7 @@ async def test_chat_history_survives_a_reload(
 async def test_a_full_classroom_refuses_the_next_person_and_changes_nothing(
     people: dict[str, ClientSession], participant: ParticipantFactory
 ) -> None:
-    classroom_id = await make_classroom(people["teacher"], seat_limit=2, students=("student", "student2"))
+    classroom_id = await make_classroom(people["teacher"], seat_limit=1, students=("student", "student2"))
     teacher = await participant(people["teacher"])
     await teacher.call("join", {"classroom_id": classroom_id})
     student = await participant(people["student"])
@@ -90,14 +90,14 @@ async def test_a_full_classroom_refuses_the_next_person_and_changes_nothing(
     late = await participant(people["student2"])
     refused = await late.call("join", {"classroom_id": classroom_id})
     assert refused["error"]["code"] == "classroom_full"
-    assert "2 of 2" in refused["error"]["message"]
+    assert refused["error"]["message"] == "This classroom is full: its one student seat is taken."
     assert (await late.next("error"))["event"] == "join"
     assert (await late.call("chat", {"text": "let me in"}))["error"]["code"] == "not_joined"
     await asyncio.sleep(0.2)
     assert teacher.pending("participant_joined") == 0
     assert teacher.pending("chat") == 0
     room = await people["teacher"].get(f"/api/classrooms/{classroom_id}")
-    assert (await room.json())["classroom"]["seats_used"] == 2
+    assert (await room.json())["classroom"]["seats_used"] == 1
 
     await student.call("leave")
     assert (await late.call("join", {"classroom_id": classroom_id}))["ok"] is True
@@ -106,7 +106,7 @@ async def test_a_full_classroom_refuses_the_next_person_and_changes_nothing(
 async def test_the_same_user_in_a_second_window_takes_over_the_seat(
     people: dict[str, ClientSession], participant: ParticipantFactory
 ) -> None:
-    classroom_id = await make_classroom(people["teacher"], seat_limit=2, students=("student",))
+    classroom_id = await make_classroom(people["teacher"], seat_limit=1, students=("student",))
     teacher = await participant(people["teacher"])
     await teacher.call("join", {"classroom_id": classroom_id})
     first = await participant(people["student"])
@@ -114,7 +114,7 @@ async def test_the_same_user_in_a_second_window_takes_over_the_seat(
     await first.call("hand", {"raised": True})
     second = await participant(people["student"])
     answer = await second.call("join", {"classroom_id": classroom_id})
-    assert answer["classroom"]["seats_used"] == 2
+    assert answer["classroom"]["seats_used"] == 1
     assert [p["hand_raised"] for p in answer["participants"] if p["username"] == "student"] == [True]
     assert (await first.next("removed"))["reason"] == "joined_elsewhere"
     assert (await first.call("chat", {"text": "old tab"}))["error"]["code"] == "not_joined"

@@ -147,7 +147,7 @@ EXPECTED: dict[str, dict[str, str]] = {
         "owner": "ok",
         "other_moderator": "ok",
         "other_teacher": "not_joined",
-        "enrolled_student": "ok",
+        "enrolled_student": "forbidden",  # students share their screen only when a moderator allows it
         "other_student": "not_joined",
         "robot": "forbidden",
         "anonymous": "unauthorized",
@@ -182,6 +182,36 @@ EXPECTED: dict[str, dict[str, str]] = {
         "robot": "forbidden",
         "anonymous": "unauthorized",
     },
+    "lower_hand": {
+        "admin": "ok",
+        "owner": "ok",
+        "other_moderator": "ok",
+        "other_teacher": "not_joined",
+        "enrolled_student": "forbidden",
+        "other_student": "not_joined",
+        "robot": "forbidden",
+        "anonymous": "unauthorized",
+    },
+    "media_permission": {
+        "admin": "ok",
+        "owner": "ok",
+        "other_moderator": "ok",
+        "other_teacher": "not_joined",
+        "enrolled_student": "forbidden",
+        "other_student": "not_joined",
+        "robot": "forbidden",
+        "anonymous": "unauthorized",
+    },
+    "media_health": {
+        "admin": "ok",
+        "owner": "ok",
+        "other_moderator": "ok",
+        "other_teacher": "not_joined",
+        "enrolled_student": "ok",
+        "other_student": "not_joined",
+        "robot": "forbidden",
+        "anonymous": "unauthorized",
+    },
     "watch_classrooms": {
         "admin": "ok",
         "owner": "ok",
@@ -206,8 +236,9 @@ PASSES: dict[Who, frozenset[str]] = {
 }
 # The answers of a rights check; a caller who passes them never gets one.
 REFUSALS = frozenset({"unauthorized", "forbidden", "not_found", "not_joined"})
-# Refused for what the payload asks rather than for who asks it.
-REFUSED_FOR_THE_PAYLOAD = {("media_join", "robot")}  # the robot may take a peer, never publish
+# Refused for what the payload asks rather than for who asks it: the robot may take a peer, never publish;
+# a student's screen needs a moderator's leave (the classroom's default).
+REFUSED_FOR_THE_PAYLOAD = {("media_join", "robot"), ("media_screen", "enrolled_student")}
 
 # The state a caller's socket is brought to before the event is sent: out of the classroom, seated, or
 # seated with a server peer (``media_join`` publishing nothing) so the media events reach their peer.
@@ -225,6 +256,8 @@ class Scene:
     classroom_id: int
     # Per caller, an enrolled student sitting in the classroom for that caller to ask to mute and remove.
     pupils: dict[str, int]
+    # A student who stays seated throughout, whose media rights every caller tries to change.
+    bystander: int
 
 
 Payload = Callable[[Scene, str], dict[str, Any]]
@@ -247,6 +280,13 @@ PAYLOADS: dict[str, Payload] = {
     "media_state": lambda scene, caller: {"audio_muted": True},
     "media_leave": lambda scene, caller: {},
     "recording_consent": lambda scene, caller: {"accepted": True},
+    "lower_hand": lambda scene, caller: {"user_id": None},
+    "media_permission": lambda scene, caller: {
+        "user_id": scene.bystander,
+        "source": "camera",
+        "allowed": False,
+    },
+    "media_health": lambda scene, caller: {"state": "connected"},
     "watch_classrooms": lambda scene, caller: {},
 }
 
@@ -372,7 +412,7 @@ async def test_every_caller_against_every_event(
 ) -> None:
     users["teacher3"] = await add_user(app, "teacher3", "teacher", "Tom Teacher")
     pupil_names = {who: f"pupil{n}" for n, who in enumerate(CALLERS) if who != "anonymous"}
-    for name in pupil_names.values():
+    for name in (*pupil_names.values(), "bystander"):
         await add_user(app, name, "student")
     sessions = {who: await client_as(username) for who, username in USERNAMES.items()}
     response = await sessions["owner"].post(
@@ -380,7 +420,7 @@ async def test_every_caller_against_every_event(
         json={
             "name": "Matrix",
             "moderators": ["teacher2"],
-            "students": ["student", *pupil_names.values()],
+            "students": ["student", "bystander", *pupil_names.values()],
         },
     )
     assert response.status == 201, await response.text()
@@ -388,12 +428,12 @@ async def test_every_caller_against_every_event(
     token = await recording_robot_token(app, classroom_id, users["teacher"])
 
     pupils: dict[str, int] = {}
-    for who, name in pupil_names.items():
+    for who, name in {**pupil_names, "bystander": "bystander"}.items():
         pupil = await participant(await client_as(name))
         joined = await pupil.call("join", {"classroom_id": classroom_id})
         assert joined["ok"] is True, joined
         pupils[who] = joined["self"]["user_id"]
-    scene = Scene(classroom_id, pupils)
+    scene = Scene(classroom_id, pupils, pupils.pop("bystander"))
 
     url = str(server.make_url("")).rstrip("/")
     credentials: dict[str, dict[str, str]] = {who: {"cookie": cookie_header(sessions[who])} for who in PEOPLE}

@@ -28,6 +28,7 @@ PASSWORD = "a good password"
 PEOPLE = [("tess", "Tess Teacher", "teacher"), ("sam", "Sam Student", "student")]
 JOIN_ACK_FIELDS = {
     "ok", "self", "classroom", "participants", "chat", "limits", "recording", "reminder", "consent", "rights",
+    "session_started_at",
 }  # fmt: skip
 
 
@@ -106,8 +107,8 @@ async def test_protocol_module_joins_chats_raises_a_hand_and_is_refused_by_the_r
     assert teacher["rights"] == {"can_moderate": True, "can_record": True}
     assert student["rights"] == {"can_moderate": False, "can_record": False}
     assert teacher["classroom"]["id"] == classroom.classroom_id
-    assert teacher["classroom"]["seats_used"] == 1
-    assert student["classroom"]["seats_used"] == 2
+    assert teacher["classroom"]["seats_used"] == 0  # seats are for students only
+    assert student["classroom"]["seats_used"] == 1
     assert teacher["recording"] is None
     assert teacher["consent"]["mode"] in {"notice", "ask"}
     assert teacher["limits"]["chat_max_length"] > 0
@@ -120,7 +121,7 @@ async def test_protocol_module_joins_chats_raises_a_hand_and_is_refused_by_the_r
     assert in_student_ack[tess]["moderator"] is True
 
     joined = seen["participant_joined"]
-    assert joined["seats_used"] == 2
+    assert joined["seats_used"] == 1
     assert joined["participant"]["user_id"] == sam
     assert joined["participant"]["display_name"] == "Sam Student"
     assert (joined["participant"]["removable"], joined["participant"]["mutable"]) == (True, True)
@@ -147,5 +148,5 @@ async def test_protocol_module_joins_chats_raises_a_hand_and_is_refused_by_the_r
     assert seen["watch_ack"] == {"ok": True}
     assert seen["leave_ack"] == {"ok": True}
     left = seen["participant_left"]
-    assert (left["user_id"], left["reason"], left["seats_used"]) == (sam, "left", 1)
+    assert (left["user_id"], left["reason"], left["seats_used"]) == (sam, "left", 0)
     assert seen["classroom_status"] == {"classroom_id": classroom.classroom_id}

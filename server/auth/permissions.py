@@ -7,10 +7,12 @@ request: a teacher made student, or a moderator removed from a classroom, loses 
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from server.db.models import Classroom, MemberKind, Recording, RecordingState, Role, User
 from server.errors import Forbidden, Invalid, NotFound
+from server.signalling.protocol import SOURCES, Source
 
 if TYPE_CHECKING:  # presence asks these functions who takes a seat, so it is imported for types only
     from server.rooms.presence import Participant
@@ -259,8 +261,58 @@ def require_consent_asked(consent_mode: str) -> None:
 
 
 def takes_a_seat(participant: Participant) -> bool:
-    """People take seats; the recorder robot never does."""
-    return not participant.robot
+    """A seat limit counts students: moderators (owner, added moderators, admins) always get in, and the
+    recorder robot never takes a seat."""
+    return not participant.robot and not participant.moderator
+
+
+# -- what participants may publish --------------------------------------------------------------------------
+
+
+def student_media_defaults(classroom: Classroom) -> set[Source]:
+    """The sources a classroom's students may send unless a moderator decides otherwise for one of them."""
+    allowed = {
+        "microphone": classroom.student_microphone,
+        "camera": classroom.student_camera,
+        "screen": classroom.student_screen,
+    }
+    return {source for source in SOURCES if allowed[source]}
+
+
+def media_rights_editable(participant: Participant) -> bool:
+    """Only students' sources are a moderator's to allow or deny (not a moderator's, not the robot's)."""
+    return not participant.robot and not participant.moderator
+
+
+def may_publish(
+    participant: Participant, defaults: Collection[str], overrides: Mapping[str, bool] | None = None
+) -> list[Source]:
+    """What a participant may send: moderators everything, the robot nothing, a student the classroom's
+    defaults with a moderator's live decisions for them applied."""
+    if participant.robot:
+        return []
+    if participant.moderator:
+        return list(SOURCES)
+    decided = overrides or {}
+    return [source for source in SOURCES if decided.get(source, source in defaults)]
+
+
+def require_may_publish(participant: Participant, sources: Collection[str]) -> None:
+    """A student publishes only what the classroom or a moderator allows them."""
+    for source in SOURCES:
+        if source in sources and source not in participant.may_publish:
+            raise Forbidden(f"the moderator has not allowed your {source}")
+
+
+def require_can_set_media_rights(moderator: Participant, target: Participant) -> None:
+    require_moderating(moderator)
+    if not media_rights_editable(target):
+        raise Forbidden("only students' microphone, camera and screen can be allowed or denied")
+
+
+def require_can_lower_hand(moderator: Participant) -> None:
+    """Lowering someone else's hand is a moderator's; anyone lowers their own with ``hand``."""
+    require_moderating(moderator)
 
 
 def may_return_after_removal(participant: Participant) -> bool:

@@ -16,7 +16,9 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
     text,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -112,6 +114,10 @@ class Classroom(Base):
     owner_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="RESTRICT"), index=True)
     seat_limit: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # What students may send unless a moderator decides otherwise for one of them in class.
+    student_microphone: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    student_camera: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    student_screen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     owner: Mapped[User] = relationship(lazy="joined")
     members: Mapped[list[ClassroomMember]] = relationship(

@@ -35,6 +35,15 @@ class MediaSignals(Protocol):
         """Whether anything of ``publisher_id`` may reach ``subscriber_id`` (recording consent)."""
         ...
 
+    def may_send(self, classroom_id: int, publisher_id: int, source: str | None) -> bool:
+        """Whether ``publisher_id``'s ``source`` may be forwarded to anyone (a student's media rights);
+        ``source`` is None for an m-line that was never opened for publishing."""
+        ...
+
+    async def peer_failed(self, classroom_id: int, user_id: int) -> None:
+        """The peer connection of ``user_id`` failed and was closed."""
+        ...
+
 
 class ClassroomMedia:
     """Every peer connection of one classroom and the router between them."""
@@ -51,6 +60,9 @@ class ClassroomMedia:
             on_active_speaker=self._speaker_changed,
             may_forward=lambda publisher, subscriber: signals.may_forward(
                 classroom_id, int(publisher), int(subscriber)
+            ),
+            may_carry=lambda publisher, mid: signals.may_send(
+                classroom_id, int(publisher), self._published.get(int(publisher), {}).get(mid or "")
             ),
         )
         self.peers: dict[int, MediaPeer] = {}
@@ -74,7 +86,7 @@ class ClassroomMedia:
         def _state_changed() -> None:
             # A tab gone without a word: ICE consent fails; the page starts a new peer if it is alive.
             if peer.pc.connectionState == "failed" and self.peers.get(user_id) is peer:
-                self._spawn(self.leave(user_id))
+                self._spawn(self._failed(user_id))
 
         self._open_publishing(user_id, peer, publish)
         if not publish:
@@ -108,10 +120,14 @@ class ClassroomMedia:
         await self._peer(user_id).add_candidate(candidate, sdp_mid, sdp_mline_index)
 
     async def refresh_forwarding(self, user_id: int) -> None:
-        """``may_forward`` changed for what ``user_id`` publishes: legs follow at once."""
+        """``may_forward`` or ``may_send`` changed for what ``user_id`` publishes: legs follow at once."""
         peer = self.peers.get(user_id)
         if peer is not None:
             await self.router.refresh(peer.key)
+
+    async def _failed(self, user_id: int) -> None:
+        await self.leave(user_id)
+        await self._signals.peer_failed(self.classroom_id, user_id)
 
     async def leave(self, user_id: int) -> None:
         peer = self.peers.pop(user_id, None)
@@ -134,7 +150,11 @@ class ClassroomMedia:
         peer = self.peers.get(user_id)
         if peer is None:
             return []
-        forwarded = {stream.mid for stream in self.router.streams(peer.key) if stream.mid is not None}
+        forwarded = {
+            stream.mid
+            for stream in self.router.streams(peer.key)
+            if stream.mid is not None and not stream.withheld
+        }
         published = self._published.get(user_id, {})
         return [source for source in SOURCE_KINDS if any(published.get(mid) == source for mid in forwarded)]
 

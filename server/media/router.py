@@ -133,6 +133,8 @@ class PublishedStream:
         self.media_ssrc: int | None = None
         self.legs: tuple[SubscriberLeg, ...] = ()
         self.closed = False
+        # Its publisher may not send it now (a moderator withdrew the source): nothing of it is forwarded.
+        self.withheld = False
         # Fanned out to the subscribers only once it carries media: a microphone that sends nothing (a
         # muted student) costs no m-line, and no renegotiation, at each of the other participants.
         self.carrying = False
@@ -227,7 +229,7 @@ class PublishedStream:
         if self._nack is not None and self._nack.add(packet):
             await adapter.send_nack(self.receiver, packet.ssrc, sorted(self._nack.missing))
         level = packet.extensions.audio_level
-        if level is not None:
+        if level is not None and not self.withheld:
             self._router.speaker_detector.add(self.participant_id, level[1])
         if self._history:
             self._history[packet.sequence_number % len(self._history)] = packet
@@ -475,12 +477,16 @@ class Router:
         on_negotiation_needed: Callable[[str], None],
         on_active_speaker: Callable[[str | None], None] | None = None,
         may_forward: Callable[[str, str], bool] | None = None,
+        may_carry: Callable[[str, str | None], bool] | None = None,
     ) -> None:
         self.config = config or RouterConfig()
         self._on_negotiation_needed = on_negotiation_needed
         # Whether a publisher's media may reach a subscriber at all (recording consent): no leg exists
         # from a publisher to a subscriber it refuses, so not one packet of theirs is sent there.
         self._may_forward = may_forward or (lambda _publisher, _subscriber: True)
+        # Whether one published stream (publisher, mid) may be forwarded to anyone (media rights): a
+        # withheld stream has no legs and its audio never makes its publisher the active speaker.
+        self._may_carry = may_carry or (lambda _publisher, _mid: True)
         self._participants: dict[str, _Participant] = {}
         self.speaker_detector = ActiveSpeakerDetector(
             on_active_speaker or (lambda _participant_id: None), self.config.speaker
@@ -533,7 +539,9 @@ class Router:
                 or transceiver.currentDirection not in _RECEIVING
             ):
                 continue
-            participant.streams[mid] = PublishedStream(self, participant_id, transceiver, participant.clock)
+            stream = PublishedStream(self, participant_id, transceiver, participant.clock)
+            stream.withheld = not self._may_carry(participant_id, mid)
+            participant.streams[mid] = stream
         self._ensure_task()
 
     def stream_started(self, stream: PublishedStream) -> None:
@@ -569,8 +577,9 @@ class Router:
         renegotiate: set[str] = set()
         stopping = []
         for stream in publisher.streams.values():
+            stream.withheld = not self._may_carry(publisher_id, stream.mid)
             for leg in stream.legs:
-                if not self._may_forward(publisher_id, leg.subscriber_id):
+                if stream.withheld or not self._may_forward(publisher_id, leg.subscriber_id):
                     stopping.append(self._drop_leg(leg))
                     renegotiate.add(leg.subscriber_id)
         for subscriber in list(self._participants.values()):
@@ -644,7 +653,7 @@ class Router:
         return participant
 
     def _ensure_leg(self, subscriber: _Participant, stream: PublishedStream) -> bool:
-        if stream.closed or any(leg.stream is stream for leg in subscriber.legs):
+        if stream.closed or stream.withheld or any(leg.stream is stream for leg in subscriber.legs):
             return False
         if not self._may_forward(stream.participant_id, subscriber.id):
             return False

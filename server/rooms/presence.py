@@ -18,6 +18,12 @@ class ClassroomFull(AppError):
     code = "classroom_full"
 
 
+def full_message(seat_limit: int) -> str:
+    if seat_limit == 1:
+        return "This classroom is full: its one student seat is taken."
+    return f"This classroom is full: all {seat_limit} student seats are taken."
+
+
 @dataclass
 class Participant:
     sid: str
@@ -34,6 +40,10 @@ class Participant:
     screen_sharing: bool = False
     recording_consent: bool | None = None
     joined_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    hand_raised_at: datetime | None = None
+    # The sources they may send now (``permissions.may_publish``), kept up to date by the namespace.
+    may_publish: list[str] = field(default_factory=list)
+    media_health: str = "unknown"
 
 
 @dataclass
@@ -42,6 +52,13 @@ class ClassroomPresence:
     participants: dict[int, Participant] = field(default_factory=dict)
     # Users a moderator removed; they stay out until the classroom empties.
     removed_users: set[int] = field(default_factory=set)
+    # When this live classroom opened (its first participant arrived): its chat session began then.
+    opened_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    # What students may send by the classroom's settings, as last read from its row.
+    student_media: frozenset[str] = frozenset()
+    # A moderator's decisions for single students (user id → source → allowed), for this live classroom's
+    # life: they outlast a student's reconnect and end when the classroom empties.
+    media_overrides: dict[int, dict[str, bool]] = field(default_factory=dict)
 
     @property
     def seats_used(self) -> int:
@@ -93,9 +110,10 @@ class Presence:
                 raise Forbidden("a moderator removed you from this classroom")
             if takes_a_seat(participant) and room.seats_used >= seat_limit:
                 self._drop_if_empty(room)
-                raise ClassroomFull(f"this classroom is full ({room.seats_used} of {seat_limit} seats taken)")
+                raise ClassroomFull(full_message(seat_limit))
         else:
             participant.hand_raised = previous.hand_raised
+            participant.hand_raised_at = previous.hand_raised_at
             participant.joined_at = previous.joined_at
             del self._by_sid[previous.sid]
         room.participants[participant.user_id] = participant

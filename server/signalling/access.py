@@ -16,7 +16,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import select
 
-from server.auth.permissions import can_see, is_moderator
+from server.auth.permissions import can_see, is_moderator, student_media_defaults
 from server.auth.sessions import session_alive
 from server.classrooms import described_classroom
 from server.db.models import Classroom, StopReason, User
@@ -81,9 +81,19 @@ class AccessUpdates(MembershipEvents):
     async def classroom_changed(self, classroom_id: int) -> None:
         self.access_changed(classroom_id)
         room = self.svc.presence.room(classroom_id)
+        if room is not None:
+            async with self.svc.db() as db:
+                classroom = await db.get(Classroom, classroom_id)
+                if classroom is not None:
+                    room.student_media = frozenset(student_media_defaults(classroom))
         for participant in list(room.participants.values()) if room else ():
             if not participant.robot:
                 await self.reauthorise(participant.sid)
+        # The students' defaults may have changed: everyone still inside sends only what they may now.
+        room = self.svc.presence.room(classroom_id)
+        if room is not None:
+            for participant in list(room.participants.values()):
+                await self.apply_media_rights(room, participant)
         await self.notify_watchers(classroom_id, refresh=True)
 
     async def classroom_deleted(self, classroom_id: int) -> None:
@@ -138,6 +148,8 @@ class AccessUpdates(MembershipEvents):
             participant.moderator = moderator
             participant.display_name = user.display_name
             participant.role = user.role
+            # A moderator made student sends only what students may (and the other way round).
+            await self.apply_media_rights(room, participant, announce=False)
             body = await described_classroom(db, self.svc.presence, classroom, user)
             rights = rights_for(user, classroom)
             recording = await active_recording(db, classroom.id)

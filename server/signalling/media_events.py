@@ -2,16 +2,24 @@
 
 Which publisher reaches which subscriber is decided here too (``may_forward``): in consent mode ``ask`` a
 participant's media reaches the recorder robot only once they accepted, so the SFU never sends a decliner's
-packets to it.
+packets to it. What a student may send at all (``may_send``) follows the classroom's ``student_media`` and a
+moderator's ``media_permission``: a source they may not send gets no m-line, and one withdrawn mid-class
+stops being forwarded at once.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from server.auth.permissions import may_reach_robot, require_can_publish
+from server.auth.permissions import (
+    may_reach_robot,
+    require_can_publish,
+    require_can_set_media_rights,
+    require_may_publish,
+)
 from server.errors import NotFound, NotJoined
 from server.media.classroom_media import ClassroomMedia
+from server.rooms.presence import ClassroomPresence, Participant
 from server.signalling.membership import MembershipEvents
 from server.signalling.namespace_core import Rate, Who, event, room_name
 from server.signalling.protocol import (
@@ -20,9 +28,11 @@ from server.signalling.protocol import (
     IceServer,
     MediaAnswer,
     MediaCandidate,
+    MediaHealth,
     MediaJoin,
     MediaJoinAck,
     MediaOffer,
+    MediaPermission,
     MediaScreenAck,
     MediaState,
     Offer,
@@ -41,6 +51,7 @@ class MediaEvents(MembershipEvents):
     async def on_media_join(self, sid: str, data: MediaJoin) -> MediaJoinAck:
         room, participant = self.joined(sid)
         require_can_publish(participant, list(data.publish))
+        require_may_publish(participant, data.publish)
         media = self.svc.media.open(room.classroom_id, self)
         offer = await media.join(participant.user_id, list(data.publish))
         if self.svc.presence.participant(sid) is None:  # left while the offer was being made
@@ -92,6 +103,7 @@ class MediaEvents(MembershipEvents):
     )
     async def on_media_screen(self, sid: str, data: Empty) -> MediaScreenAck:
         room, participant = self.joined_person(sid)
+        require_may_publish(participant, ["screen"])
         renegotiating = await self._media(room.classroom_id).publish_screen(participant.user_id)
         return MediaScreenAck(renegotiating=renegotiating)
 
@@ -129,6 +141,41 @@ class MediaEvents(MembershipEvents):
             await self.announce_update(room.classroom_id, participant)
         return Ok()
 
+    @event(
+        MediaPermission,
+        Ok,
+        who=Who.MODERATOR,
+        errors=("not_joined", "forbidden", "not_found"),
+        summary=(
+            "allow or deny a student's microphone, camera or screen for the rest of this live classroom; "
+            "a source denied mid-class stops reaching everyone at once"
+        ),
+    )
+    async def on_media_permission(self, sid: str, data: MediaPermission) -> Ok:
+        room, moderator, target = self._moderated(sid, data.user_id)
+        require_can_set_media_rights(moderator, target)
+        room.media_overrides.setdefault(target.user_id, {})[data.source] = data.allowed
+        await self.apply_media_rights(room, target)
+        return Ok()
+
+    @event(
+        MediaHealth,
+        Ok,
+        who=Who.PERSON,
+        errors=("not_joined", "forbidden"),
+        rate=Rate.BROADCAST,
+        summary="say how your media connection is doing, so moderators can see who has a problem",
+    )
+    async def on_media_health(self, sid: str, data: MediaHealth) -> Ok:
+        room, participant = self.joined_person(sid)
+        await self._set_health(room, participant, data.state)
+        return Ok()
+
+    async def _set_health(self, room: ClassroomPresence, participant: Participant, state: str) -> None:
+        if participant.media_health != state:
+            participant.media_health = state
+            await self.announce_update(room.classroom_id, participant)
+
     # -- MediaSignals ---------------------------------------------------------------------------------
 
     async def send_offer(self, classroom_id: int, user_id: int, offer: dict[str, Any]) -> None:
@@ -141,6 +188,24 @@ class MediaEvents(MembershipEvents):
     async def speaker_changed(self, classroom_id: int, user_id: int | None) -> None:
         """The classroom's active speaker changed."""
         await self.send(ActiveSpeaker(user_id=user_id), room=room_name(classroom_id))
+
+    async def peer_failed(self, classroom_id: int, user_id: int) -> None:
+        """A participant's peer connection failed (the server closed it): everyone sees the problem."""
+        found = self.svc.presence.room(classroom_id)
+        participant = found.participants.get(user_id) if found else None
+        if found is None or participant is None:
+            return
+        if participant.publishing or participant.media_health != "failed":
+            participant.publishing = []
+            participant.media_health = "failed"
+            await self.announce_update(classroom_id, participant)
+
+    def may_send(self, classroom_id: int, publisher_id: int, source: str | None) -> bool:
+        """Whether what ``publisher_id`` sends on an m-line opened for ``source`` may be forwarded at all
+        (an m-line the server never opened for publishing carries nothing of theirs)."""
+        room = self.svc.presence.room(classroom_id)
+        publisher = room.participants.get(publisher_id) if room else None
+        return publisher is not None and source is not None and source in publisher.may_publish
 
     def may_forward(self, classroom_id: int, publisher_id: int, subscriber_id: int) -> bool:
         """Media reaches every person; it reaches the robot only as recording consent allows."""

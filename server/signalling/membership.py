@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import socketio
@@ -13,11 +14,14 @@ from sqlalchemy import select
 from server.auth.permissions import (
     can_record,
     is_moderator,
+    may_publish,
+    require_can_lower_hand,
     require_can_remove,
     require_can_request_mute,
     require_can_see,
     require_moderating,
     require_robot_classroom,
+    student_media_defaults,
 )
 from server.auth.sessions import authenticated
 from server.auth.throttle import SlidingWindow
@@ -50,6 +54,7 @@ from server.signalling.protocol import (
     JoinAck,
     LeaveReason,
     Limits,
+    LowerHand,
     MuteRequest,
     MuteRequested,
     Ok,
@@ -75,6 +80,20 @@ def message_model(message: ChatMessage) -> ChatMessageModel:
         text=message.text,
         sent_at=iso(message.sent_at) or "",
     )
+
+
+def set_hand(room: ClassroomPresence, participant: Participant, raised: bool) -> None:
+    """Raise or lower a hand; a raised hand joins the end of the queue (strictly after every hand already
+    up, so the queue's order never depends on two raises landing in the same millisecond)."""
+    participant.hand_raised = raised
+    if not raised:
+        participant.hand_raised_at = None
+        return
+    now = datetime.now(UTC)
+    latest = max((p.hand_raised_at for p in room.participants.values() if p.hand_raised_at), default=None)
+    if latest is not None and now <= latest:
+        now = latest + timedelta(milliseconds=1)
+    participant.hand_raised_at = now
 
 
 def rights_for(user: User, classroom: Any) -> Rights:
@@ -177,6 +196,7 @@ class MembershipEvents(NamespaceCore):
             )
             rights = rights_for(user, classroom)
             seat_limit = classroom.seat_limit
+            defaults = frozenset(student_media_defaults(classroom))
             participant = Participant(
                 sid=sid,
                 user_id=user.id,
@@ -186,7 +206,11 @@ class MembershipEvents(NamespaceCore):
                 moderator=moderator,
                 recording_consent=consent,
             )
-            await self.seat(classroom.id, seat_limit, participant)
+            earlier = self.svc.presence.room(classroom.id)
+            participant.may_publish = list(
+                may_publish(participant, defaults, earlier.media_overrides.get(user.id) if earlier else None)
+            )
+            await self.seat(classroom.id, seat_limit, participant, defaults)
             # Counted once seated, so the ack and the others' participant_joined agree.
             classroom_body = await described_classroom(db, self.svc.presence, classroom, user)
         if (self.access_generation(classroom.id), conn.generation) != generation:
@@ -197,6 +221,7 @@ class MembershipEvents(NamespaceCore):
         log.info("participant joined", extra={"classroom_id": classroom.id, "user_id": user.id})
         present = self.svc.presence.room(classroom.id)
         consent_mode = self.svc.config.recording.consent
+        opened_at = present.opened_at if present else participant.joined_at
         return JoinAck(
             self=participant_model(participant),
             classroom=classroom_body,
@@ -210,6 +235,7 @@ class MembershipEvents(NamespaceCore):
                 text=self.svc.config.recording.consent_text,
             ),
             rights=rights,
+            session_started_at=iso(opened_at) or "",
         )
 
     async def _join_robot(self, sid: str, conn: Connection, classroom_id: int) -> RobotJoinAck:
@@ -286,7 +312,29 @@ class MembershipEvents(NamespaceCore):
     async def on_hand(self, sid: str, data: Hand) -> Ok:
         room, participant = self.joined_person(sid)
         if participant.hand_raised != data.raised:
-            participant.hand_raised = data.raised
+            set_hand(room, participant, data.raised)
+            await self.announce_update(room.classroom_id, participant)
+        return Ok()
+
+    @event(
+        LowerHand,
+        Ok,
+        who=Who.MODERATOR,
+        errors=("not_joined", "forbidden", "not_found"),
+        rate=Rate.BROADCAST,
+        summary="lower a participant's raised hand, or (`user_id` null) every hand",
+    )
+    async def on_lower_hand(self, sid: str, data: LowerHand) -> Ok:
+        room, moderator = self.joined(sid)
+        require_can_lower_hand(moderator)
+        if data.user_id is None:
+            raised = [p for p in room.participants.values() if p.hand_raised]
+        else:
+            _room, _moderator, target = self._moderated(sid, data.user_id)
+            raised = [target] if target.hand_raised else []
+        for participant in raised:
+            set_hand(room, participant, False)
+        for participant in raised:
             await self.announce_update(room.classroom_id, participant)
         return Ok()
 
@@ -335,8 +383,15 @@ class MembershipEvents(NamespaceCore):
 
     # -- seats --------------------------------------------------------------------------------------------
 
-    async def seat(self, classroom_id: int, seat_limit: int, participant: Participant) -> None:
-        """Seat the socket in this classroom (leaving any other) and tell the others."""
+    async def seat(
+        self,
+        classroom_id: int,
+        seat_limit: int,
+        participant: Participant,
+        student_media: frozenset[str] | None = None,
+    ) -> None:
+        """Seat the socket in this classroom (leaving any other) and tell the others; ``student_media``:
+        the classroom's defaults as this join read them."""
         sid = participant.sid
         if self.svc.presence.participant(sid) is not None:
             await self.leave_classroom(sid, LeaveReason.LEFT)
@@ -345,6 +400,9 @@ class MembershipEvents(NamespaceCore):
         if sid not in self._connections:
             raise NotJoined("the connection closed while joining")
         joined = self.svc.presence.join(classroom_id, seat_limit, participant)
+        present = self.svc.presence.room(classroom_id)
+        if present is not None and student_media is not None:
+            present.student_media = student_media
         room = room_name(classroom_id)
         try:
             await self.enter_room(sid, room)
@@ -386,6 +444,25 @@ class MembershipEvents(NamespaceCore):
         await self.send(Removed(reason=reason, by=by), to=target.sid)
         await self.leave_room(target.sid, room_name(classroom_id))
         await self.announce_left(classroom_id, target.user_id, LeaveReason(reason.value))
+
+    async def apply_media_rights(
+        self, room: ClassroomPresence, participant: Participant, *, announce: bool = True
+    ) -> bool:
+        """Recompute what ``participant`` may send: a withdrawn source stops being forwarded now, a granted
+        one is forwarded again, and (``announce``) everyone hears of the new rights. True if they changed."""
+        allowed = may_publish(participant, room.student_media, room.media_overrides.get(participant.user_id))
+        if allowed == participant.may_publish:
+            return False
+        participant.may_publish = list(allowed)
+        if "screen" not in allowed:
+            participant.screen_sharing = False
+        media = self.svc.media.get(room.classroom_id)
+        if media is not None:
+            await media.refresh_forwarding(participant.user_id)
+            participant.publishing = media.publishing(participant.user_id)
+        if announce:
+            await self.announce_update(room.classroom_id, participant)
+        return True
 
     async def announce_update(self, classroom_id: int, participant: Participant) -> None:
         await self.send(

@@ -16,12 +16,18 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, TypeVar
 
 import socketio
 from pydantic import ValidationError
 
-from server.auth.permissions import can_be_asked_to_mute, can_be_removed, require_person
+from server.auth.permissions import (
+    can_be_asked_to_mute,
+    can_be_removed,
+    media_rights_editable,
+    require_person,
+)
 from server.auth.throttle import SlidingWindow
 from server.errors import AppError, Forbidden, Internal, NotJoined, RateLimited
 from server.recorders.tokens import RobotGrant
@@ -277,4 +283,15 @@ def participant_model(participant: Participant) -> ParticipantModel:
         removable=can_be_removed(participant),
         mutable=can_be_asked_to_mute(participant),
         joined_at=iso(participant.joined_at) or "",
+        may_publish=list(participant.may_publish),  # type: ignore[arg-type]
+        media_rights_editable=media_rights_editable(participant),
+        hand_raised_at=_to_the_millisecond(participant.hand_raised_at),
+        media_health=participant.media_health,  # type: ignore[arg-type]
     )
+
+
+def _to_the_millisecond(moment: datetime | None) -> str | None:
+    """ISO time with milliseconds: hands raised within one second still sort in the order they went up."""
+    if moment is None:
+        return None
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

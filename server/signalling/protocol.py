@@ -32,6 +32,7 @@ Id = Annotated[int, Field(gt=0, lt=1 << 53)]
 UserId = Annotated[int, Field(gt=-(1 << 53), lt=1 << 53)]
 Source = Literal["microphone", "camera", "screen"]
 SOURCES: tuple[Source, ...] = ("microphone", "camera", "screen")
+MediaHealthState = Literal["connecting", "connected", "failed", "no_media"]
 MAX_SDP_CHARS = 256 * 1024
 MAX_CANDIDATE_CHARS = 1024
 # Chat text is checked against ``chat_max_length`` by the handler; this bounds what is even parsed.
@@ -97,6 +98,18 @@ class ParticipantModel(Message):
     removable: bool = Field(description="a moderator may remove this participant")
     mutable: bool = Field(description="a moderator may ask this participant to mute")
     joined_at: str
+    may_publish: list[Source] = Field(
+        description="the sources this participant may send (moderators: all; students: the classroom's "
+        "`student_media` with a moderator's overrides; the robot: none)"
+    )
+    media_rights_editable: bool = Field(
+        description="a moderator may allow or deny this participant's sources (`media_permission`)"
+    )
+    hand_raised_at: str | None = Field(description="when the hand went up (the queue's order); null if down")
+    media_health: Literal["unknown", "connecting", "connected", "failed", "no_media"] = Field(
+        description="how this participant's media connection is doing, as their page (or the server, for "
+        "a failed peer connection) last reported it"
+    )
 
 
 class Rights(Message):
@@ -180,6 +193,9 @@ class JoinAck(Ok):
     reminder: bool
     consent: ConsentInfo
     rights: Rights
+    session_started_at: str = Field(
+        description="when this live classroom opened: chat sent before it is from earlier sessions"
+    )
 
 
 class RobotJoinAck(Ok):
@@ -209,6 +225,20 @@ class MuteRequest(Message):
 
 class Remove(Message):
     user_id: UserId
+
+
+class LowerHand(Message):
+    user_id: UserId | None = Field(description="whose hand to lower; null lowers every hand")
+
+
+class MediaPermission(Message):
+    user_id: UserId
+    source: Source
+    allowed: bool
+
+
+class MediaHealth(Message):
+    state: MediaHealthState
 
 
 class RecordingConsent(Message):

@@ -34,7 +34,7 @@ ERROR_MEANINGS = {
     "not_found": "no such classroom for this user, participant, recording or media",
     "not_joined": "the socket has not joined a classroom (or was taken out of it)",
     "already_joined": "the socket is already seated in a classroom",
-    "classroom_full": "every seat is taken",
+    "classroom_full": "every student seat is taken (moderators and the robot take no seat)",
     "conflict": "the answer does not belong to the offer in flight, or a newer `media_join` of the same "
     "user replaced this one",
     "rate_limited": "too many of this event from this connection (see `socket_events_per_10s`, "
