@@ -111,6 +111,27 @@ export class MediaSession {
     await this.connection.mediaState({ [`${kind}_muted`]: Boolean(muted) });
   }
 
+  /**
+   * Swaps the microphone's or camera's track for `track` (another device) on the m-line it already has,
+   * with RTCRtpSender.replaceTrack: no renegotiation, the others keep receiving. The old track stops. A
+   * source that is not published yet (joined with it off) is added with one new media_join.
+   */
+  async replaceTrack(source, track) {
+    if (!["microphone", "camera"].includes(source)) throw new TypeError(`cannot replace ${source}`);
+    if (!this.active) throw new Error("media is not started");
+    const kind = source === "microphone" ? "audio" : "video";
+    const previous = this.tracks[source];
+    track.enabled = !this.muted[kind];
+    this.tracks[source] = track;
+    if (previous && previous !== track) previous.stop();
+    if (!this.publish.includes(source)) {
+      this.publish = [...this.publish, source];
+      await this.restart();
+      return;
+    }
+    if (this.pc) await this._attachTracks();
+  }
+
   get sharingScreen() {
     return Boolean(this.tracks.screen);
   }

@@ -1,5 +1,6 @@
 // REC in the classroom page: the REC button, the recording banner (indicator and consent notice), the
-// consent question (mode "ask") and the reminder to record. The recording shown comes from one place: the
+// consent question (mode "ask"), the reminder to record and the warning that a recording holds no one's
+// media (`recording_media`, for moderators). The recording shown comes from one place: the
 // join ack's `recording`, then `recording_state` events. The answers to start and stop only report errors;
 // until the event comes the button says "Starting…" or "Stopping…".
 import { startRecording, stopRecording } from "/static/js/api.js";
@@ -9,10 +10,14 @@ import { elapsedMs, formatDuration, isActive, recControl, recordingEndMessage } 
 // While a stop is pending, these states are the recording not yet stopping.
 const BEFORE_STOP = Object.freeze(["starting", "recording"]);
 
+export const NO_MEDIA_WARNING =
+  "The recording has no one's audio or video. Check that cameras and microphones are on and connected.";
+
 export class RecControls {
   /**
-   * @param elements the page's REC elements: {button, text, elapsed, reason, banner, consentDialog,
-   *   consentText, consentAccept, consentDecline, reminderDialog, reminderStart, reminderDismiss}
+   * @param elements the page's REC elements: {button, text, elapsed, reason, banner, warning,
+   *   consentDialog, consentText, consentAccept, consentDecline, reminderDialog, reminderStart,
+   *   reminderDismiss}
    * @param hooks.connection the ClassroomConnection (consent answers)
    * @param hooks.classroomId the classroom REC starts and stops
    * @param hooks.onError (err): a request failed (shown as an alert; a 401 leaves for the login page)
@@ -35,6 +40,7 @@ export class RecControls {
     this.reminderShown = false; // the reminder is offered once per page
     this.timer = null; // ticks the elapsed time while recording
     this.banner = null; // {indicator, notice, declined}: the banner's elements while a recording runs
+    this.mediaWarning = null; // recording id whose robot receives no one's media (recording_media)
 
     const e = elements;
     e.button.addEventListener("click", () => this._press());
@@ -88,6 +94,12 @@ export class RecControls {
     }
   }
 
+  /** A `recording_media` event: what the robot receives; warning "no_media" when it receives no one. */
+  recordingMedia({ recording_id: recordingId, warning }) {
+    this.mediaWarning = warning === "no_media" ? recordingId : null;
+    this._renderWarning();
+  }
+
   /** Whether the controls may talk to the classroom (joined and connected). */
   setOnline(online) {
     this.online = online;
@@ -118,6 +130,8 @@ export class RecControls {
     }
     this.recording = recording;
     const active = this.active;
+    if (!active || recording.id !== this.mediaWarning) this.mediaWarning = null;
+    this._renderWarning();
     this._renderBanner();
     this._renderButton();
     if (active && this.timer === null) this.timer = setInterval(() => this._renderButton(), 1000);
@@ -160,6 +174,18 @@ export class RecControls {
     this.banner.declined.hidden = this.answers.get(this.recording.id) !== false;
   }
 
+  /** The no-media warning, in its live region: added when it starts, removed when media arrives. */
+  _renderWarning() {
+    const region = this.elements.warning;
+    if (!region) return;
+    const shown = this.mediaWarning !== null && this.active && this.recording.id === this.mediaWarning;
+    if (!shown) {
+      if (region.firstChild) region.replaceChildren();
+      return;
+    }
+    if (region.textContent !== NO_MEDIA_WARNING) region.replaceChildren(el("p", {}, NO_MEDIA_WARNING));
+  }
+
   _renderButton() {
     const { button, text, elapsed: elapsedText, reason } = this.elements;
     // Those who may record see REC; the others learn of a recording from the indicator. A recording they
@@ -173,7 +199,9 @@ export class RecControls {
     const control = this._control();
     const active = this.active;
     const elapsed = active ? formatDuration(elapsedMs(this.recording)) : "";
-    button.setAttribute("aria-label", elapsed ? `${control.label} (${elapsed})` : control.label);
+    // The name starts with what the button reads ("REC", "Stop REC 0:01:02"), then says what it does.
+    const shownText = elapsed ? `${control.text} ${elapsed}` : control.text;
+    button.setAttribute("aria-label", `${shownText} — ${control.label.toLowerCase()}`);
     button.classList.toggle("recording", active);
     text.textContent = control.text;
     elapsedText.textContent = elapsed;
