@@ -178,6 +178,14 @@ def recording_row(page: Page, name: str) -> Locator:
     )
 
 
+async def row_menu(page: Page, row: Locator, name: str) -> Locator:
+    """Opens a Recorded Classes row's Actions menu; its items are menuitems."""
+    await row.get_by_role("button", name=f"Actions for {name}", exact=True).click()
+    menu = page.get_by_role("menu", name=f"Actions for {name}")
+    await expect(menu).to_be_visible()
+    return menu
+
+
 async def current_recording(page: Page, classroom: Classroom) -> dict[str, Any] | None:
     response = await page.request.get(f"{classroom.url}/api/classrooms/{classroom.classroom_id}/recording")
     assert response.ok, await response.text()
@@ -290,9 +298,9 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
     cells = await row.get_by_role("cell").all_inner_texts()
     assert cells[1:3] == [name, "Physics 3B"], cells
     assert re.fullmatch(r"0:00:(0[7-9]|[12]\d)", cells[4]), cells  # about the 8 s the class ran
-    assert re.fullmatch(r"\d+\.\d MB", cells[5]), cells
+    assert re.fullmatch(r"\d+ kB|\d+\.\d MB", cells[5]), cells
 
-    await row.get_by_role("button", name=f"Play {name}").click()
+    await (await row_menu(library, row, name)).get_by_role("menuitem", name="Play").click()
     player = library.get_by_role("region", name="Player")
     await expect(player).to_be_visible()
     video = player.locator("video")
@@ -302,7 +310,9 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
         "([video, start]) => video.currentTime > start + 0.5", arg=[await video.element_handle(), start]
     )
 
-    href = await row.get_by_role("link", name=f"Download {name}").get_attribute("href")
+    menu = await row_menu(library, row, name)
+    href = await menu.get_by_role("menuitem", name="Download").get_attribute("href")
+    await library.keyboard.press("Escape")
     assert href == f"/api/recordings/{recording['id']}/media?download=1"
     download = await library.request.get(f"{server.url}{href}")
     assert download.status == 200
@@ -311,13 +321,15 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
     assert len(await download.body()) > 50_000
 
     # Published, the class's students find it too, to play but not to manage.
-    await row.get_by_role("button", name=f"Publish {name}").click()
-    await expect(row.get_by_role("button", name=f"Unpublish {name}")).to_be_focused()
+    await (await row_menu(library, row, name)).get_by_role("menuitem", name="Publish").click()
+    await expect(row.get_by_role("button", name=f"Actions for {name}")).to_be_focused()
+    menu = await row_menu(library, row, name)
+    await expect(menu.get_by_role("menuitem", name="Unpublish")).to_be_visible()
     await sam.goto(f"{server.url}/resources/recordings")
     sam_row = recording_row(sam, name)
-    await expect(sam_row.get_by_role("button", name=f"Play {name}")).to_be_visible()
-    await expect(sam_row.get_by_role("button", name=f"Rename {name}")).to_have_count(0)
-    await expect(sam_row.get_by_role("button", name=f"Delete {name}")).to_have_count(0)
+    await expect((await row_menu(sam, sam_row, name)).get_by_role("menuitem")).to_have_text(
+        ["Play", "Download"]
+    )
 
 
 async def test_reminder_from_settings_and_the_next_recording_uses_the_new_robot_name(
@@ -387,11 +399,15 @@ async def test_reminder_from_settings_and_the_next_recording_uses_the_new_robot_
     await settings.goto(f"{server.url}/resources/recordings")
     running = recording_row(settings, name)
     await expect(running.get_by_text("Recording", exact=True)).to_be_visible()
-    await expect(running.get_by_role("button", name=f"Delete {name}")).to_have_count(0)
+    running_menu = await row_menu(settings, running, name)
+    await expect(running_menu.get_by_role("menuitem")).to_have_text(["Rename", "Publish"])
+    await settings.keyboard.press("Escape")
     await rec_button(tess).click()
     await expect(rec_button(tess)).to_have_accessible_name("Start recording")
     await expect(running.get_by_text("Ready", exact=True)).to_be_visible(timeout=10_000)
-    await expect(running.get_by_role("button", name=f"Play {name}")).to_be_visible()
+    await expect(
+        (await row_menu(settings, running, name)).get_by_role("menuitem", name="Play")
+    ).to_be_visible()
     await expect(sam.get_by_role("dialog", name="Recording reminder")).to_have_count(0)
 
 
@@ -455,14 +471,15 @@ async def test_co_teacher_sees_who_records_and_each_recording_asks_for_consent(
     await theo.goto(f"{server.url}/resources/recordings")
     first_name, second_name = first["name"], second_recording["name"]
     first_row = recording_row(theo, first_name)
-    await first_row.get_by_role("button", name=f"Rename {first_name}").click()
+    await (await row_menu(theo, first_row, first_name)).get_by_role("menuitem", name="Rename").click()
     await theo.get_by_label(f"New name for {first_name}").fill("Monday physics")
     await theo.get_by_role("button", name="Save name").click()
     await expect(theo.get_by_role("status")).to_have_text("Renamed to Monday physics.")
     await expect(
-        recording_row(theo, "Monday physics").get_by_role("button", name="Rename Monday physics")
+        recording_row(theo, "Monday physics").get_by_role("button", name="Actions for Monday physics")
     ).to_be_focused()
-    await recording_row(theo, second_name).get_by_role("button", name=f"Delete {second_name}").click()
+    second_row = recording_row(theo, second_name)
+    await (await row_menu(theo, second_row, second_name)).get_by_role("menuitem", name="Delete").click()
     confirm = theo.get_by_role("dialog", name="Delete recording")
     await expect(confirm).to_contain_text(second_name)
     await confirm.get_by_role("button", name="Delete").click()

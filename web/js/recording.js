@@ -29,10 +29,17 @@ export function formatDuration(ms) {
   return `${h}:${String(m).padStart(2, "0")}:${String(s).padStart(2, "0")}`;
 }
 
-/** Megabytes with one decimal, e.g. 1234567 → "1.2 MB"; "" for a missing value. */
+/**
+ * A file size as people read it: kilobytes under a megabyte (a recording that has just started grows by
+ * kilobytes: "0.0 MB" would say nothing), megabytes with one decimal under a gigabyte, then gigabytes with
+ * two, e.g. 48_200 → "48 kB", 1_234_567 → "1.2 MB", 2_500_000_000 → "2.50 GB"; "" for a missing value.
+ */
 export function formatSize(bytes) {
   if (bytes === null || bytes === undefined || bytes === "" || !Number.isFinite(Number(bytes))) return "";
-  return `${(Math.max(0, Number(bytes)) / 1e6).toFixed(1)} MB`;
+  const size = Math.max(0, Number(bytes));
+  if (size < 999_500) return `${Math.round(size / 1e3)} kB`;
+  if (size < 999_950_000) return `${(size / 1e6).toFixed(1)} MB`;
+  return `${(size / 1e9).toFixed(2)} GB`;
 }
 
 /**

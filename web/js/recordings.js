@@ -1,6 +1,8 @@
 // Recorded Classes (/resources/recordings): the resource library of finished and running recordings, with
 // an in-page player, downloads, why each ended, and renaming, publishing and deleting where the server says
-// the user manages the recording (`can_manage`).
+// the user manages the recording (`can_manage`). Each row's actions sit in one "Actions" menu button (the
+// WAI-ARIA menu button pattern), so a row stays one line high; a running recording's length and size follow
+// the server's figures while it records.
 import {
   deleteRecording,
   listRecordings,
@@ -18,8 +20,8 @@ import {
   stopReasonLabel,
 } from "/static/js/recording.js";
 
-// While a recording runs its row changes (state, then duration and size): the list follows it.
-const REFRESH_MS = 5000;
+// While a recording runs its row changes (state, then length and size): the list follows it.
+const REFRESH_MS = 2000;
 const STATE_NAMES = {
   starting: "Starting",
   recording: "Recording",
@@ -49,9 +51,9 @@ const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", tim
 const library = {
   rows: new Map(), // recording id -> {key, row, recording, label}
   playing: null, // id of the recording in the player
-  playerOpener: null, // the Play button that opened the player, focused again when it closes
   deleting: null, // id of the recording the delete dialog asks about
   editing: null, // id of the recording whose rename form is open
+  menu: null, // the open actions menu: {button, menu}
   timer: null,
   refreshError: null,
 };
@@ -63,11 +65,11 @@ function formatDate(iso) {
 
 function dateCell(iso) {
   if (!iso) return el("td");
-  return el("td", {}, el("time", { dateTime: iso }, formatDate(iso)));
+  return el("td", { "data-label": "Date" }, el("time", { dateTime: iso }, formatDate(iso)));
 }
 
 function thumbnailCell(recording, label) {
-  if (recording.state !== "ready") return el("td");
+  if (recording.state !== "ready") return el("td", { className: "recording-thumbnail" });
   const img = el("img", {
     className: "thumbnail",
     src: recordingThumbnailUrl(recording.id),
@@ -77,7 +79,7 @@ function thumbnailCell(recording, label) {
     loading: "lazy",
   });
   img.addEventListener("error", () => img.replaceWith(el("span", { className: "hint" }, "No thumbnail")));
-  return el("td", {}, img);
+  return el("td", { className: "recording-thumbnail" }, img);
 }
 
 function stateCell(recording) {
@@ -89,47 +91,47 @@ function stateCell(recording) {
   if (recording.published) badges.push(el("span", { className: "badge badge-published" }, "published"));
   const stateName = STATE_NAMES[recording.state] ?? recording.state;
   const state = el("span", { className: `status status-${recording.state}` }, stateName);
-  const cell = el("td", { className: "recording-state" }, state, ...badges);
+  const cell = el("td", { className: "recording-state", "data-label": "State" }, state, ...badges);
   const reason = stopReasonLabel(recording);
   if (reason) {
     const className = `stop-reason stop-reason-${recording.stop_reason.replace(/_/g, "-")}`;
-    cell.append(el("p", { className }, reason));
+    cell.append(" ", el("span", { className }, reason));
   }
   if (recording.state === "failed" && recording.error) cell.append(el("p", { className: "hint" }, recording.error));
   return cell;
 }
 
-function actionsCell(recording, label, manage) {
-  const actions = el("div", { className: "row-actions" });
+/** The row's menu items (real buttons and a link), by what this user may do with the recording. */
+function menuItems(recording, manage) {
+  const items = [];
   if (recording.state === "ready") {
-    const play = el("button", { type: "button", className: "small" }, `Play ${label}`);
-    play.addEventListener("click", () => openPlayer(recording.id, play));
-    const download = el(
-      "a",
-      { className: "download", href: recordingMediaUrl(recording.id, { download: true }) },
-      `Download ${label}`,
-    );
-    actions.append(play, download);
+    const play = el("button", { type: "button", role: "menuitem" }, "Play");
+    play.addEventListener("click", () => openPlayer(recording.id));
+    const href = recordingMediaUrl(recording.id, { download: true });
+    items.push(play, el("a", { role: "menuitem", href }, "Download"));
   }
   if (manage) {
-    const rename = el("button", { type: "button", className: "small secondary" }, `Rename ${label}`);
+    const rename = el("button", { type: "button", role: "menuitem" }, "Rename");
     rename.addEventListener("click", () => openRename(recording.id));
     const publishing = !recording.published;
-    const publish = el(
-      "button",
-      { type: "button", className: "small secondary" },
-      `${publishing ? "Publish" : "Unpublish"} ${label}`,
-    );
-    publish.addEventListener("click", () => setPublished(recording.id, publishing, publish));
-    actions.append(rename, publish);
+    const publish = el("button", { type: "button", role: "menuitem" }, publishing ? "Publish" : "Unpublish");
+    publish.addEventListener("click", () => setPublished(recording.id, publishing));
+    items.push(rename, publish);
     // A running recording cannot be deleted (the server answers recording_active).
     if (!isActive(recording)) {
-      const remove = el("button", { type: "button", className: "small danger" }, `Delete ${label}`);
+      const remove = el("button", { type: "button", role: "menuitem", className: "menu-danger" }, "Delete");
       remove.addEventListener("click", () => askDelete(recording.id));
-      actions.append(remove);
+      items.push(remove);
     }
   }
-  return el("td", {}, actions);
+  return items;
+}
+
+function actionsCell(recording, label, manage) {
+  const items = menuItems(recording, manage);
+  const cell = el("td", { className: "recording-actions" });
+  if (items.length) cell.append(actionsMenu(recording.id, label, items));
+  return cell;
 }
 
 function recordingRow(recording, label, manage) {
@@ -137,14 +139,149 @@ function recordingRow(recording, label, manage) {
     "tr",
     { "data-recording-id": recording.id, "data-state": recording.state },
     thumbnailCell(recording, label),
-    el("td", { className: "recording-name" }, recording.name ?? ""),
-    el("td", {}, recording.classroom?.name ?? ""),
+    el("td", { className: "recording-name", "data-label": "Name" }, recording.name ?? ""),
+    el("td", { "data-label": "Classroom" }, recording.classroom?.name ?? ""),
     dateCell(recording.started_at),
-    el("td", {}, formatDuration(recording.duration_ms)),
-    el("td", {}, formatSize(recording.size_bytes)),
+    el("td", { className: "recording-duration", "data-label": "Duration" }),
+    el("td", { className: "recording-size", "data-label": "Size" }),
     stateCell(recording),
     actionsCell(recording, label, manage),
   );
+}
+
+/** Length and size change every few seconds while a recording runs: only their text is replaced. */
+function showFigures(row, recording) {
+  const figures = [
+    [".recording-duration", formatDuration(recording.duration_ms)],
+    [".recording-size", formatSize(recording.size_bytes)],
+  ];
+  for (const [selector, text] of figures) {
+    const cell = row.querySelector(selector);
+    if (cell.textContent !== text) cell.textContent = text;
+  }
+}
+
+// ---- row actions: a menu button (https://www.w3.org/WAI/ARIA/apg/patterns/menu-button/) ----------------
+
+/** The "Actions" button of a row and its menu; the button's name says whose actions they are. */
+function actionsMenu(id, label, items) {
+  const buttonId = `actions-${id}`;
+  const menuId = `actions-menu-${id}`;
+  const chevron = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  chevron.setAttribute("viewBox", "0 0 10 6");
+  chevron.setAttribute("aria-hidden", "true");
+  chevron.setAttribute("class", "menu-chevron");
+  const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+  path.setAttribute("d", "M1 1l4 4 4-4");
+  chevron.append(path);
+  const button = el(
+    "button",
+    {
+      type: "button",
+      id: buttonId,
+      className: "small secondary menu-button",
+      "aria-haspopup": "menu",
+      "aria-expanded": "false",
+      "aria-controls": menuId,
+      "aria-label": `Actions for ${label}`,
+    },
+    "Actions",
+    chevron,
+  );
+  for (const item of items) item.tabIndex = -1;
+  const menu = el("div", { id: menuId, role: "menu", "aria-labelledby": buttonId, className: "row-menu" }, ...items);
+  menu.hidden = true;
+  const wrap = el("div", { className: "menu-wrap" }, button, menu);
+  button.addEventListener("click", () => (menu.hidden ? openMenu(button, menu, 0) : closeMenu(true)));
+  button.addEventListener("keydown", (event) => {
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    event.preventDefault();
+    openMenu(button, menu, event.key === "ArrowDown" ? 0 : -1);
+  });
+  menu.addEventListener("keydown", (event) => menuKey(event, menu));
+  // The item's own action runs first; then the menu closes, giving the keyboard back to its button unless
+  // the action moved it (the player, the rename field, the delete dialog).
+  menu.addEventListener("click", (event) => {
+    if (event.target.closest('[role="menuitem"]')) closeMenu(menu.contains(document.activeElement));
+  });
+  wrap.addEventListener("focusout", (event) => {
+    if (library.menu?.menu === menu && !wrap.contains(event.relatedTarget)) closeMenu(false);
+  });
+  return wrap;
+}
+
+function openMenu(button, menu, index) {
+  if (library.menu && library.menu.menu !== menu) closeMenu(false);
+  library.menu = { button, menu };
+  menu.hidden = false;
+  button.setAttribute("aria-expanded", "true");
+  placeMenu();
+  const items = menuItemsOf(menu);
+  items.at(index)?.focus();
+}
+
+function closeMenu(focusButton) {
+  const open = library.menu;
+  if (!open) return;
+  library.menu = null;
+  open.menu.hidden = true;
+  open.button.setAttribute("aria-expanded", "false");
+  if (focusButton && open.button.isConnected) open.button.focus();
+}
+
+function menuItemsOf(menu) {
+  return [...menu.querySelectorAll('[role="menuitem"]')];
+}
+
+/**
+ * The menu floats over the page (fixed, so the table's scrolling box does not clip it): under its button,
+ * right-aligned with it, or above it when there is no room below.
+ */
+function placeMenu() {
+  const open = library.menu;
+  if (!open) return;
+  const { button, menu } = open;
+  const anchor = button.getBoundingClientRect();
+  const height = menu.offsetHeight;
+  const width = menu.offsetWidth;
+  const below = anchor.bottom + 4;
+  const top = below + height > window.innerHeight && anchor.top - height - 4 >= 0 ? anchor.top - height - 4 : below;
+  const left = Math.min(Math.max(4, anchor.right - width), window.innerWidth - width - 4);
+  menu.style.top = `${Math.round(top)}px`;
+  menu.style.left = `${Math.round(Math.max(4, left))}px`;
+}
+
+function menuKey(event, menu) {
+  const items = menuItemsOf(menu);
+  const current = items.indexOf(document.activeElement);
+  let next = null;
+  if (event.key === "ArrowDown") next = (current + 1) % items.length;
+  else if (event.key === "ArrowUp") next = (current - 1 + items.length) % items.length;
+  else if (event.key === "Home") next = 0;
+  else if (event.key === "End") next = items.length - 1;
+  else if (event.key === "Escape") {
+    event.preventDefault();
+    closeMenu(true);
+    return;
+  } else if (event.key === " " && document.activeElement?.tagName === "A") {
+    event.preventDefault();
+    document.activeElement.click();
+    return;
+  } else if (event.key.length === 1 && /\S/.test(event.key)) {
+    // Typing a letter moves to the next item that starts with it.
+    const key = event.key.toLowerCase();
+    const order = [...items.slice(current + 1), ...items.slice(0, current + 1)];
+    const found = order.find((item) => item.textContent.trim().toLowerCase().startsWith(key));
+    if (found) next = items.indexOf(found);
+  }
+  if (next === null) return;
+  event.preventDefault();
+  items[next].focus();
+}
+
+/** The keyboard goes to a row's Actions button (after its menu's action rebuilt the row). */
+function focusActions(id) {
+  library.rows.get(id)?.row.querySelector(".menu-button")?.focus();
 }
 
 /**
@@ -159,14 +296,24 @@ function render(recordings) {
   for (const recording of recordings) {
     const label = labels.get(recording.id);
     const manage = Boolean(recording.can_manage);
-    const key = JSON.stringify([recording, label, manage]);
+    // Length and size are not part of the key: while recording they change at every refresh, and the row
+    // (its open menu, the keyboard's place in it) must stay.
+    const { duration_ms: _duration, size_bytes: _size, ...rest } = recording;
+    const key = JSON.stringify([rest, label, manage]);
     let entry = library.rows.get(recording.id);
     if (!entry || (entry.key !== key && library.editing !== recording.id)) {
       const row = recordingRow(recording, label, manage);
-      if (entry) entry.row.replaceWith(row);
+      const focused = entry?.row.contains(document.activeElement);
+      if (entry) {
+        if (library.menu && entry.row.contains(library.menu.menu)) closeMenu(false);
+        entry.row.replaceWith(row);
+      }
       entry = { key, row, recording, label };
       library.rows.set(recording.id, entry);
+      if (focused) row.querySelector(".menu-button")?.focus();
     }
+    entry.recording = recording;
+    showFigures(entry.row, recording);
     seen.add(recording.id);
     const wanted = previous ? previous.nextSibling : body.firstChild;
     if (wanted !== entry.row) body.insertBefore(entry.row, wanted);
@@ -174,6 +321,7 @@ function render(recordings) {
   }
   for (const [id, entry] of library.rows) {
     if (seen.has(id)) continue;
+    if (library.menu && entry.row.contains(library.menu.menu)) closeMenu(false);
     entry.row.remove();
     library.rows.delete(id);
     if (library.playing === id) closePlayer();
@@ -208,11 +356,10 @@ function showError(err) {
 
 // ---- player -------------------------------------------------------------------------------------------
 
-function openPlayer(id, opener) {
+function openPlayer(id) {
   const entry = library.rows.get(id);
   if (!entry) return;
   library.playing = id;
-  library.playerOpener = opener;
   page.playerTitle.textContent = entry.label;
   page.playerVideo.src = recordingMediaUrl(id);
   page.player.hidden = false;
@@ -228,10 +375,10 @@ function closePlayer() {
   video.removeAttribute("src");
   video.load();
   page.player.hidden = true;
+  const id = library.playing;
   library.playing = null;
-  const opener = library.playerOpener;
-  library.playerOpener = null;
-  if (opener?.isConnected) opener.focus();
+  // The keyboard goes back to the Actions button of the row that was playing.
+  focusActions(id);
 }
 
 // ---- managing -----------------------------------------------------------------------------------------
@@ -253,13 +400,13 @@ function openRename(id) {
     input,
     el("span", { className: "row-actions" }, save, cancel),
   );
-  // Closing the form rebuilds the row; the keyboard goes back to its Rename button.
+  // Closing the form rebuilds the row; the keyboard goes back to its Actions button.
   const done = async () => {
     library.editing = null;
     const current = library.rows.get(id);
     if (current) current.key = null;
     await refresh();
-    focusButton(id, (label) => `Rename ${label}`);
+    focusActions(id);
   };
   cancel.addEventListener("click", done);
   form.addEventListener("keydown", (event) => {
@@ -286,28 +433,18 @@ function openRename(id) {
   input.select();
 }
 
-async function setPublished(id, published, button) {
-  button.disabled = true;
+async function setPublished(id, published) {
   try {
     const changed = await updateRecording(id, { published });
     const now = published ? "published to the classroom's students" : "no longer published";
     showMessage(page.status, `${changed.name} is ${now}.`);
     clearMessage(page.alert);
     await refresh();
-    // The row was rebuilt: keep the keyboard on the same control, now named the other way.
-    focusButton(id, (label) => `${published ? "Unpublish" : "Publish"} ${label}`);
+    // The row was rebuilt: the keyboard stays on its Actions button.
+    focusActions(id);
   } catch (err) {
-    button.disabled = false;
     showError(err);
   }
-}
-
-/** Focuses the button of a recording's row whose text is name(label), if the row is still there. */
-function focusButton(id, name) {
-  const entry = library.rows.get(id);
-  if (!entry) return;
-  const text = name(entry.label);
-  [...entry.row.querySelectorAll("button")].find((button) => button.textContent === text)?.focus();
 }
 
 function askDelete(id) {
@@ -324,10 +461,16 @@ async function confirmDelete() {
   page.deleteConfirm.disabled = true;
   try {
     await deleteRecording(id);
+    library.deleting = null; // nothing to go back to: the row goes
     page.deleteDialog.close();
     showMessage(page.status, `Deleted ${entry?.label ?? "the recording"}.`);
     clearMessage(page.alert);
+    const next = entry?.row.nextElementSibling ?? entry?.row.previousElementSibling;
     await refresh();
+    // The keyboard goes to the next row's Actions button, or to the page's heading when none is left.
+    const target = next?.isConnected ? next.querySelector(".menu-button") : null;
+    if (target) target.focus();
+    else document.querySelector("h1")?.focus();
   } catch (err) {
     page.deleteDialog.close();
     showError(err);
@@ -346,8 +489,12 @@ async function main() {
   page.deleteConfirm.addEventListener("click", confirmDelete);
   page.deleteCancel.addEventListener("click", () => page.deleteDialog.close());
   page.deleteDialog.addEventListener("close", () => {
+    // Cancelled: the keyboard goes back to the row's Actions button (after a delete the row is gone).
+    if (library.deleting !== null) focusActions(library.deleting);
     library.deleting = null;
   });
+  window.addEventListener("resize", placeMenu);
+  document.addEventListener("scroll", placeMenu, { capture: true, passive: true });
   await refresh();
 }
 

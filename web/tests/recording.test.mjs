@@ -104,7 +104,7 @@ test("elapsed time counts from started_at", () => {
   assert.equal(formatDuration(elapsedMs(recording(), started + 8500)), "0:00:08");
 });
 
-test("duration h:mm:ss and size in MB", () => {
+test("duration h:mm:ss and size in kB, MB or GB", () => {
   assert.equal(formatDuration(0), "0:00:00");
   assert.equal(formatDuration(8999), "0:00:08");
   assert.equal(formatDuration(61_000), "0:01:01");
@@ -112,9 +112,15 @@ test("duration h:mm:ss and size in MB", () => {
   assert.equal(formatDuration(36_000_000), "10:00:00");
   assert.equal(formatDuration(null), "");
   assert.equal(formatDuration(undefined), "");
-  assert.equal(formatSize(0), "0.0 MB");
+  assert.equal(formatSize(0), "0 kB");
+  assert.equal(formatSize(48_200), "48 kB");
+  assert.equal(formatSize(999_499), "999 kB");
+  assert.equal(formatSize(999_500), "1.0 MB");
   assert.equal(formatSize(1_234_567), "1.2 MB");
-  assert.equal(formatSize(2_500_000_000), "2500.0 MB");
+  assert.equal(formatSize(999_949_999), "999.9 MB");
+  assert.equal(formatSize(999_950_000), "1.00 GB");
+  assert.equal(formatSize(2_500_000_000), "2.50 GB");
+  assert.equal(formatSize(-5), "0 kB");
   assert.equal(formatSize(null), "");
 });
 
