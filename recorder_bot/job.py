@@ -5,7 +5,8 @@ two ends cannot disagree about a field. Every message is one JSON object on one 
 
 * stdin, server → robot: one :class:`RobotJob`; SIGTERM later asks the robot to finish its file.
 * stdout, robot → server: :class:`Joined` (in the classroom), :class:`FirstFragment` (the file has its
-  first fragment: it plays from now on), then :class:`Finished` (the file is complete) or :class:`Failed`.
+  first fragment: it plays from now on), then :class:`Finished` (the file is complete) or :class:`Failed`;
+  and from the start, about every second, :class:`Receiving` (whose media reaches the recording).
   Anything else on stdout is logged by :func:`parse_progress` and ignored.
 """
 
@@ -66,6 +67,18 @@ class FirstFragment(_Message):
     event: Literal["first_fragment"] = "first_fragment"
 
 
+class Receiving(_Message):
+    """Whose media the recording holds now: sent about every ``RECEIVING_INTERVAL`` seconds from the start."""
+
+    event: Literal["receiving"] = "receiving"
+    receiving: tuple[Positive, ...]
+    "User ids whose audio or video frames reached the mixer in the last ``RECEIVING_WINDOW`` seconds."
+
+
+RECEIVING_INTERVAL = 1.0
+RECEIVING_WINDOW = 2.0
+
+
 class Finished(_Message):
     """The file is complete (the robot's interpreter may take a moment more to exit)."""
 
@@ -90,7 +103,7 @@ class Failed(_Message):
         return cls(error=error[:MAX_ERROR_CHARS])
 
 
-Progress = Joined | FirstFragment | Finished | Failed
+Progress = Joined | FirstFragment | Receiving | Finished | Failed
 _PROGRESS: TypeAdapter[Progress] = TypeAdapter(Annotated[Progress, Field(discriminator="event")])
 
 

@@ -20,7 +20,16 @@ from aiortc.mediastreams import MediaStreamError
 from av import AudioFrame, VideoFrame
 
 from recorder_bot.client import NAMESPACE, ClassroomClient, RemoteSource
-from recorder_bot.job import Finished, FirstFragment, Joined, Progress, RobotJob
+from recorder_bot.job import (
+    RECEIVING_INTERVAL,
+    RECEIVING_WINDOW,
+    Finished,
+    FirstFragment,
+    Joined,
+    Progress,
+    Receiving,
+    RobotJob,
+)
 from recorder_bot.layout import DEJAVU_SANS, LabelFont
 from recorder_bot.mixer import MediaFormat, Mixer, SourceKey
 from recorder_bot.rtp_clock import CREEP, StreamClock, rtp_timestamp
@@ -138,6 +147,13 @@ class RobotSession:
             self.pipeline.remove_source(key)
 
 
+async def report_receiving(pipeline: RecorderPipeline, report: Report) -> None:
+    """Tell the server whose media reaches the recording, every second until cancelled."""
+    while True:
+        report(Receiving(receiving=tuple(pipeline.receiving(RECEIVING_WINDOW))))
+        await asyncio.sleep(RECEIVING_INTERVAL)
+
+
 async def record(job: RobotJob, stop: asyncio.Event, report: Report) -> None:
     """Record until ``stop`` is set or the server goes away; the file is complete when this returns."""
     recording_start = time.time()
@@ -160,6 +176,8 @@ async def record(job: RobotJob, stop: asyncio.Event, report: Report) -> None:
         Mixer(fmt, job.classroom_name, font=font), writer, clock=lambda: time.time() - recording_start
     )
     pipeline.start()
+    # From the start, joining included: a moderator hears within seconds that nobody's media arrives.
+    receiving = asyncio.create_task(report_receiving(pipeline, report))
     session = RobotSession(job, pipeline, recording_start)
     try:
         await session.start()
@@ -176,6 +194,7 @@ async def record(job: RobotJob, stop: asyncio.Event, report: Report) -> None:
         # The file first: Stop answers when it is complete. Leaving the classroom (closing the peer
         # connection joins aiortc's decoder threads, which takes a while on a busy machine) goes on beside
         # it; frames still decoded meanwhile are refused by the stopping pipeline.
+        receiving.cancel()
         leaving = asyncio.ensure_future(session.close())
         try:
             stats = await asyncio.to_thread(pipeline.stop)

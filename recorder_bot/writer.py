@@ -242,7 +242,16 @@ class _Barrier:
     reached: threading.Event
 
 
-Item = tuple[int, Command] | _Advance | _Stop | _Barrier
+@dataclass(frozen=True)
+class _Command:
+    size: int
+    "Bytes of frame it holds, counted against the queue's limit."
+    command: Command
+    user_id: int | None = None
+    "Whose frame it carries, if any."
+
+
+Item = _Command | _Advance | _Stop | _Barrier
 
 
 @dataclass(frozen=True)
@@ -292,6 +301,8 @@ class RecorderPipeline:
         self._lock = threading.Lock()
         self._queued_bytes = 0
         self._dropped = 0
+        # When each user's latest frame reached the mixer (monotonic seconds).
+        self._reached: dict[int, float] = {}
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="recorder-pipeline", daemon=True)
 
@@ -303,12 +314,12 @@ class RecorderPipeline:
     def add_video(self, key: SourceKey, frame: VideoFrame, t: float) -> bool:
         """Queue a decoded video frame stamped ``t``; False if it was dropped (queue full, or stopped)."""
         size = frame.width * frame.height * 3 // 2
-        return self._submit(size, lambda mixer: mixer.add_video(key, frame, t))
+        return self._submit(size, lambda mixer: mixer.add_video(key, frame, t), user_id=key.user_id)
 
     def add_audio(self, key: SourceKey, frame: AudioFrame, t: float) -> bool:
         """Queue a decoded audio frame stamped ``t``; False if it was dropped."""
         size = frame.samples * len(frame.layout.channels) * 4
-        return self._submit(size, lambda mixer: mixer.add_audio(key, frame, t))
+        return self._submit(size, lambda mixer: mixer.add_audio(key, frame, t), user_id=key.user_id)
 
     def set_names(self, names: Mapping[int, str]) -> None:
         copied = dict(names)
@@ -335,6 +346,13 @@ class RecorderPipeline:
         reached = threading.Event()
         self._queue.put(_Barrier(reached))
         return reached.wait(timeout) and self.error is None
+
+    def receiving(self, within: float, now: float | None = None) -> list[int]:
+        """Users whose audio or video frames reached the mixer in the last ``within`` seconds (monotonic
+        clock; ``now`` for tests)."""
+        since = (time.monotonic() if now is None else now) - within
+        with self._lock:
+            return sorted(user_id for user_id, at in self._reached.items() if at >= since)
 
     def stats(self) -> PipelineStats:
         mixer, writer = self.mixer.stats, self.writer.stats
@@ -373,7 +391,7 @@ class RecorderPipeline:
             return t
         return self.clock()
 
-    def _submit(self, size: int, command: Command, always: bool = False) -> bool:
+    def _submit(self, size: int, command: Command, always: bool = False, user_id: int | None = None) -> bool:
         with self._lock:
             if self._stopping or self.error is not None:
                 return False
@@ -381,7 +399,7 @@ class RecorderPipeline:
                 self._dropped += 1
                 return False
             self._queued_bytes += size
-        self._queue.put((size, command))
+        self._queue.put(_Command(size, command, user_id))
         return True
 
     # -- the worker's side --------------------------------------------------------------------------------
@@ -402,10 +420,11 @@ class RecorderPipeline:
                 elif isinstance(item, _Advance):
                     self._render(item.until)
                 elif item is not None:
-                    size, command = item
                     with self._lock:
-                        self._queued_bytes -= size
-                    command(self.mixer)
+                        self._queued_bytes -= item.size
+                        if item.user_id is not None:
+                            self._reached[item.user_id] = time.monotonic()
+                    item.command(self.mixer)
                 # Catch up with the queue first, so frames waiting in it are not counted late; but render
                 # at least every tick even when frames never stop coming.
                 due = self._queue.empty() or time.monotonic() - rendered_at > self.TICK

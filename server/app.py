@@ -108,7 +108,7 @@ def create_app(config: Config) -> web.Application:
     namespace = ClassroomNamespace(svc)
     sio.register_namespace(namespace)
     svc.recorders.listener = namespace.recording_changed
-    svc.live = namespace
+    svc.live = svc.recorders.live = namespace
     sio.attach(app)
 
     async def close_sockets(app: web.Application) -> None:

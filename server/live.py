@@ -1,4 +1,4 @@
-"""How a change made over HTTP reaches the live classrooms (the socket.io namespace implements it).
+"""How changes made over HTTP, and robots' reports, reach the live classrooms (the namespace implements it).
 
 Every identity a socket acts under is checked again when the state behind it changes: an account deleted,
 its role or password changed, a session logged out, a classroom's members changed or the classroom deleted.
@@ -25,6 +25,10 @@ class LiveClassrooms(Protocol):
     async def classroom_deleted(self, classroom_id: int) -> None:
         """The classroom is gone: everyone inside is sent away, its recording stops, watchers are told."""
 
+    async def recording_media(self, classroom_id: int, recording_id: int, receiving: list[int]) -> None:
+        """The recording's robot reports whose media it receives now (about every second): moderators are
+        told when that changes, and warned when it is nobody's."""
+
 
 class NoLiveClassrooms:
     """Before the namespace is attached (and in tools that run without sockets): nothing is live."""
@@ -39,4 +43,7 @@ class NoLiveClassrooms:
         return None
 
     async def classroom_deleted(self, classroom_id: int) -> None:
+        return None
+
+    async def recording_media(self, classroom_id: int, recording_id: int, receiving: list[int]) -> None:
         return None

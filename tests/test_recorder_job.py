@@ -8,7 +8,16 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from recorder_bot.job import Failed, Finished, FirstFragment, Joined, Progress, RobotJob, parse_progress
+from recorder_bot.job import (
+    Failed,
+    Finished,
+    FirstFragment,
+    Joined,
+    Progress,
+    Receiving,
+    RobotJob,
+    parse_progress,
+)
 
 
 def job() -> RobotJob:
@@ -40,6 +49,8 @@ def test_a_job_the_robot_cannot_do_is_refused(change: dict[str, object]) -> None
     [
         Joined(),
         FirstFragment(),
+        Receiving(receiving=()),
+        Receiving(receiving=(2, 5)),
         Finished(duration_ms=61_000, size_bytes=12_345_678, fragments=61, dropped=0, late_frames=2),
         Failed(error="ConnectionError: refused"),
     ],
@@ -64,6 +75,7 @@ def test_a_long_error_is_cut_to_what_the_wire_takes() -> None:
         b'{"event": "finished", "duration_ms": -1, "size_bytes": 0}\n',
         b'{"event": "finished"}\n',
         b'{"duration_ms": 5}\n',
+        b'{"event": "receiving", "receiving": [0]}\n',
         b"\xff\xfe\n",
     ],
 )

@@ -30,7 +30,18 @@ from recorder_bot.writer import (
     recording_path,
 )
 from server.library.files import recording_file_name
-from tests.test_recorder_mixer import BLUE, GREEN, RED, YELLOW, YUV, Participant, near, play
+from tests.test_recorder_mixer import (
+    BLUE,
+    GREEN,
+    RED,
+    YELLOW,
+    YUV,
+    Participant,
+    camera_frame,
+    near,
+    play,
+    tone_frame,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 FFPROBE = shutil.which("ffprobe")
@@ -268,6 +279,20 @@ def test_closing_is_quick_whatever_was_recorded(storage: Path) -> None:
     print(f"stop to file ready: {1000 * spent:.1f} ms")
     assert spent < 0.5
     assert duration_of(storage / "class.mp4") == pytest.approx(20.0, abs=0.1)
+
+
+def test_the_pipeline_knows_whose_frames_reached_the_mixer_lately(storage: Path) -> None:
+    """Who the recording holds now: the robot reports it, so a moderator hears when it is nobody."""
+    pipeline = start_pipeline(storage)
+    pipeline.set_names({1: "Ada", 2: "Bob", 3: "Carol"})
+    assert pipeline.receiving(2.0) == []
+    pipeline.add_video(SourceKey(2, "camera"), camera_frame(GREEN), 0.0)
+    pipeline.add_audio(SourceKey(1, "microphone"), tone_frame(440.0, 0.2, 0), 0.0)
+    assert pipeline.flush(10)
+    now = time.monotonic()
+    assert pipeline.receiving(2.0) == [1, 2]
+    assert pipeline.receiving(2.0, now=now + 2.5) == [], "two seconds without a frame: no longer received"
+    pipeline.stop(1.0)
 
 
 # -- files -------------------------------------------------------------------------------------------------

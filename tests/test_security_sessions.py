@@ -33,6 +33,9 @@ class LiveSpy:
     async def classroom_deleted(self, classroom_id: int) -> None:
         self.calls.append(("classroom_deleted", classroom_id))
 
+    async def recording_media(self, classroom_id: int, recording_id: int, receiving: list[int]) -> None:
+        self.calls.append(("recording_media", recording_id))
+
 
 def copy_of(client: ClientSession, server_client: ClientSession) -> None:
     """Put ``client``'s cookies into ``server_client``'s jar, as a thief with a copied cookie would."""

@@ -22,7 +22,7 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from recorder_bot.job import Failed, Finished, FirstFragment, Joined, RobotJob, parse_progress
+from recorder_bot.job import Failed, Finished, FirstFragment, Joined, Receiving, RobotJob, parse_progress
 from server.db.models import StopReason
 
 log = logging.getLogger(__name__)
@@ -103,6 +103,7 @@ class RobotRun:
         start_timeout: float,
         stop_timeout: float,
         on_first_fragment: Callable[[], Awaitable[None]],
+        on_receiving: Callable[[list[int]], Awaitable[None]] | None = None,
     ) -> None:
         self.recording_id = recording_id
         self.classroom_id = classroom_id
@@ -113,6 +114,7 @@ class RobotRun:
         self._start_timeout = start_timeout
         self._stop_timeout = stop_timeout
         self._on_first_fragment = on_first_fragment
+        self._on_receiving = on_receiving
         # Set at the first fragment, or when the robot's output ends without one: either way, there is
         # no more waiting for the robot to start.
         self._started_or_gone = asyncio.Event()
@@ -199,12 +201,22 @@ class RobotRun:
                     case Failed(error=error):
                         self._error = error
                         log.warning("robot failed", extra={"recording_id": self.recording_id, "error": error})
+                    case Receiving(receiving=receiving):
+                        await self._receiving(list(receiving))
                     case Joined():
                         log.info("robot joined", extra={"recording_id": self.recording_id})
                     case None:
                         pass
         finally:
             self._started_or_gone.set()
+
+    async def _receiving(self, user_ids: list[int]) -> None:
+        if self._on_receiving is None or self.state not in (RunState.STARTING, RunState.RECORDING):
+            return
+        try:
+            await self._on_receiving(user_ids)
+        except Exception:
+            log.exception("robot media report not passed on", extra={"recording_id": self.recording_id})
 
     async def _first_fragment(self) -> None:
         if self._started_or_gone.is_set():

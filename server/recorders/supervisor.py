@@ -31,6 +31,7 @@ from server.db.models import Recording, RecordingState, StopReason
 from server.library import probe
 from server.library.files import path_under
 from server.library.recordings import DISK_FULL_SUFFIX, add_flag, all_active, is_active, transition
+from server.live import LiveClassrooms, NoLiveClassrooms
 from server.recorders.robot_run import ROBOT_COMMAND, RobotExit, RobotRun, RunState, hand_over, spawn_robot
 from server.recorders.tokens import RobotTokens, new_grant
 from server.storage import LocalStorage
@@ -58,6 +59,8 @@ class RecorderSupervisor:
         self._command = tuple(command)
         self.server_url = ""
         self.listener: Listener | None = None
+        self.live: LiveClassrooms = NoLiveClassrooms()
+        "Told what each robot receives (the namespace, once attached)."
         self._runs: dict[int, RobotRun] = {}
         self._followers: dict[int, asyncio.Task[None]] = {}
         self._exiting: set[asyncio.Task[None]] = set()
@@ -135,6 +138,7 @@ class RecorderSupervisor:
                 start_timeout=rec.robot_start_timeout,
                 stop_timeout=rec.robot_stop_timeout,
                 on_first_fragment=functools.partial(self._mark_recording, recording.id),
+                on_receiving=functools.partial(self.live_media, grant.classroom_id, recording.id),
             )
             self._runs[recording.id] = run
             self._followers[recording.id] = asyncio.create_task(self._follow(run))
@@ -268,6 +272,9 @@ class RecorderSupervisor:
             exiting = asyncio.create_task(run.reap())
             self._exiting.add(exiting)
             exiting.add_done_callback(self._exiting.discard)
+
+    async def live_media(self, classroom_id: int, recording_id: int, receiving: list[int]) -> None:
+        await self.live.recording_media(classroom_id, recording_id, receiving)
 
     async def _mark_recording(self, recording_id: int) -> None:
         async with self._db() as db:

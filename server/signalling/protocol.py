@@ -399,6 +399,18 @@ class ErrorEvent(ServerEvent):
     )
 
 
+class RecordingMedia(ServerEvent):
+    event = "recording_media"
+    summary = (
+        "whose audio or video the recording holds (frames that reached the robot's mixer in the last 2 s), "
+        "to the classroom's moderators when it or the warning changes; `warning` is `no_media` once the "
+        "recording has run 3 s with nobody's media, null again when media arrives"
+    )
+    recording_id: Id
+    receiving: list[UserId]
+    warning: Literal["no_media"] | None
+
+
 SERVER_EVENTS: tuple[type[ServerEvent], ...] = (
     ParticipantJoined,
     ParticipantLeft,
@@ -412,4 +424,5 @@ SERVER_EVENTS: tuple[type[ServerEvent], ...] = (
     RightsChanged,
     ClassroomStatus,
     ErrorEvent,
+    RecordingMedia,
 )

@@ -1,8 +1,12 @@
-"""The classroom's recording as its participants live it: consent answers and every state change."""
+"""The classroom's recording as its participants live it: consent answers, every state change, and what
+the recording holds (the robot's reports of whose media it receives, with a warning when it is nobody's)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from dataclasses import dataclass, field
+from typing import Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,14 +15,39 @@ from server.auth.permissions import require_consent_asked
 from server.db.models import ConsentAnswer, Recording, StopReason, User
 from server.errors import NotFound
 from server.library.recordings import active_recording, described, is_active
+from server.services import Services
 from server.signalling.media_events import MediaEvents
 from server.signalling.namespace_core import Rate, Who, event
-from server.signalling.protocol import Ok, RecordingConsent, RecordingState
+from server.signalling.protocol import Ok, RecordingConsent, RecordingMedia, RecordingState
 
 log = logging.getLogger(__name__)
 
+NO_MEDIA_AFTER = 3.0
+"""Seconds a recording may run with nobody's media before its moderators are warned. The robot reports
+every second, so they hear within about 4 s of REC (the promise is 5)."""
+Warning = Literal["no_media"] | None
+
+
+@dataclass
+class _MediaReport:
+    """What one recording's moderators have been told about its media."""
+
+    classroom_id: int
+    started: float
+    "When the recording started (event loop time)."
+    receiving: tuple[int, ...] = ()
+    "The robot's latest report (nobody before its first)."
+    told: tuple[tuple[int, ...], Warning] | None = None
+    "The last state sent; ``told_sids`` are the moderators' sockets that have it."
+    told_sids: set[str] = field(default_factory=set)
+    deadline: asyncio.Task[None] | None = None
+
 
 class RecordingEvents(MediaEvents):
+    def __init__(self, svc: Services) -> None:
+        super().__init__(svc)
+        self._media_reports: dict[int, _MediaReport] = {}
+
     @event(
         RecordingConsent,
         Ok,
@@ -89,9 +118,58 @@ class RecordingEvents(MediaEvents):
             # Whatever a robot already receives follows this recording's answers, not an earlier one's.
             for participant in people:
                 await media.refresh_forwarding(participant.user_id)
+        if recording.state == "starting":
+            self._media_report(classroom_id, recording.id)
+        elif recording.state != "recording":
+            self._forget_media(recording.id)
         if not is_active(recording):
             await self.end_robot(recording.id)
         await self.notify_watchers(classroom_id)
+
+    async def recording_media(self, classroom_id: int, recording_id: int, receiving: list[int]) -> None:
+        """The robot's report of whose media it receives now: moderators hear of each change (a moderator
+        who arrives later, at the next report), and ``no_media`` once the recording has run
+        ``NO_MEDIA_AFTER`` seconds with nobody's."""
+        report = self._media_report(classroom_id, recording_id)
+        report.receiving = tuple(sorted(set(receiving)))
+        await self._tell_media(recording_id, report)
+
+    def _media_report(self, classroom_id: int, recording_id: int) -> _MediaReport:
+        report = self._media_reports.get(recording_id)
+        if report is None:
+            run = self.svc.recorders.robot_of(recording_id)
+            started = run.started_at if run is not None else asyncio.get_running_loop().time()
+            report = self._media_reports[recording_id] = _MediaReport(classroom_id, started)
+            # Even a robot that never reports (it could not join) leaves the moderators warned on time.
+            report.deadline = asyncio.create_task(self._no_media_deadline(recording_id, report))
+        return report
+
+    def _forget_media(self, recording_id: int) -> None:
+        report = self._media_reports.pop(recording_id, None)
+        if report is not None and report.deadline is not None:
+            report.deadline.cancel()
+
+    async def _no_media_deadline(self, recording_id: int, report: _MediaReport) -> None:
+        await asyncio.sleep(max(0.0, report.started + NO_MEDIA_AFTER - asyncio.get_running_loop().time()))
+        if self._media_reports.get(recording_id) is report:
+            try:
+                await self._tell_media(recording_id, report)
+            except Exception:
+                log.exception("recording media warning not sent", extra={"recording_id": recording_id})
+
+    async def _tell_media(self, recording_id: int, report: _MediaReport) -> None:
+        running = asyncio.get_running_loop().time() - report.started
+        warning: Warning = "no_media" if not report.receiving and running >= NO_MEDIA_AFTER else None
+        state = (report.receiving, warning)
+        if state != report.told:
+            report.told, report.told_sids = state, set()
+        room = self.svc.presence.room(report.classroom_id)
+        people = room.participants.values() if room is not None else ()
+        moderators = {p.sid for p in people if p.moderator and not p.robot}
+        message = RecordingMedia(recording_id=recording_id, receiving=list(report.receiving), warning=warning)
+        for sid in moderators - report.told_sids:
+            await self.send(message, to=sid)
+        report.told_sids = moderators
 
 
 async def consent_answers(db: AsyncSession, recording_id: int) -> dict[int, bool]:

@@ -19,6 +19,7 @@ export const SERVER_EVENTS = Object.freeze([
   "rights_changed",
   "classroom_status",
   "error",
+  "recording_media",
 ]);
 
 /**
