@@ -147,8 +147,8 @@ export class ChatPanel {
   }
 
   _refuse(problem) {
+    // The refusal's element stays on the page (a live region), empty while there is nothing to say.
     this.error.textContent = problem ?? "";
-    this.error.hidden = !problem;
     if (problem) this.input.setAttribute("aria-invalid", "true");
     else this.input.removeAttribute("aria-invalid");
   }

@@ -1,8 +1,9 @@
 // The page's notices: short messages that come and go ("Asked Sam Okafor to mute.", "Connection lost"),
 // each with a Dismiss button and optional action buttons. Information and success clear themselves; warnings
 // and errors stay until dismissed or replaced (a notice shown with the same `key` replaces the earlier one).
-// Information and success are read out politely from a role="status" region, warnings and errors at once
-// from a role="alert" region; both regions exist from the start so screen readers hear what is added.
+// Information and success are read out politely from a role="status" region, which exists from the start so
+// screen readers hear what is added; warnings and errors at once from a role="alert" region, shown only
+// while it holds something (an alert is announced when it appears, and an empty one is no landmark to find).
 
 export const NOTICE_KINDS = Object.freeze(["info", "success", "warning", "error"]);
 const URGENT = new Set(["warning", "error"]);
@@ -58,6 +59,7 @@ export class Notices {
     this.fallbackFocus = fallbackFocus;
     this.status = region("status", "polite");
     this.alert = region("alert", "assertive");
+    this.alert.hidden = true;
     this.container.append(this.alert, this.status);
     this._shown = new Set();
   }
@@ -109,7 +111,9 @@ export class Notices {
     buttons.append(button("Dismiss", "notice-dismiss secondary", () => notice.dismiss()));
     element.append(buttons);
 
-    (URGENT.has(kind) ? this.alert : this.status).append(element);
+    const target = URGENT.has(kind) ? this.alert : this.status;
+    target.append(element);
+    target.hidden = false;
     this._shown.add(notice);
     const sticky = URGENT.has(kind) || actions.length > 0;
     notice._expireAfter(timeoutMs ?? (sticky ? 0 : DEFAULT_TIMEOUT_MS));
@@ -149,6 +153,7 @@ export class Notices {
 
   _forget(notice, hadFocus) {
     this._shown.delete(notice);
+    if (this.alert.childElementCount === 0) this.alert.hidden = true;
     if (hadFocus) this.fallbackFocus?.focus();
   }
 }

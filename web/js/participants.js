@@ -1,6 +1,7 @@
-// The classroom's Participants list: names, role badges, microphone and camera state, raised hands, and the
-// moderator's buttons, shown from the rights the server sends (`rights.can_moderate` with each participant's
-// `removable` and `mutable`).
+// The classroom's Participants list: names, role badges, microphone and camera state, connection problems,
+// raised hands, and the moderator's buttons, shown from the rights the server sends (`rights.can_moderate`
+// with each participant's `removable`, `mutable` and `media_rights_editable`; `may_publish` says which
+// sources a student may send now).
 import {
   CAMERA_ICONS,
   CAMERA_LABELS,
@@ -10,20 +11,33 @@ import {
   micState,
   setIcon,
 } from "/static/js/media_state.js";
+import { handIcon } from "/static/js/hand_queue.js";
 import { el } from "/static/js/nav.js";
 
 const ROLE_NAMES = { admin: "Admin", teacher: "Teacher", student: "Student" };
+const SOURCE_NAMES = { microphone: "microphone", camera: "camera", screen: "screen" };
+const MEDIA_SOURCES = Object.keys(SOURCE_NAMES);
+// What the list says for a participant whose media did not connect (`media_health`, reported by their page).
+const HEALTH_PROBLEMS = { failed: "Connection problem", no_media: "Connection problem" };
+
+/** Whether the participant may send `source` now (the server's `may_publish`; all when not sent). */
+export function mayPublish(participant, source) {
+  return (participant.may_publish ?? MEDIA_SOURCES).includes(source);
+}
 
 export class ParticipantList {
   /**
    * @param list the <ul> of participants
    * @param actions.onMute (userId, button): the moderator asks that participant to mute
    * @param actions.onRemove (userId, button): the moderator removes that participant
+   * @param actions.onMediaPermission (userId, source, allowed, button): the moderator allows or denies a
+   *   student's microphone, camera or screen
    */
-  constructor(list, { onMute, onRemove }) {
+  constructor(list, { onMute, onRemove, onMediaPermission }) {
     this.list = list;
     this._onMute = onMute;
     this._onRemove = onRemove;
+    this._onMediaPermission = onMediaPermission;
     this.entries = new Map(); // user_id -> {participant, item}
     this.selfId = null;
     this.rights = { can_moderate: false };
@@ -121,13 +135,31 @@ export class ParticipantList {
     );
     hand.hidden = !participant.hand_raised;
     mediaState.hidden = Boolean(participant.robot); // it only listens and watches
-    const [mic, camera] = mediaState.children;
+    const [mic, camera, details] = mediaState.children;
     const micNow = micState(participant);
     const cameraNow = cameraState(participant);
     setIcon(mic, MIC_LABELS[micNow], MIC_ICONS[micNow], micNow);
     setIcon(camera, CAMERA_LABELS[cameraNow], CAMERA_ICONS[cameraNow], cameraNow);
+    details.replaceChildren(...this._mediaDetails(participant));
     item.dataset.speaking = String(participant.user_id === this.speaking);
+    item.dataset.health = participant.media_health ?? "unknown";
     this._renderActions(actions, participant);
+  }
+
+  /** Words beside the icons: screen sharing, a connection problem, the sources a student may not send. */
+  _mediaDetails(participant) {
+    const details = [];
+    if (participant.screen_sharing) details.push(el("span", { className: "media-note" }, "Sharing screen"));
+    const problem = HEALTH_PROBLEMS[participant.media_health];
+    if (problem) details.push(el("span", { className: "media-note problem" }, problem));
+    const denied = MEDIA_SOURCES.filter((source) => !mayPublish(participant, source));
+    // Students seldom may share their screen: the list says so only for the microphone and camera.
+    const shown = denied.filter((source) => source !== "screen");
+    if (!participant.robot && shown.length > 0) {
+      const names = shown.map((source) => SOURCE_NAMES[source]).join(", ");
+      details.push(el("span", { className: "media-note denied" }, `Not allowed: ${names}`));
+    }
+    return details;
   }
 
   /** The moderator's buttons; kept while they stay wanted, so keyboard focus is not lost on each update. */
@@ -136,7 +168,7 @@ export class ParticipantList {
     const moderating = Boolean(this.rights.can_moderate) && participant.user_id !== this.selfId;
     const wanted = { mute: moderating && participant.mutable, remove: moderating && participant.removable };
     for (const kind of ["mute", "remove"]) {
-      let button = actions.querySelector(`[data-action="${kind}"]`);
+      let button = actions.querySelector(`:scope > [data-action="${kind}"]`);
       if (!wanted[kind]) {
         button?.remove();
         continue;
@@ -150,6 +182,68 @@ export class ParticipantList {
       const text = kind === "mute" ? `Ask ${name} to mute` : `Remove ${name}`;
       if (button.textContent !== text) button.textContent = text;
     }
+    this._renderRightsMenu(actions, participant, moderating && Boolean(participant.media_rights_editable));
+  }
+
+  /**
+   * "Media rights" for a student: a disclosure with Allow/Deny for the microphone, camera and screen.
+   * The server decides and enforces; the buttons only ask (media_permission).
+   */
+  _renderRightsMenu(actions, participant, wanted) {
+    let menu = actions.querySelector(".media-rights");
+    if (!wanted) {
+      menu?.remove();
+      return;
+    }
+    const name = participant.display_name;
+    if (!menu) {
+      const panelId = `media-rights-${participant.user_id}`;
+      const toggle = el("button", {
+        type: "button",
+        className: "small secondary media-rights-toggle",
+        "aria-expanded": "false",
+        "aria-controls": panelId,
+      });
+      const panel = el("div", { className: "media-rights-panel", id: panelId, hidden: true });
+      for (const source of MEDIA_SOURCES) {
+        const button = el("button", { type: "button", className: "small", "data-source": source });
+        button.disabled = !this.enabled;
+        button.addEventListener("click", () => {
+          const entry = this.entries.get(participant.user_id);
+          if (!entry) return;
+          this._onMediaPermission(participant.user_id, source, !mayPublish(entry.participant, source), button);
+        });
+        panel.append(el("div", { className: "media-right" }, el("span", { className: "media-right-state" }), button));
+      }
+      toggle.disabled = !this.enabled;
+      toggle.addEventListener("click", () => {
+        const open = toggle.getAttribute("aria-expanded") !== "true";
+        toggle.setAttribute("aria-expanded", String(open));
+        panel.hidden = !open;
+      });
+      panel.addEventListener("keydown", (event) => {
+        if (event.key !== "Escape") return;
+        toggle.setAttribute("aria-expanded", "false");
+        panel.hidden = true;
+        toggle.focus();
+      });
+      menu = el("span", { className: "media-rights" }, toggle, panel);
+      actions.insertBefore(menu, actions.querySelector(':scope > [data-action="remove"]'));
+    }
+    const [toggle, panel] = menu.children;
+    setText(toggle, "Media rights");
+    toggle.setAttribute("aria-label", `Media rights for ${name}`);
+    for (const row of panel.children) {
+      const [stateText, button] = row.children;
+      const source = button.dataset.source;
+      const allowed = mayPublish(participant, source);
+      const word = SOURCE_NAMES[source];
+      setText(stateText, `${word[0].toUpperCase()}${word.slice(1)}: ${allowed ? "allowed" : "not allowed"}`);
+      const verb = allowed ? "Deny" : "Allow";
+      setText(button, `${verb} ${word}`);
+      button.setAttribute("aria-label", `${verb} ${word} for ${name}`);
+      button.classList.toggle("danger", allowed);
+    }
   }
 
   _actionButton(kind, userId) {
@@ -162,6 +256,10 @@ export class ParticipantList {
   }
 }
 
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
+}
+
 function participantItem() {
   const item = el("li", { className: "participant" });
   const name = el("span", { className: "participant-name" });
@@ -171,8 +269,15 @@ function participantItem() {
     { className: "media-state" },
     el("img", { className: "media-icon", width: 16, height: 16 }),
     el("img", { className: "media-icon", width: 16, height: 16 }),
+    el("span", { className: "media-details" }),
   );
-  const hand = el("span", { className: "hand", role: "img", "aria-label": "Hand raised", hidden: true }, "✋");
+  // The icon is drawn (no emoji font needed) and named; the text beside it says the same for the eye.
+  const hand = el(
+    "span",
+    { className: "hand", hidden: true },
+    el("span", { role: "img", "aria-label": "Hand raised", className: "hand-icon-wrap" }, handIcon()),
+    el("span", { className: "hand-text", "aria-hidden": "true" }, "Hand raised"),
+  );
   const actions = el("span", { className: "participant-actions" });
   item.append(name, badges, mediaState, hand, actions);
   return item;

@@ -1,0 +1,343 @@
+"""Moderation in real browsers: the teacher sees raised hands in the order they went up and lowers them,
+denies a student's camera (the student's page stops sending it and says why), asks a student to mute (one
+click on "Mute now" and nothing more is sent), and removes a student after confirming (the removed page
+says so at once). Students who only raise hands are socket.io clients; the others are Chromium pages with
+fake devices whose sending is read from their own peer connection's getStats()."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import socketio
+from aiohttp import ClientSession, CookieJar
+from playwright.async_api import Browser, ConsoleMessage, Locator, Page, expect
+
+from tests.browser import chromium
+from tests.live_server import LiveServer, live_server
+from tests.netns import require_private_namespace
+
+pytestmark = pytest.mark.browser
+ADMIN_PASSWORD = "admin password 1"
+PASSWORD = "a good password"
+WAIT_MS = 20_000
+# Long enough for a source that sends to show it many times over (audio: 50 packets a second).
+QUIET_S = 2.0
+
+# Keeps every peer connection the page creates, so the test can read what the page sends.
+KEEP_PEER_CONNECTIONS = """
+(() => {
+  const Native = window.RTCPeerConnection;
+  window.__pcs = [];
+  window.RTCPeerConnection = class extends Native {
+    constructor(...args) {
+      super(...args);
+      window.__pcs.push(this);
+    }
+  };
+})();
+"""
+
+# What the page's current peer connection has sent, per kind, and whether its local tracks are enabled.
+OUTBOUND_STATS = """
+async () => {
+  const pc = (window.__pcs ?? []).filter((pc) => pc.signalingState !== "closed").at(-1);
+  const sent = { audio: { bytesSent: 0, packetsSent: 0 }, video: { bytesSent: 0, packetsSent: 0 } };
+  if (pc) {
+    (await pc.getStats()).forEach((stats) => {
+      if (stats.type !== "outbound-rtp") return;
+      sent[stats.kind].bytesSent += stats.bytesSent ?? 0;
+      sent[stats.kind].packetsSent += stats.packetsSent ?? 0;
+    });
+  }
+  return sent;
+}
+"""
+
+
+@pytest.fixture(autouse=True)
+def _namespace() -> None:
+    require_private_namespace()
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    async with live_server(tmp_path / "data", {"AULA_ADMIN_PASSWORD": ADMIN_PASSWORD}) as running:
+        yield running
+
+
+PAGE_ERRORS: list[str] = []
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """The browser; at the end, no page may have thrown or logged an error."""
+    PAGE_ERRORS.clear()
+    async with chromium() as launched:
+        yield launched
+        assert PAGE_ERRORS == []
+
+
+def _console(message: ConsoleMessage) -> None:
+    # A removed page's closed socket and refused requests show as failed loads; they are expected.
+    if message.type == "error" and "Failed to load resource" not in message.text:
+        PAGE_ERRORS.append(message.text)
+
+
+@dataclass
+class Classroom:
+    url: str
+    classroom_id: int
+    user_ids: dict[str, int]  # display name -> user id
+
+
+async def set_up_classroom(url: str, students: dict[str, str]) -> Classroom:
+    """Through the HTTP API: the admin creates Tess (teacher) and ``students`` (username -> display name);
+    Tess creates a classroom with them."""
+    user_ids: dict[str, int] = {}
+    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as admin:
+        login = await admin.post(
+            f"{url}/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
+        )
+        assert login.status == 200, await login.text()
+        for username, display_name, role in [
+            ("tess", "Tess Teacher", "teacher"),
+            *((name, shown, "student") for name, shown in students.items()),
+        ]:
+            body = {"username": username, "password": PASSWORD, "role": role, "display_name": display_name}
+            created = await admin.post(f"{url}/api/users", json=body)
+            assert created.status == 201, await created.text()
+            user_ids[display_name] = (await created.json())["user"]["id"]
+    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as teacher:
+        login = await teacher.post(f"{url}/api/auth/login", json={"username": "tess", "password": PASSWORD})
+        assert login.status == 200, await login.text()
+        made = await teacher.post(
+            f"{url}/api/classrooms", json={"name": "Physics 3B", "students": list(students)}
+        )
+        assert made.status == 201, await made.text()
+        classroom_id: int = (await made.json())["classroom"]["id"]
+    return Classroom(url, classroom_id, user_ids)
+
+
+class SocketParticipant:
+    """Someone in the classroom through socket.io only (no page, no media)."""
+
+    def __init__(self, classroom: Classroom, username: str) -> None:
+        self.classroom = classroom
+        self.username = username
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.updates: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
+        self.sio.on("participant_updated", self.updates.put_nowait, namespace="/classroom")
+
+    async def join(self) -> None:
+        url = self.classroom.url
+        async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as http:
+            login = await http.post(
+                f"{url}/api/auth/login", json={"username": self.username, "password": PASSWORD}
+            )
+            assert login.status == 200, await login.text()
+            cookie = "; ".join(f"{c.key}={c.value}" for c in http.cookie_jar)
+        await self.sio.connect(
+            url,
+            namespaces=["/classroom"],
+            headers={"Cookie": cookie, "Origin": url},
+            transports=["websocket"],
+            wait_timeout=5,
+        )
+        await self.call("join", {"classroom_id": self.classroom.classroom_id})
+
+    async def call(self, event: str, data: dict[str, Any]) -> dict[str, Any]:
+        ack: dict[str, Any] = await self.sio.call(event, data, namespace="/classroom", timeout=5)
+        assert ack.get("ok") is True, (event, ack)
+        return ack
+
+    async def hand_lowered(self, user_id: int) -> None:
+        """Until a participant_updated says ``user_id``'s hand is down."""
+        async with asyncio.timeout(5):
+            while True:
+                participant = (await self.updates.get())["participant"]
+                if participant["user_id"] == user_id and not participant["hand_raised"]:
+                    return
+
+    async def close(self) -> None:
+        await self.sio.disconnect()
+
+
+async def enter(browser: Browser, classroom: Classroom, username: str) -> Page:
+    """A logged-in page of its own browser context (own cookies, own fake devices), in the classroom."""
+    context = await browser.new_context()
+    login = await context.request.post(
+        f"{classroom.url}/api/auth/login", data={"username": username, "password": PASSWORD}
+    )
+    assert login.status == 200, await login.text()
+    await context.add_init_script(KEEP_PEER_CONNECTIONS)
+    page = await context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    page.on("console", _console)
+    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
+    await page.goto(f"{classroom.url}/classrooms/{classroom.classroom_id}")
+    # The pre-join check, when the page has one: join with the fake camera and microphone.
+    join = page.get_by_role("button", name="Join classroom")
+    listed = page.get_by_role("list", name="Participants")
+    await expect(join.or_(listed)).to_be_visible()
+    if await join.is_visible():
+        await join.click()
+    await expect(listed).to_be_visible()
+    return page
+
+
+def participants(page: Page) -> Locator:
+    return page.get_by_role("list", name="Participants")
+
+
+def row(page: Page, name: str) -> Locator:
+    return participants(page).get_by_role("listitem").filter(has_text=name)
+
+
+async def eventually(check: Callable[[], Awaitable[str | None]], within: float = WAIT_MS / 1000) -> None:
+    """Polls ``check`` (None when satisfied, else what is missing) until it passes or time runs out."""
+    deadline = time.monotonic() + within
+    while (missing := await check()) is not None:
+        if time.monotonic() > deadline:
+            raise AssertionError(missing)
+        await asyncio.sleep(0.25)
+
+
+async def outbound(page: Page) -> dict[str, dict[str, int]]:
+    sent: dict[str, dict[str, int]] = await page.evaluate(OUTBOUND_STATS)
+    return sent
+
+
+async def assert_sending(page: Page, kind: str) -> None:
+    before = await outbound(page)
+
+    async def check() -> str | None:
+        now = (await outbound(page))[kind]
+        if now["packetsSent"] > before[kind]["packetsSent"]:
+            return None
+        return f"no {kind} sent: {now} (before {before[kind]})"
+
+    await eventually(check, within=10)
+
+
+async def assert_not_sending(page: Page, kind: str) -> None:
+    """Nothing of ``kind`` leaves the page for QUIET_S (after what was in flight has gone)."""
+
+    async def quiet() -> str | None:
+        before = (await outbound(page))[kind]
+        await asyncio.sleep(QUIET_S)
+        now = (await outbound(page))[kind]
+        return None if now["packetsSent"] == before["packetsSent"] else f"{kind} still sent: {before} → {now}"
+
+    await eventually(quiet, within=12)
+
+
+async def test_hands_queue_in_raise_order_and_the_teacher_lowers_one_then_all(
+    server: LiveServer, browser: Browser
+) -> None:
+    students = {"cleo": "Cleo Costa", "ada": "Ada Arnaud", "bob": "Bo Berg"}
+    classroom = await set_up_classroom(server.url, students)
+    tess = await enter(browser, classroom, "tess")
+    socket_students = {name: SocketParticipant(classroom, name) for name in students}
+    try:
+        for student in socket_students.values():
+            await student.join()
+        for name in students:
+            await expect(participants(tess)).to_contain_text(students[name])
+
+        # Raised in this order: neither alphabetical nor by user id.
+        for name in ("bob", "cleo", "ada"):
+            await socket_students[name].call("hand", {"raised": True})
+            await expect(tess.get_by_role("status")).to_contain_text(f"{students[name]} raised a hand.")
+        queue = tess.get_by_role("list", name="Raised hands")
+        await expect(queue.get_by_role("listitem")).to_have_text(
+            [
+                re.compile(rf"^\s*{i}\. {who}")
+                for i, who in enumerate(["Bo Berg", "Cleo Costa", "Ada Arnaud"], 1)
+            ]
+        )
+        await expect(row(tess, "Cleo Costa").get_by_role("img", name="Hand raised")).to_be_visible()
+        await expect(row(tess, "Cleo Costa")).to_contain_text("Hand raised")
+
+        await queue.get_by_role("button", name="Lower Cleo Costa's hand").click()
+        await expect(queue.get_by_role("listitem")).to_have_text(
+            [re.compile(r"^\s*1\. Bo Berg"), re.compile(r"^\s*2\. Ada Arnaud")]
+        )
+        await expect(row(tess, "Cleo Costa").get_by_role("img", name="Hand raised")).to_have_count(0)
+        # Cleo's own client hears that her hand is down.
+        await socket_students["cleo"].hand_lowered(classroom.user_ids["Cleo Costa"])
+
+        await tess.get_by_role("button", name="Lower all hands").click()
+        await expect(queue).to_be_hidden()
+        await expect(participants(tess).get_by_role("img", name="Hand raised")).to_have_count(0)
+
+        # Raising again after being lowered puts one at the end of the queue.
+        await socket_students["ada"].call("hand", {"raised": True})
+        await socket_students["bob"].call("hand", {"raised": True})
+        await expect(queue.get_by_role("listitem")).to_have_text(
+            [re.compile(r"^\s*1\. Ada Arnaud"), re.compile(r"^\s*2\. Bo Berg")]
+        )
+    finally:
+        for student in socket_students.values():
+            await student.close()
+
+
+async def test_the_teacher_denies_a_camera_asks_to_mute_and_removes_after_confirming(
+    server: LiveServer, browser: Browser
+) -> None:
+    classroom = await set_up_classroom(server.url, {"sam": "Sam Student"})
+    tess, sam = await asyncio.gather(enter(browser, classroom, "tess"), enter(browser, classroom, "sam"))
+    sam_row = row(tess, "Sam Student")
+    await expect(sam_row.get_by_role("img", name="Camera on")).to_be_visible()
+    await assert_sending(sam, "video")
+
+    # Camera denied through the student's media rights menu: the SFU stops it, the page stops sending it.
+    await sam_row.get_by_role("button", name="Media rights for Sam Student").click()
+    await sam_row.get_by_role("button", name="Deny camera for Sam Student").click()
+    await expect(sam_row).to_contain_text("Camera: not allowed")
+    await sam_row.get_by_role("button", name="Media rights for Sam Student").click()
+    await expect(sam_row.get_by_role("button", name="Allow camera for Sam Student")).to_be_hidden()
+    await expect(sam_row).to_contain_text("Not allowed: camera")
+    await expect(sam.get_by_role("alert")).to_contain_text("A moderator has not allowed your camera.")
+    await expect(sam_row.get_by_role("img", name="No camera")).to_be_visible()
+    await assert_not_sending(sam, "video")
+    await assert_sending(sam, "audio")
+
+    # A mute request: one click on "Mute now" and the microphone sends nothing more.
+    await tess.get_by_role("button", name="Ask Sam Student to mute").click()
+    request = (
+        sam.get_by_role("status")
+        .locator(".notice")
+        .filter(has_text="Tess Teacher asks you to mute your microphone.")
+    )
+    await expect(request.get_by_role("button", name="Dismiss")).to_be_visible()
+    await request.get_by_role("button", name="Mute now").click()
+    await expect(request).to_have_count(0)
+    await expect(sam.get_by_role("button", name="Unmute microphone")).to_be_visible()
+    await expect(sam_row.get_by_role("img", name="Microphone muted")).to_be_visible()
+    await assert_not_sending(sam, "audio")
+
+    # Removal asks first; Cancel keeps the student in.
+    await tess.get_by_role("button", name="Remove Sam Student").click()
+    dialog = tess.get_by_role("dialog", name="Remove from the classroom?")
+    await expect(dialog).to_contain_text("Sam Student leaves the classroom at once")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_be_hidden()
+    await expect(tess.get_by_role("button", name="Remove Sam Student")).to_be_focused()
+    await expect(participants(sam)).to_be_visible()
+
+    await tess.get_by_role("button", name="Remove Sam Student").click()
+    await dialog.get_by_role("button", name="Remove Sam Student").click()
+    await expect(sam.get_by_role("alert")).to_have_text("You were removed from the classroom.")
+    await expect(sam.get_by_role("heading", name="You are no longer in this classroom")).to_be_visible()
+    await expect(sam.get_by_role("link", name="Back to My classrooms")).to_be_visible()
+    await expect(participants(sam)).to_be_hidden()
+    await expect(sam.get_by_role("button", name="Raise hand")).to_be_hidden()
+    await expect(participants(tess)).not_to_contain_text("Sam Student")
+    await expect(tess.get_by_role("status")).to_contain_text("Removed Sam Student.")
