@@ -10,7 +10,8 @@ NETNS := $(shell [ "$$(id -u)" = 0 ] && echo "unshare -n" || echo "unshare -rn")
 PYTEST_ARGS ?=
 
 .PHONY: run test lint constraints bench bench-deps bench-forwarding bench-capacity bench-recording-vs-janus \
-	bench-recording bench-sync bench-report bench-system-deps clean system-deps run-deps venv-deps node-deps web-deps
+	bench-recording bench-sync bench-report bench-system-deps clean system-deps run-deps venv-deps node-deps web-deps \
+	screenshots
 
 # Prerequisites are made in the order they are listed (system packages, then the venv, then pip, then npm ci),
 # and two apt-get runs must never overlap: no parallel make here.
@@ -95,6 +96,11 @@ lint: $(VENV)/.dev
 
 test: system-deps $(VENV)/.dev web-deps lint
 	$(NETNS) bash -c 'ip link set lo up && ip addr add 127.0.0.2/8 dev lo && exec $(BIN)/pytest $(PYTEST_ARGS)'
+
+# Screenshots of every page at 1280x720 and 375x812 into docs/screenshots/ (tests/screenshots.py): a fresh
+# server with a small school, the classroom live on Chromium's fake cameras, in the tests' namespace.
+screenshots: system-deps $(VENV)/.dev web-deps
+	$(IN_NETNS) $(BIN)/python -m tests.screenshots docs/screenshots
 
 # Benchmarks print a table and write JSON to bench/results/<part>-<date>.json; `make bench` runs every part
 # (about 75 minutes, 30 of them the sync recording) and then bench.report, which writes

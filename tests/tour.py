@@ -130,16 +130,18 @@ async def _goto(page: Page, url: str) -> None:
     await settled(page)
 
 
-async def enter_classroom(page: Page, school: School) -> None:
-    """Opens the classroom and waits until the person is in it; a pre-join check, if the page has one, is
-    passed with the fake devices."""
+async def enter_classroom(page: Page, school: School, look: Visit | None = None, name: str = "") -> None:
+    """Opens the classroom and waits until the person is in it. A pre-join check, if the page has one, is
+    looked at (``look(page, name)``) and passed with the fake devices."""
     await page.goto(school.classroom_url)
     await settled(page)
-    join = page.get_by_role("button", name=re.compile(r"^Join", re.IGNORECASE))
+    join = page.get_by_role("button", name=re.compile(r"^Join", re.IGNORECASE)).first
     seats = page.locator("#seats")
-    await expect(seats.or_(join).first).to_be_visible(timeout=WAIT_MS)
-    if await join.count() and await join.first.is_visible():
-        await join.first.click()
+    await expect(page.locator("#seats:visible").or_(join).first).to_be_visible(timeout=WAIT_MS)
+    if await join.is_visible():
+        if look is not None:
+            await look(page, name)
+        await join.click()
     await expect(seats).to_be_visible(timeout=WAIT_MS)
 
 
@@ -242,7 +244,7 @@ async def tour(browser: Browser, school: School, visit: Visit, *, recording: boo
     await _goto(student, f"{url}/settings")
     await look(student, "settings-student")
 
-    await enter_classroom(teacher, school)
+    await enter_classroom(teacher, school, look, "classroom-prejoin")
     await _dismiss_reminder(teacher, look, "classroom-reminder")
     await enter_classroom(student, school)
     await expect(teacher.get_by_role("list", name="Participants")).to_contain_text("Sam Okafor")
@@ -257,7 +259,7 @@ async def tour(browser: Browser, school: School, visit: Visit, *, recording: boo
     library = await teacher.context.new_page()
     library.set_default_timeout(WAIT_MS)
     if recording:
-        started = await teacher.request.post(school.recording_api)
+        started = await teacher.request.post(school.recording_api, data={})
         if started.status != 201:
             raise RuntimeError(f"cannot start recording: {await started.text()}")
         await _wait_recording(teacher, school)
@@ -267,7 +269,7 @@ async def tour(browser: Browser, school: School, visit: Visit, *, recording: boo
         await _goto(library, f"{url}/resources/recordings")
         await expect(library.get_by_role("table", name="Recorded Classes")).to_contain_text(CLASSROOM)
         await look(library, "recordings-in-progress")
-        stopped = await teacher.request.post(f"{school.recording_api}/stop")
+        stopped = await teacher.request.post(f"{school.recording_api}/stop", data={})
         if stopped.status != 200:
             raise RuntimeError(f"cannot stop recording: {await stopped.text()}")
     await _goto(library, f"{url}/resources/recordings")
