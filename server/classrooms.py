@@ -17,24 +17,35 @@ from server.auth.permissions import (
     require_can_be_moderators,
 )
 from server.db.models import Classroom, ClassroomMember, MemberKind, User
-from server.errors import Invalid, NotFound
+from server.errors import Invalid, NotFound, plain_words
 from server.library.recordings import active_statuses
-from server.names import check_text
 from server.rooms.presence import Presence
 from server.timefmt import iso
-from server.users import normalise_username, user_ref
+from server.users import check_form_text, normalise_username, user_ref
 
 NAME_MAX = 120
+# The classroom's column for each source a student may publish by default (``student_media`` on the wire).
+STUDENT_MEDIA = {"microphone": "student_microphone", "camera": "student_camera", "screen": "student_screen"}
 
 
 def check_name(name: str) -> str:
-    return check_text(name, "name", NAME_MAX)
+    return check_form_text(name, "name", NAME_MAX, "a classroom name")
 
 
 def check_seat_limit(seat_limit: int, maximum: int) -> int:
     if not 1 <= seat_limit <= maximum:
-        raise Invalid(f"seat_limit: 1 to {maximum}")
+        raise Invalid.of_field("seat_limit", f"Seats must be between 1 and {maximum}.")
     return seat_limit
+
+
+def set_student_media(classroom: Classroom, changes: dict[str, bool]) -> None:
+    """Set what students may publish by default (``{"camera": false}``); sources not named keep theirs."""
+    for source, allowed in changes.items():
+        setattr(classroom, STUDENT_MEDIA[source], allowed)
+
+
+def student_media_json(classroom: Classroom) -> dict[str, bool]:
+    return {source: bool(getattr(classroom, column)) for source, column in STUDENT_MEDIA.items()}
 
 
 async def get_classroom(db: AsyncSession, classroom_id: int) -> Classroom:
@@ -52,13 +63,23 @@ async def visible_classrooms(db: AsyncSession, user: User) -> Sequence[Classroom
     return (await db.scalars(query)).unique().all()
 
 
-async def users_by_name(db: AsyncSession, usernames: Iterable[str]) -> list[User]:
-    """The users named, in order, without repeats; an unknown name is an error that names it."""
-    wanted = list(dict.fromkeys(normalise_username(name) for name in usernames))
+async def users_by_name(db: AsyncSession, usernames: Iterable[str], field: str = "users") -> list[User]:
+    """The users named, in order, without repeats; unknown names are an ``Invalid`` for ``field`` that
+    lists them."""
+    wanted: list[str] = []
+    malformed: list[str] = []
+    for name in usernames:
+        try:
+            wanted.append(normalise_username(name))
+        except Invalid:
+            malformed.append(name.strip() or repr(name))
+    wanted = list(dict.fromkeys(wanted))
     found = {u.username: u for u in await db.scalars(select(User).where(User.username.in_(wanted)))}
-    missing = [name for name in wanted if name not in found]
+    missing = malformed + [name for name in wanted if name not in found]
     if missing:
-        raise Invalid(f"unknown user name(s): {', '.join(missing)}")
+        listed = ", ".join(missing)
+        text = f"There is no user named {listed}." if len(missing) == 1 else f"No users are named {listed}."
+        raise Invalid.of_field(field, text)
     return [found[name] for name in wanted]
 
 
@@ -66,7 +87,10 @@ def set_members(classroom: Classroom, moderators: list[User] | None, students: l
     """Replace the moderator and/or student lists; a user is one or the other, never both, and only
     teachers and admins are made moderators."""
     if moderators is not None:
-        require_can_be_moderators(moderators)
+        try:
+            require_can_be_moderators(moderators)
+        except Invalid as exc:
+            raise Invalid.of_field("moderators", plain_words(exc.message, "moderators")) from None
     current = {kind: [m.user for m in classroom.members if m.kind == kind] for kind in MemberKind}
     mods = current[MemberKind.MODERATOR] if moderators is None else moderators
     studs = current[MemberKind.STUDENT] if students is None else students
@@ -74,8 +98,10 @@ def set_members(classroom: Classroom, moderators: list[User] | None, students: l
     stud_ids = {u.id for u in studs if u.id != classroom.owner_id}
     both = mod_ids & stud_ids
     if both:
-        names = ", ".join(sorted(u.username for u in [*mods, *studs] if u.id in both))
-        raise Invalid(f"a user cannot be both moderator and student: {names}")
+        names = ", ".join(sorted({u.display_name for u in [*mods, *studs] if u.id in both}))
+        raise Invalid.of_field(
+            "students", f"Someone cannot be both a moderator and a student: {names}. Choose one."
+        )
     wanted = dict.fromkeys(mod_ids, MemberKind.MODERATOR.value)
     wanted.update(dict.fromkeys(stud_ids, MemberKind.STUDENT.value))
     users = {u.id: u for u in [*mods, *studs]}
@@ -104,6 +130,7 @@ def classroom_json(
         + [user_ref(m.user) for m in members if m.kind == MemberKind.MODERATOR],
         "students": [user_ref(m.user) for m in members if m.kind == MemberKind.STUDENT],
         "seats_used": seats_used,
+        "student_media": student_media_json(classroom),
         "recording": recording,
         "can_moderate": is_moderator(viewer, classroom),
         "can_record": can_record(viewer, classroom),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import unicodedata
 from collections.abc import Sequence
 from typing import Any
 
@@ -15,7 +16,7 @@ from server.auth.passwords import hash_password
 from server.auth.permissions import can_be_moderator, can_create_classroom, can_delete_user, can_manage_users
 from server.auth.sessions import end_user_sessions
 from server.db.models import Classroom, Role, User, UserSettings
-from server.errors import Conflict, Invalid, NotFound
+from server.errors import Conflict, FieldProblems, Forbidden, Invalid, NotFound, plain_words
 from server.names import check_text
 from server.timefmt import iso
 
@@ -29,22 +30,42 @@ DISPLAY_NAME_MAX = 80
 def normalise_username(username: str) -> str:
     name = username.strip().lower()
     if not USERNAME_PATTERN.fullmatch(name):
-        raise Invalid(
-            "username: 3-32 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit"
+        raise Invalid.of_field(
+            "username",
+            "A user name has 3 to 32 characters: letters a-z, digits, '.', '_' or '-', starting with a "
+            "letter or digit.",
         )
     return name
 
 
 def check_password(password: str) -> None:
     if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise Invalid(f"password: {PASSWORD_MIN} to {PASSWORD_MAX} characters")
+        raise Invalid.of_field("password", f"A password needs {PASSWORD_MIN} to {PASSWORD_MAX} characters.")
 
 
 def check_role(role: str) -> Role:
     try:
         return Role(role)
     except ValueError:
-        raise Invalid("role: one of admin, teacher, student") from None
+        raise Invalid.of_field("role", "Choose admin, teacher or student.") from None
+
+
+def check_form_text(value: str, field: str, maximum: int, what: str) -> str:
+    """A name typed in a form (``what``: "a classroom name"), trimmed, or ``Invalid`` for ``field`` in
+    plain words: empty, too long, or holding characters ``check_text`` refuses."""
+    cleaned = " ".join(value.split())
+    if not cleaned:
+        raise Invalid.of_field(field, f"Enter {what}.")
+    if len(cleaned) > maximum:
+        raise Invalid.of_field(field, f"{what[0].upper()}{what[1:]} can have at most {maximum} characters.")
+    try:
+        return check_text(value, field, maximum)
+    except Invalid as exc:
+        raise Invalid.of_field(field, plain_words(exc.message, field)) from None
+
+
+def check_display_name(display_name: str) -> str:
+    return check_form_text(display_name, "display_name", DISPLAY_NAME_MAX, "a display name")
 
 
 def user_json(user: User) -> dict[str, Any]:
@@ -80,13 +101,20 @@ def user_ref(user: User) -> dict[str, Any]:
 async def create_user(
     db: AsyncSession, username: str, password: str, role: str, display_name: str | None = None
 ) -> User:
+    """A new account; every field's problem is reported at once (``Invalid`` with ``fields``)."""
+    given_name = display_name if display_name and display_name.strip() else None
+    problems = FieldProblems()
+    problems.check("username", lambda: normalise_username(username))
+    problems.check("password", lambda: check_password(password))
+    problems.check("role", lambda: check_role(role))
+    if given_name is not None:
+        problems.check("display_name", lambda: check_display_name(given_name))
+    problems.raise_if_any()
+    # Every check passed: run again for the values (cheap, and no Optional to carry).
     name = normalise_username(username)
-    check_password(password)
     user = User(
         username=name,
-        display_name=check_text(display_name, "display_name", DISPLAY_NAME_MAX)
-        if display_name and display_name.strip()
-        else name,
+        display_name=name if given_name is None else check_display_name(given_name),
         password_hash=await hash_password(password),
         role=check_role(role).value,
     )
@@ -95,7 +123,8 @@ async def create_user(
         await db.flush()
     except IntegrityError:
         await db.rollback()
-        raise Conflict(f"the user name {name!r} is taken") from None
+        taken = f"The user name {name!r} is taken."
+        raise Conflict(taken, fields={"username": taken}) from None
     db.add(UserSettings(user_id=user.id))
     await db.commit()
     return user
@@ -122,16 +151,28 @@ async def update_user(
     A new password ends every session of the user but ``keep_session`` (the one asking, when users change
     their own). A new role keeps sessions: rights are read from the role on every request.
     """
+    problems = FieldProblems()
+    new_name: str | None = None
     if display_name is not None:
-        user.display_name = check_text(display_name, "display_name", DISPLAY_NAME_MAX)
+        shown = display_name
+        new_name = problems.check("display_name", lambda: check_display_name(shown))
+    new_role: Role | None = None
     if role is not None and role != user.role:
-        new_role = check_role(role)
+        wanted = role
+        new_role = problems.check("role", lambda: check_role(wanted))
+    if password is not None:
+        secret = password
+        problems.check("password", lambda: check_password(secret))
+    problems.raise_if_any()
+    if new_name is not None:
+        user.display_name = new_name
+    if new_role is not None:
         if user.role == Role.ADMIN and await count_admins(db) <= 1:
-            raise Conflict("the last admin cannot lose the admin role")
+            last = "The last admin cannot lose the admin role."
+            raise Conflict(last, fields={"role": last})
         user.role = new_role.value
     ended: Sequence[str] = ()
     if password is not None:
-        check_password(password)
         user.password_hash = await hash_password(password)
         ended = await end_user_sessions(db, user.id, keep=keep_session)
     await db.commit()
@@ -146,10 +187,46 @@ async def delete_user(db: AsyncSession, user: User, acting: User) -> None:
     """Remove an account with its sessions; the classrooms it owns pass to the acting admin so nothing is
     lost."""
     if not can_delete_user(acting, user):
-        raise Conflict("you cannot delete your own account")
+        raise Conflict("You cannot delete your own account.")
     await db.execute(update(Classroom).where(Classroom.owner_id == user.id).values(owner_id=acting.id))
     await db.delete(user)
     await db.commit()
+
+
+DIRECTORY_LIMIT = 20
+
+
+def require_can_search_directory(user: User) -> None:
+    """The user directory (the classroom forms' picker) is for those who fill classrooms: teachers and
+    admins, who may also be made moderators."""
+    if not can_be_moderator(user):
+        raise Forbidden("only teachers and admins can search the user directory")
+
+
+def folded(text: str) -> str:
+    """``text`` lower-cased without accents, for matching what people type ("lea" finds "Léa")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+async def search_directory(db: AsyncSession, query: str, role: str | None) -> list[User]:
+    """Up to ``DIRECTORY_LIMIT`` users whose user name or display name contains ``query`` (case and accents
+    ignored), of ``role`` if given, by display name."""
+    statement = select(User).order_by(User.display_name, User.username)
+    if role is not None:
+        statement = statement.where(User.role == check_role(role).value)
+    words = folded(query).split()
+    if not words:
+        return list((await db.scalars(statement.limit(DIRECTORY_LIMIT))).all())
+    # Accents are folded in Python (SQLite has no unaccent); a school's user table is small enough to scan.
+    matches: list[User] = []
+    for user in (await db.scalars(statement)).all():
+        haystack = f"{folded(user.username)} {folded(user.display_name)}"
+        if all(word in haystack for word in words):
+            matches.append(user)
+            if len(matches) == DIRECTORY_LIMIT:
+                break
+    return matches
 
 
 async def ensure_admin(db: AsyncSession, password: str, generated: bool) -> bool:

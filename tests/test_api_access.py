@@ -135,6 +135,12 @@ TABLE: list[tuple[str, str, Target, dict[str, int]]] = [
     ("GET", "/api/me/settings", fixed("/api/me/settings"), USERS_ONLY),
     ("PATCH", "/api/me/settings", fixed("/api/me/settings", {"recording_reminder": True}), USERS_ONLY),
     ("GET", "/api/users", fixed("/api/users"), ADMIN_ONLY),
+    (
+        "GET",
+        "/api/users/directory",
+        fixed("/api/users/directory?q=stu&role=student"),
+        {**USERS_ONLY, "student": 403, "outsider_student": 403},
+    ),
     ("POST", "/api/users", new_user_target, ADMIN_ONLY | {"admin": 201}),
     ("PATCH", "/api/users/{id}", on_user({"display_name": "Renamed"}), ADMIN_ONLY),
     ("DELETE", "/api/users/{id}", on_user(), ADMIN_ONLY | {"admin": 204}),

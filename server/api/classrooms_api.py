@@ -21,13 +21,26 @@ from server.classrooms import (
     described_classrooms,
     get_classroom,
     set_members,
+    set_student_media,
     users_by_name,
     visible_classrooms,
 )
 from server.db.models import Classroom, User
+from server.errors import FieldProblems, Invalid
 from server.services import services
 
 NAMES_MAX = 1000
+
+
+class StudentMediaBody(Body):
+    """What students may publish by default; a source left out keeps its setting."""
+
+    microphone: bool | None = None
+    camera: bool | None = None
+    screen: bool | None = None
+
+    def changes(self) -> dict[str, bool]:
+        return {source: allowed for source, allowed in self.model_dump().items() if allowed is not None}
 
 
 class NewClassroomBody(Body):
@@ -35,6 +48,7 @@ class NewClassroomBody(Body):
     seat_limit: int | None = None
     moderators: list[str] = Field(default_factory=list, max_length=NAMES_MAX)
     students: list[str] = Field(default_factory=list, max_length=NAMES_MAX)
+    student_media: StudentMediaBody | None = None
 
 
 class ClassroomPatchBody(Body):
@@ -42,6 +56,33 @@ class ClassroomPatchBody(Body):
     seat_limit: int | None = None
     moderators: list[str] | None = Field(default=None, max_length=NAMES_MAX)
     students: list[str] | None = Field(default=None, max_length=NAMES_MAX)
+    student_media: StudentMediaBody | None = None
+
+
+async def _users(
+    db: AsyncSession, names: list[str] | None, field: str, problems: FieldProblems
+) -> list[User] | None:
+    """The users ``names`` lists (None: unchanged, or not found, which ``problems`` then notes)."""
+    if names is None:
+        return None
+    try:
+        return await users_by_name(db, names, field)
+    except Invalid as exc:
+        problems.note(exc, field)
+        return None
+
+
+async def _set_members(
+    db: AsyncSession,
+    classroom: Classroom,
+    moderators: list[str] | None,
+    students: list[str] | None,
+    problems: FieldProblems,
+) -> None:
+    mods = await _users(db, moderators, "moderators", problems)
+    studs = await _users(db, students, "students", problems)
+    if not problems.has("moderators", "students"):
+        problems.check("students", lambda: set_members(classroom, mods, studs))
 
 
 async def _classroom_and_user(request: web.Request, db: AsyncSession) -> tuple[User, Classroom]:
@@ -86,18 +127,15 @@ async def create_classroom(request: web.Request) -> web.Response:
         user = await require_user(request, db)
         require_can_create_classroom(user)
         body = await read_body(request, NewClassroomBody)
-        classroom = Classroom(
-            name=check_name(body.name),
-            owner=user,
-            seat_limit=check_seat_limit(
-                limits.default_seat_limit if body.seat_limit is None else body.seat_limit,
-                limits.max_seat_limit,
-            ),
-            members=[],
-        )
-        set_members(
-            classroom, await users_by_name(db, body.moderators), await users_by_name(db, body.students)
-        )
+        problems = FieldProblems()
+        name = problems.check("name", lambda: check_name(body.name))
+        seat_limit = limits.default_seat_limit if body.seat_limit is None else body.seat_limit
+        seats = problems.check("seat_limit", lambda: check_seat_limit(seat_limit, limits.max_seat_limit))
+        classroom = Classroom(name=name or "", owner=user, seat_limit=seats or 1, members=[])
+        await _set_members(db, classroom, body.moderators, body.students, problems)
+        problems.raise_if_any()
+        if body.student_media is not None:
+            set_student_media(classroom, body.student_media.changes())
         db.add(classroom)
         await db.commit()
         result = await described_classroom(db, svc.presence, classroom, user)
@@ -125,7 +163,7 @@ async def read_classroom(request: web.Request) -> web.Response:
 @api.route(
     "PATCH",
     "/api/classrooms/{id}",
-    summary="Rename, resize, or change moderators and students",
+    summary="Rename, resize, change moderators and students, or what students may publish",
     access="its moderators",
     tag="classrooms",
     body=ClassroomPatchBody,
@@ -137,13 +175,24 @@ async def patch_classroom(request: web.Request) -> web.Response:
         user, classroom = await _classroom_and_user(request, db)
         require_can_manage_classroom(user, classroom)
         body = await read_body(request, ClassroomPatchBody)
+        problems = FieldProblems()
+        name: str | None = None
         if body.name is not None:
-            classroom.name = check_name(body.name)
+            typed = body.name
+            name = problems.check("name", lambda: check_name(typed))
+        seats: int | None = None
         if body.seat_limit is not None:
-            classroom.seat_limit = check_seat_limit(body.seat_limit, svc.config.classroom.max_seat_limit)
-        moderators = None if body.moderators is None else await users_by_name(db, body.moderators)
-        students = None if body.students is None else await users_by_name(db, body.students)
-        set_members(classroom, moderators, students)
+            wanted, maximum = body.seat_limit, svc.config.classroom.max_seat_limit
+            seats = problems.check("seat_limit", lambda: check_seat_limit(wanted, maximum))
+        await _set_members(db, classroom, body.moderators, body.students, problems)
+        # Nothing is changed unless every field is right (the session is not committed).
+        problems.raise_if_any()
+        if name is not None:
+            classroom.name = name
+        if seats is not None:
+            classroom.seat_limit = seats
+        if body.student_media is not None:
+            set_student_media(classroom, body.student_media.changes())
         await db.commit()
         result = await described_classroom(db, svc.presence, classroom, user)
     await svc.live.classroom_changed(classroom.id)

@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from server.errors import Invalid
+from server.errors import FieldProblems, Invalid, plain_words
 
 M = TypeVar("M", bound="Body")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -93,7 +93,8 @@ def _check_shape(document: Any) -> None:
 
 
 async def read_body(request: web.Request, model: type[M]) -> M:
-    """Parse the JSON body into ``model``; any problem is a 400 ``invalid`` that names the field.
+    """Parse the JSON body into ``model``; any problem is a 400 ``invalid`` whose ``fields`` say, in plain
+    words, what is wrong with each field (every one, not only the first).
 
     Hostile bodies (nested 100 000 levels deep, huge numbers, broken Unicode) are refused the same way,
     never with a 500.
@@ -111,15 +112,46 @@ async def read_body(request: web.Request, model: type[M]) -> M:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise Invalid(_describe(exc)) from None
+        raise field_problems(exc).error() from None
 
 
-def _describe(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    where = ".".join(str(part) for part in first["loc"]) or "body"
-    if first["type"] == "extra_forbidden":
-        return f"{where}: unknown field"
-    return f"{where}: {first['msg']}"
+def field_problems(exc: ValidationError) -> FieldProblems:
+    """Every problem pydantic found, keyed by the body's top-level field it is in."""
+    problems = FieldProblems()
+    for error in exc.errors():
+        loc = [str(part) for part in error["loc"]]
+        field = loc[0] if loc else "body"
+        text = _plain(error["type"], error.get("ctx") or {}, field, nested=len(loc) > 1)
+        problems.add(field, text or plain_words(error["msg"], field))
+    return problems
+
+
+def _plain(kind: str, ctx: dict[str, Any], field: str, *, nested: bool) -> str | None:
+    """Pydantic's error types as sentences a person filling a form can act on."""
+    if kind == "extra_forbidden":
+        return f"There is no field named {field!r} here." if not nested else "This holds an unknown entry."
+    if kind == "missing":
+        return "This is required." if not nested else "An entry is missing."
+    if kind.startswith("int_"):
+        return "Enter a whole number."
+    if kind in {"bool_type", "bool_parsing"}:
+        return "Choose yes or no."
+    if kind in {"string_type", "string_unicode"}:
+        return "Each entry must be text." if nested else "Enter text."
+    if kind == "string_too_short":
+        minimum = ctx.get("min_length")
+        return "This is required." if minimum == 1 else f"Use at least {minimum} characters."
+    if kind == "string_too_long":
+        return f"Use at most {ctx.get('max_length')} characters."
+    if kind == "too_long":
+        return f"Give at most {ctx.get('max_length')} entries."
+    if kind in {"list_type", "list_from_iterable"}:
+        return "This must be a list."
+    if kind in {"model_type", "model_attributes_type", "dict_type"}:
+        return "This must be an object."
+    if kind == "literal_error":
+        return f"Choose one of {ctx.get('expected')}."
+    return None
 
 
 # ASCII digits only: ``str.isdigit`` and ``int`` also take "²", "①" and "١" (Arabic-Indic one), which gave

@@ -1,4 +1,4 @@
-"""Account administration (admins only)."""
+"""Account administration (admins only), and the directory the classroom forms pick people from."""
 
 from __future__ import annotations
 
@@ -12,8 +12,18 @@ from server.api.registry import Body, api, json_response, match_int, read_body
 from server.auth.permissions import require_admin
 from server.auth.sessions import require_authenticated, require_user
 from server.db.models import User
+from server.errors import Invalid
 from server.services import services
-from server.users import create_user, delete_user, get_user, update_user, user_row_json
+from server.users import (
+    create_user,
+    delete_user,
+    get_user,
+    require_can_search_directory,
+    search_directory,
+    update_user,
+    user_json,
+    user_row_json,
+)
 
 RoleName = Literal["admin", "teacher", "student"]
 
@@ -48,6 +58,29 @@ async def list_users(request: web.Request) -> web.Response:
         require_admin(acting)
         users = (await db.scalars(select(User).order_by(User.username))).all()
     return json_response({"users": [user_row_json(u, acting) for u in users]})
+
+
+QUERY_MAX = 100
+
+
+@api.route(
+    "GET",
+    "/api/users/directory",
+    summary="Find users by user name or display name (?q=, ?role=) to enrol or make moderators",
+    access="teacher, admin",
+    tag="users",
+    responses={200: "Up to 20 users", 400: "Invalid", 401: "Not logged in", 403: "Students cannot"},
+)
+async def user_directory(request: web.Request) -> web.Response:
+    async with services(request).db() as db:
+        user = await require_user(request, db)
+        require_can_search_directory(user)
+        query = request.query.get("q", "")
+        if len(query) > QUERY_MAX:
+            raise Invalid.of_field("q", f"Search for at most {QUERY_MAX} characters.")
+        found = await search_directory(db, query, request.query.get("role") or None)
+    keys = ("id", "username", "display_name", "role")
+    return json_response({"users": [{key: user_json(u)[key] for key in keys} for u in found]})
 
 
 @api.route(
