@@ -69,6 +69,9 @@ async def take(out_dir: Path) -> list[Path]:
         if name not in SHOWN and name in TOUR_NAMES:
             return
 
+        # The tour types and clicks with the keyboard's focus; a picture shows the page at rest.
+        await page.evaluate("document.activeElement instanceof HTMLElement && document.activeElement.blur()")
+
         async def shoot(size: str) -> None:
             path = out_dir / f"{name}-{size}.png"
             await page.screenshot(path=str(path), animations="disabled", caret="hide")
