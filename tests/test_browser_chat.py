@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
+from tests.accessibility import assert_accessible
 from tests.browser import chromium
 from tests.live_server import LiveServer, live_server
 from tests.netns import require_private_namespace
@@ -124,6 +125,7 @@ async def test_chat_times_sessions_and_refusals(server: LiveServer, browser: Bro
     await tess.get_by_role("button", name="Send").click()
     await expect(error).to_have_text(f"A message can be at most {MAX_LENGTH} characters.")
     await expect(box).to_be_focused()
+    await assert_accessible(tess, context="chat with sessions and a refused message")
 
     # What only the server can judge (a bidirectional control) is refused in its words, in the same place.
     await send(tess, "abc\u202edef")

@@ -19,6 +19,7 @@ import socketio
 from aiohttp import ClientSession, CookieJar
 from playwright.async_api import Browser, ConsoleMessage, Locator, Page, expect
 
+from tests.accessibility import assert_accessible
 from tests.browser import chromium
 from tests.live_server import LiveServer, live_server
 from tests.netns import require_private_namespace
@@ -264,6 +265,7 @@ async def test_hands_queue_in_raise_order_and_the_teacher_lowers_one_then_all(
         )
         await expect(row(tess, "Cleo Costa").get_by_role("img", name="Hand raised")).to_be_visible()
         await expect(row(tess, "Cleo Costa")).to_contain_text("Hand raised")
+        await assert_accessible(tess, context="teacher with a queue of raised hands")
 
         await queue.get_by_role("button", name="Lower Cleo Costa's hand").click()
         await expect(queue.get_by_role("listitem")).to_have_text(
@@ -276,6 +278,12 @@ async def test_hands_queue_in_raise_order_and_the_teacher_lowers_one_then_all(
         await tess.get_by_role("button", name="Lower all hands").click()
         await expect(queue).to_be_hidden()
         await expect(participants(tess).get_by_role("img", name="Hand raised")).to_have_count(0)
+
+        # A student whose media cannot connect is marked in words in everyone's list, until it recovers.
+        await socket_students["ada"].call("media_health", {"state": "failed"})
+        await expect(row(tess, "Ada Arnaud")).to_contain_text("Connection problem")
+        await socket_students["ada"].call("media_health", {"state": "connected"})
+        await expect(row(tess, "Ada Arnaud")).not_to_contain_text("Connection problem")
 
         # Raising again after being lowered puts one at the end of the queue.
         await socket_students["ada"].call("hand", {"raised": True})
@@ -301,13 +309,24 @@ async def test_the_teacher_denies_a_camera_asks_to_mute_and_removes_after_confir
     await sam_row.get_by_role("button", name="Media rights for Sam Student").click()
     await sam_row.get_by_role("button", name="Deny camera for Sam Student").click()
     await expect(sam_row).to_contain_text("Camera: not allowed")
+    await assert_accessible(tess, context="teacher with a student's media rights menu open")
     await sam_row.get_by_role("button", name="Media rights for Sam Student").click()
     await expect(sam_row.get_by_role("button", name="Allow camera for Sam Student")).to_be_hidden()
+    await expect(sam_row.get_by_role("button", name="Media rights for Sam Student")).to_have_attribute(
+        "aria-expanded", "false"
+    )
     await expect(sam_row).to_contain_text("Not allowed: camera")
     await expect(sam.get_by_role("alert")).to_contain_text("A moderator has not allowed your camera.")
     await expect(sam_row.get_by_role("img", name="No camera")).to_be_visible()
     await assert_not_sending(sam, "video")
     await assert_sending(sam, "audio")
+    # Allowed again: the page joins media again with its camera.
+    await sam_row.get_by_role("button", name="Media rights for Sam Student").click()
+    await sam_row.get_by_role("button", name="Allow camera for Sam Student").click()
+    await expect(sam.get_by_role("status")).to_contain_text("A moderator allowed your camera again.")
+    await expect(sam_row.get_by_role("img", name="Camera on")).to_be_visible()
+    await assert_sending(sam, "video")
+    await sam_row.get_by_role("button", name="Media rights for Sam Student").click()
 
     # A mute request: one click on "Mute now" and the microphone sends nothing more.
     await tess.get_by_role("button", name="Ask Sam Student to mute").click()
@@ -327,6 +346,7 @@ async def test_the_teacher_denies_a_camera_asks_to_mute_and_removes_after_confir
     await tess.get_by_role("button", name="Remove Sam Student").click()
     dialog = tess.get_by_role("dialog", name="Remove from the classroom?")
     await expect(dialog).to_contain_text("Sam Student leaves the classroom at once")
+    await assert_accessible(tess, context="removal confirmation")
     await dialog.get_by_role("button", name="Cancel").click()
     await expect(dialog).to_be_hidden()
     await expect(tess.get_by_role("button", name="Remove Sam Student")).to_be_focused()
@@ -340,4 +360,8 @@ async def test_the_teacher_denies_a_camera_asks_to_mute_and_removes_after_confir
     await expect(participants(sam)).to_be_hidden()
     await expect(sam.get_by_role("button", name="Raise hand")).to_be_hidden()
     await expect(participants(tess)).not_to_contain_text("Sam Student")
-    await expect(tess.get_by_role("status")).to_contain_text("Removed Sam Student.")
+    done = tess.get_by_role("status").locator(".notice").filter(has_text="Removed Sam Student.")
+    await expect(done).to_be_visible()
+    await assert_accessible(sam, context="a removed student's page")
+    # What the teacher was told clears itself; it does not stay for the rest of the class.
+    await expect(done).to_have_count(0, timeout=10_000)
