@@ -194,6 +194,40 @@ KNOWN_ROUTES = frozenset(
 )
 
 
+async def _moderation(teacher: Page, student: Page, look: Visit) -> None:
+    """The states moderation adds to the classroom: a raised hand in the teacher's queue, the student's
+    mute request notice, the teacher's media rights menu and the removal confirmation (cancelled)."""
+    name = PEOPLE[STUDENT][0]
+    await student.get_by_role("button", name="Raise hand").click()
+    await expect(teacher.get_by_role("list", name="Raised hands")).to_contain_text(name)
+    await look(teacher, "classroom-teacher-hand")
+    await look(student, "classroom-student-hand")
+    await student.get_by_role("button", name="Lower hand").click()
+
+    await teacher.get_by_role("button", name=f"Ask {name} to mute").click()
+    request = student.locator(".notice").filter(has_text="asks you to mute your microphone")
+    await expect(request.get_by_role("button", name="Mute now")).to_be_visible()
+    await look(student, "classroom-student-mute-request")
+    await request.get_by_role("button", name="Dismiss").click()
+
+    rights = teacher.get_by_role("button", name=f"Media rights for {name}")
+    await rights.click()
+    await expect(teacher.get_by_role("button", name=f"Deny camera for {name}")).to_be_visible()
+    await look(teacher, "classroom-teacher-media-rights")
+    await rights.click()
+
+    await teacher.get_by_role("button", name=f"Remove {name}").click()
+    dialog = teacher.get_by_role("dialog", name="Remove from the classroom?")
+    await expect(dialog).to_be_visible()
+    await look(teacher, "classroom-teacher-remove")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_be_hidden()
+
+
+# The name of the state of a page the tour does not know by name starts with this.
+OTHER_PAGE = "page-"
+
+
 def _unknown_routes() -> list[str]:
     return [route for route in PAGES if route not in KNOWN_ROUTES]
 
@@ -236,7 +270,7 @@ async def tour(browser: Browser, school: School, visit: Visit, *, recording: boo
     await look(teacher, "settings-teacher")
     for route in _unknown_routes():
         await _goto(teacher, _route_url(school, route))
-        await look(teacher, route.strip("/").replace("/", "-").replace("{id:[0-9]+}", "id") or "root")
+        await look(teacher, OTHER_PAGE + re.sub(r"\{id(:[^}]*)?\}", "id", route).strip("/").replace("/", "-"))
 
     student = await open_page(browser, url, STUDENT)
     await _goto(student, f"{url}/classrooms")
@@ -255,6 +289,7 @@ async def tour(browser: Browser, school: School, visit: Visit, *, recording: boo
     await expect(teacher.get_by_role("list", name="Chat messages")).to_contain_text("Bonjour")
     await look(teacher, "classroom-teacher")
     await look(student, "classroom-student")
+    await _moderation(teacher, student, look)
 
     library = await teacher.context.new_page()
     library.set_default_timeout(WAIT_MS)
