@@ -57,6 +57,8 @@ export class Notices {
     this.container = container;
     this.container.classList.add("notices");
     this.fallbackFocus = fallbackFocus;
+    // A heading takes focus only from script, so that keyboard users are not left at the page's start.
+    if (fallbackFocus && !fallbackFocus.hasAttribute("tabindex")) fallbackFocus.setAttribute("tabindex", "-1");
     this.status = region("status", "polite");
     this.alert = region("alert", "assertive");
     this.alert.hidden = true;
