@@ -265,7 +265,7 @@ def test_a_recording_without_media_is_a_valid_file(storage: Path) -> None:
     assert decoded.audio_seconds > 0
     luma = decoded.thumbs[0][0]
     assert np.count_nonzero(np.abs(luma.astype(int) - BLACK_Y) < 8) / luma.size > 0.8
-    assert luma.max() > TEXT_Y - 60, "the class name is lettered on it"
+    assert luma.max() > (BLACK_Y + TEXT_Y) // 2, "the class name is lettered on it (thin strokes, thumbnail)"
 
 
 def test_closing_is_quick_whatever_was_recorded(storage: Path) -> None:
