@@ -2,7 +2,8 @@
 
 A teacher presses REC while nobody publishes: their socket gets ``recording_media`` with the warning
 ``no_media`` within 5 s. A student then turns on a camera and microphone: the warning clears and
-``receiving`` names the student. Students are never sent the event.
+``receiving`` names the student. A moderator who arrives later hears the current state; students are never
+sent the event.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from aiohttp import web
 
 from recorder_bot.client import ClassroomClient
 from server.config import Config, load_config
+from tests.conftest import ClientFactory
 from tests.media_support import Classroom
 from tests.synthetic_media import SyntheticAudioTrack
 from tests.test_consent_in_sfu import GREEN, SolidVideoTrack
@@ -44,7 +46,7 @@ async def next_media(client: ClassroomClient, until: float) -> dict[str, Any]:
 
 
 async def test_a_recording_without_media_warns_the_moderator_until_media_arrives(
-    classroom: Classroom, users: dict[str, int], app: web.Application
+    classroom: Classroom, users: dict[str, int], app: web.Application, client_as: ClientFactory
 ) -> None:
     teacher = await classroom.enter("teacher")  # in the classroom, sending nothing
     pressed = time.monotonic()
@@ -57,6 +59,11 @@ async def test_a_recording_without_media_warns_the_moderator_until_media_arrives
     warned_after = time.monotonic() - pressed
     assert event == {"recording_id": recording_id, "receiving": [], "warning": "no_media"}
     print(f"REC to no_media warning: {warned_after:.2f} s")
+    classroom.sessions["admin"] = await client_as("admin")
+    admin = await classroom.enter("admin")
+    arrived = time.monotonic()
+    late = await next_media(admin, arrived + 2.5)
+    assert late == event, "a moderator arriving later is told at the robot's next report"
 
     student = await classroom.enter(
         "student", {"camera": SolidVideoTrack(GREEN), "microphone": SyntheticAudioTrack()}
