@@ -15,6 +15,7 @@ PAGES = {
     "/": "login.html",
     "/classrooms": "classrooms.html",
     "/classrooms/{id:[0-9]+}": "classroom.html",
+    "/classrooms/{id:[0-9]+}/settings": "classroom_settings.html",
     "/resources/recordings": "recordings.html",
     "/admin/users": "users.html",
     "/settings": "settings.html",

@@ -209,12 +209,12 @@ def folded(text: str) -> str:
     return "".join(char for char in decomposed if not unicodedata.combining(char))
 
 
-async def search_directory(db: AsyncSession, query: str, role: str | None) -> list[User]:
-    """Up to ``DIRECTORY_LIMIT`` users whose user name or display name contains ``query`` (case and accents
-    ignored), of ``role`` if given, by display name."""
+async def search_directory(db: AsyncSession, query: str, roles: Sequence[str] = ()) -> list[User]:
+    """Up to ``DIRECTORY_LIMIT`` users whose user name or display name holds every word of ``query`` (case
+    and accents ignored), of one of ``roles`` if any are given, by display name."""
     statement = select(User).order_by(User.display_name, User.username)
-    if role is not None:
-        statement = statement.where(User.role == check_role(role).value)
+    if roles:
+        statement = statement.where(User.role.in_([check_role(role).value for role in roles]))
     words = folded(query).split()
     if not words:
         return list((await db.scalars(statement.limit(DIRECTORY_LIMIT))).all())

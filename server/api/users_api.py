@@ -66,7 +66,7 @@ QUERY_MAX = 100
 @api.route(
     "GET",
     "/api/users/directory",
-    summary="Find users by user name or display name (?q=, ?role=) to enrol or make moderators",
+    summary="Find users by user name or display name (?q=, ?role= repeatable) to enrol or make moderators",
     access="teacher, admin",
     tag="users",
     responses={200: "Up to 20 users", 400: "Invalid", 401: "Not logged in", 403: "Students cannot"},
@@ -78,7 +78,7 @@ async def user_directory(request: web.Request) -> web.Response:
         query = request.query.get("q", "")
         if len(query) > QUERY_MAX:
             raise Invalid.of_field("q", f"Search for at most {QUERY_MAX} characters.")
-        found = await search_directory(db, query, request.query.get("role") or None)
+        found = await search_directory(db, query, request.query.getall("role", []))
     keys = ("id", "username", "display_name", "role")
     return json_response({"users": [{key: user_json(u)[key] for key in keys} for u in found]})
 

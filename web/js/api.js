@@ -1,12 +1,16 @@
 // HTTP API client (docs/protocol.md, "HTTP routes"). DOM-free: only fetch.
 
-/** A failed API call, carrying the stable error code from the server's {"error": {code, message}} body. */
+/**
+ * A failed API call, carrying the stable error code from the server's {"error": {code, message, fields?}}
+ * body; `fields` maps a body field's name to what is wrong with it, in plain words ({} when none).
+ */
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, fields = {}) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
+    this.fields = fields;
   }
 }
 
@@ -33,6 +37,7 @@ export async function request(method, path, body) {
       response.status,
       error.code ?? `http_${response.status}`,
       error.message ?? `The server answered ${response.status} ${response.statusText}.`.trim(),
+      error.fields && typeof error.fields === "object" ? error.fields : {},
     );
   }
   return data;
@@ -58,12 +63,22 @@ export const getMe = () => request("GET", "/api/me").then((d) => d.user);
 
 export const listUsers = () => request("GET", "/api/users").then((d) => d.users);
 export const createUser = (fields) => request("POST", "/api/users", fields).then((d) => d.user);
+export const updateUser = (id, fields) => request("PATCH", idPath("/api/users", id), fields).then((d) => d.user);
 export const deleteUser = (id) => request("DELETE", idPath("/api/users", id));
+/** Up to 20 users whose names hold every word of `query`, of one of `roles` if given (teachers, admins). */
+export function searchDirectory(query, roles = []) {
+  const params = new URLSearchParams({ q: query });
+  for (const role of roles) params.append("role", role);
+  return request("GET", `/api/users/directory?${params}`).then((d) => d.users);
+}
 
 export const listClassrooms = () => request("GET", "/api/classrooms").then((d) => d.classrooms);
 export const getClassroom = (id) => request("GET", idPath("/api/classrooms", id)).then((d) => d.classroom);
 export const createClassroom = (fields) =>
   request("POST", "/api/classrooms", fields).then((d) => d.classroom);
+export const updateClassroom = (id, fields) =>
+  request("PATCH", idPath("/api/classrooms", id), fields).then((d) => d.classroom);
+export const deleteClassroom = (id) => request("DELETE", idPath("/api/classrooms", id));
 
 export const listRecordings = () => request("GET", "/api/recordings").then((d) => d.recordings);
 export const getRecording = (id) => request("GET", idPath("/api/recordings", id)).then((d) => d.recording);

@@ -3,8 +3,10 @@
 import { io } from "/vendor/socket.io.esm.min.js";
 import { createClassroom, getClassroom, listClassrooms } from "/static/js/api.js";
 import { classroomStatus, nextSort, sortClassrooms } from "/static/js/classroom_status.js";
-import { clearMessage, el, initPage, parseUsernames, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
+import { clearFieldErrors, showFieldErrors } from "/static/js/forms.js";
+import { clearMessage, el, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 import { ClassroomConnection, NAMESPACE } from "/static/js/protocol.js";
+import { UserPicker } from "/static/js/user_picker.js";
 
 // Only when the live status cannot be watched: the list is read again this often.
 const POLL_MS = 10000;
@@ -51,12 +53,23 @@ function statusCell(classroom) {
   return cell;
 }
 
+/** The name cell: the link into the classroom, and for its moderators (the server says: can_manage) a
+ * link to its settings, described by the classroom's name. */
+function nameCell(classroom) {
+  const nameId = `classroom-name-${classroom.id}`;
+  const cell = el("td", {}, el("a", { id: nameId, href: `/classrooms/${encodeURIComponent(classroom.id)}` }, classroom.name));
+  if (classroom.can_manage) {
+    const href = `/classrooms/${encodeURIComponent(classroom.id)}/settings`;
+    cell.append(" ", el("a", { href, className: "manage-link", "aria-describedby": nameId }, "Manage"));
+  }
+  return cell;
+}
+
 function classroomRow(classroom) {
-  const link = el("a", { href: `/classrooms/${encodeURIComponent(classroom.id)}` }, classroom.name);
   return el(
     "tr",
     { "data-classroom-id": classroom.id, "data-status": classroomStatus(classroom).key },
-    el("td", {}, link),
+    nameCell(classroom),
     el("td", {}, classroom.owner?.display_name ?? ""),
     el("td", {}, `${classroom.seats_used} / ${classroom.seat_limit}`),
     statusCell(classroom),
@@ -160,25 +173,46 @@ function setUpCreateForm() {
   const section = document.getElementById("new-classroom");
   const form = document.getElementById("new-classroom-form");
   const submit = form.querySelector("button[type=submit]");
+  const onError = (err) => {
+    if (!redirectIfUnauthorized(err)) showMessage(alert, err.message);
+  };
+  const students = new UserPicker(document.getElementById("new-students"), {
+    label: "Students",
+    roles: ["student"],
+    onError,
+  });
+  const moderators = new UserPicker(document.getElementById("new-moderators"), {
+    label: "Moderators",
+    roles: ["teacher", "admin"],
+    hint: "Teachers and admins who help run the class (you are one already). Type part of a name, then choose.",
+    onError,
+  });
   section.hidden = false;
 
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     clearMessage(alert);
+    clearFieldErrors(form);
     const fields = {
-      name: form.elements.name.value.trim(),
-      students: parseUsernames(form.elements.students.value),
-      moderators: parseUsernames(form.elements.moderators.value),
+      name: form.elements.name.value,
+      students: students.usernames(),
+      moderators: moderators.usernames(),
     };
     const seatLimit = form.elements.seat_limit.value.trim();
-    if (seatLimit !== "") fields.seat_limit = Number(seatLimit);
+    // A box that is not a number is sent as typed, so the server explains what it needs.
+    if (seatLimit !== "") fields.seat_limit = Number.isNaN(Number(seatLimit)) ? seatLimit : Number(seatLimit);
     submit.disabled = true;
     try {
       await createClassroom(fields);
       form.reset();
+      students.clear();
+      moderators.clear();
       await refresh();
     } catch (err) {
-      if (!redirectIfUnauthorized(err)) showMessage(alert, err.message);
+      if (redirectIfUnauthorized(err)) return;
+      const rest = showFieldErrors(form, err);
+      if (rest.length) showMessage(alert, rest.join(" "));
+      else if (Object.keys(err.fields ?? {}).length > 1) showMessage(alert, err.message);
     } finally {
       submit.disabled = false;
     }

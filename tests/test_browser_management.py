@@ -1,0 +1,188 @@
+"""In Chromium: a teacher edits a classroom (name, seats, students and moderators through the picker, what
+students may use), sees form errors next to their fields, and deletes it; an admin manages users."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from playwright.async_api import Browser, Page, expect
+
+from tests.browser import chromium, log_in
+from tests.live_server import LiveServer, live_server
+from tests.test_browser_classroom import (
+    ADMIN_PASSWORD,
+    PAGE_ERRORS,
+    api,
+    classroom_row,
+    create_users,
+    logged_in_page,
+    new_page,
+    session_cookie,
+)
+
+pytestmark = pytest.mark.browser
+PEOPLE = {
+    "tess": ("Tess Teacher", "teacher"),
+    "theo": ("Theo Teacher", "teacher"),
+    "sam": ("Sam Student", "student"),
+    "sue": ("Sue Student", "student"),
+    "lea": ("Léa Dubois", "student"),
+}
+
+
+@pytest.fixture
+async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
+    async with live_server(tmp_path / "data", {"AULA_ADMIN_PASSWORD": ADMIN_PASSWORD}) as running:
+        await create_users(running, PEOPLE)
+        yield running
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Browser]:
+    """The browser; at the end, no page may have thrown or broken the content policy."""
+    PAGE_ERRORS.clear()
+    async with chromium() as launched:
+        yield launched
+        assert PAGE_ERRORS == []
+
+
+async def pick(page: Page, picker: str, typed: str, name: str) -> None:
+    """Types part of a name into the ``picker`` combobox and chooses ``name`` from what it finds."""
+    await page.get_by_role("combobox", name=picker).fill(typed)
+    await page.get_by_role("listbox", name=f"{picker} found").get_by_role("option", name=name).click()
+    await expect(page.get_by_role("list", name=f"Chosen {picker.lower()}")).to_contain_text(name)
+
+
+async def expect_field_error(page: Page, label: str, text: str) -> None:
+    """``text`` is shown next to the field labelled ``label``, which is marked invalid and described by it."""
+    field = page.get_by_label(label, exact=True)
+    await expect(field).to_have_attribute("aria-invalid", "true")
+    await expect(field).to_have_accessible_description(re.compile(re.escape(text)))
+
+
+async def test_a_teacher_edits_enrols_and_deletes_a_classroom(server: LiveServer, browser: Browser) -> None:
+    tess = await logged_in_page(browser, server, "tess")
+    # Creating with two problems: both are shown next to their fields, and nothing is created.
+    await tess.get_by_label("Classroom name").fill("  ")
+    await tess.get_by_label("Seat limit").fill("0")
+    await tess.get_by_role("button", name="Create classroom").click()
+    await expect_field_error(tess, "Classroom name", "Enter a classroom name.")
+    await expect_field_error(tess, "Seat limit", "Seats must be between 1 and 500.")
+    await expect(tess.locator(".field-error")).to_have_count(2)
+    await expect(tess.get_by_role("alert")).to_have_text("Please correct the 2 fields marked.")
+    await expect(tess.get_by_label("Classroom name")).to_be_focused()
+    # Fixed, with students chosen in the picker: the messages go away and the classroom is listed.
+    await tess.get_by_label("Classroom name").fill("Physics")
+    await tess.get_by_label("Seat limit").fill("20")
+    await pick(tess, "Students", "sam", "Sam Student")
+    await pick(tess, "Students", "Sue", "Sue Student")
+    await tess.get_by_role("button", name="Create classroom").click()
+    physics = classroom_row(tess, "Physics")
+    await expect(physics).to_contain_text("0 / 20")
+    await expect(tess.locator(".field-error")).to_have_count(0)
+
+    await physics.get_by_role("link", name="Manage").click()
+    await expect(tess.get_by_role("heading", name="Settings of Physics")).to_be_visible()
+    chosen = tess.get_by_role("list", name="Chosen students")
+    await expect(chosen.get_by_role("listitem")).to_have_text(["Sam Student Remove", "Sue Student Remove"])
+    await tess.get_by_label("Classroom name").fill("Physics 3C")
+    await tess.get_by_label("Seat limit").fill("12")
+    # Part of the name, without its accent, finds Léa; Sue is unenrolled; Theo helps as a moderator.
+    await pick(tess, "Students", "dub", "Léa Dubois")
+    await tess.get_by_role("button", name="Remove Sue Student").click()
+    await pick(tess, "Moderators", "the", "Theo Teacher")
+    await tess.get_by_label("Camera", exact=True).uncheck()
+    await tess.get_by_role("button", name="Save changes").click()
+    await expect(tess.get_by_role("status")).to_have_text("Changes saved.")
+    await expect(tess.get_by_role("heading", name="Settings of Physics 3C")).to_be_visible()
+
+    cookie = await session_cookie(server, "tess")
+    room = (await api(server, cookie, "GET", "/api/classrooms"))["classrooms"][0]
+    assert (room["name"], room["seat_limit"]) == ("Physics 3C", 12)
+    assert [s["username"] for s in room["students"]] == ["lea", "sam"]
+    assert [m["username"] for m in room["moderators"]] == ["tess", "theo"]
+    assert room["student_media"] == {"microphone": True, "camera": False, "screen": False}
+
+    # The enrolled student sees the classroom; the unenrolled one no longer does.
+    lea = await logged_in_page(browser, server, "lea")
+    await expect(classroom_row(lea, "Physics 3C")).to_be_visible()
+    sue = await logged_in_page(browser, server, "sue")
+    await expect(sue.get_by_text("No classrooms yet.")).to_be_visible()
+    # Students get no Manage link.
+    await expect(lea.get_by_role("link", name="Manage")).to_have_count(0)
+
+    # Two problems in the edit form: two messages, and nothing saved.
+    await tess.get_by_label("Classroom name").fill("")
+    await tess.get_by_label("Seat limit").fill("501")
+    await tess.get_by_role("button", name="Save changes").click()
+    await expect_field_error(tess, "Classroom name", "Enter a classroom name.")
+    await expect_field_error(tess, "Seat limit", "Seats must be between 1 and 500.")
+    await expect(tess.locator(".field-error")).to_have_count(2)
+
+    # Deleting asks first; Cancel keeps it, Delete removes it.
+    await tess.get_by_role("button", name="Delete classroom").click()
+    dialog = tess.get_by_role("dialog", name="Delete classroom")
+    await expect(dialog).to_contain_text("Delete Physics 3C?")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_be_hidden()
+    await tess.get_by_role("button", name="Delete classroom").click()
+    await dialog.get_by_role("button", name="Delete").click()
+    await expect(tess).to_have_url(f"{server.url}/classrooms")
+    await expect(tess.get_by_text("No classrooms yet.")).to_be_visible()
+
+
+async def test_an_admin_searches_users_changes_a_role_and_resets_a_password(
+    server: LiveServer, browser: Browser
+) -> None:
+    admin = await new_page(browser)
+    await log_in(admin, server.url, "admin", ADMIN_PASSWORD)
+    await admin.goto(f"{server.url}/admin/users")
+    users = admin.get_by_role("table", name="Users")
+    await expect(users.get_by_role("row")).to_have_count(1 + 1 + len(PEOPLE))
+    # The admin's own row offers no Delete; the others do.
+    own = users.get_by_role("row").filter(has_text="Administrator")
+    await expect(own.get_by_role("button", name="Reset password")).to_be_visible()
+    await expect(own.get_by_role("button", name="Delete")).to_have_count(0)
+    await expect(users.get_by_role("button", name="Delete sam")).to_be_visible()
+
+    await admin.get_by_label("Search users").fill("stud")
+    await expect(users.get_by_role("row")).to_have_count(1 + 2)
+    await admin.get_by_label("Search users").fill("lea")
+    await expect(users.get_by_role("row")).to_have_count(1 + 1)
+    await expect(users).to_contain_text("Léa Dubois")
+
+    await admin.get_by_label("Search users").fill("sam")
+    await admin.get_by_label("Role of sam").select_option("teacher")
+    await admin.get_by_role("button", name="Save role of sam").click()
+    await expect(admin.get_by_role("status")).to_have_text("The role of sam is now teacher.")
+    cookie = await session_cookie(server, "admin", ADMIN_PASSWORD)
+    listed = {u["username"]: u["role"] for u in (await api(server, cookie, "GET", "/api/users"))["users"]}
+    assert listed["sam"] == "teacher"
+
+    await admin.get_by_label("Search users").fill("sue")
+    await admin.get_by_role("button", name="Reset password of sue").click()
+    dialog = admin.get_by_role("dialog", name="Reset password of sue")
+    # Too short first: the reason is shown in the dialog, next to the field.
+    await dialog.get_by_label("New password").fill("short")
+    await dialog.get_by_role("button", name="Set password").click()
+    await expect_field_error(admin, "New password", "A password needs 8 to 256 characters.")
+    await dialog.get_by_label("New password").fill("sue's new secret")
+    await dialog.get_by_role("button", name="Set password").click()
+    await expect(dialog).to_be_hidden()
+    await expect(admin.get_by_role("status")).to_have_text("New password set for sue.")
+
+    sue = await new_page(browser)
+    await log_in(sue, server.url, "sue", "sue's new secret")
+    await expect(sue.get_by_role("heading", name="My classrooms")).to_be_visible()
+
+    # Deleting asks for confirmation in a dialog.
+    await admin.get_by_role("button", name="Delete sue").click()
+    confirm = admin.get_by_role("dialog", name="Delete user")
+    await expect(confirm).to_contain_text("Delete sue (Sue Student)?")
+    await confirm.get_by_role("button", name="Delete").click()
+    await expect(admin.get_by_role("status")).to_have_text("Deleted sue")
+    await admin.get_by_label("Search users").fill("")
+    await expect(users.get_by_role("row")).to_have_count(1 + len(PEOPLE))
