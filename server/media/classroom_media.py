@@ -84,8 +84,11 @@ class ClassroomMedia:
 
         @peer.pc.on("connectionstatechange")
         def _state_changed() -> None:
-            # A tab gone without a word: ICE consent fails; the page starts a new peer if it is alive.
-            if peer.pc.connectionState == "failed" and self.peers.get(user_id) is peer:
+            # A tab gone without a word: ICE consent fails; the page starts a new peer if it is alive. A
+            # peer the client closed without ``media_leave`` ends the same way (the server's own closes
+            # take the peer out of ``peers`` first).
+            failed = peer.pc.connectionState in ("failed", "closed")
+            if failed and self.peers.get(user_id) is peer:
                 self._spawn(self._failed(user_id))
 
         self._open_publishing(user_id, peer, publish)
