@@ -86,7 +86,9 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     await expect(teacher.get_by_role("heading", name="My classrooms")).to_be_visible()
     await teacher.get_by_label("Classroom name").fill("Physics 3B")
     await teacher.get_by_label("Seat limit").fill("2")
-    await teacher.get_by_label("Students").fill("sam, sue")
+    for typed, name in (("sam", "Sam Student"), ("sue", "Sue Student")):
+        await teacher.get_by_role("combobox", name="Students").fill(typed)
+        await teacher.get_by_role("option", name=name).click()
     await teacher.get_by_role("button", name="Create classroom").click()
     await teacher.get_by_role("link", name="Physics 3B").click()
     await expect(teacher).to_have_url(re.compile(rf"{url}/classrooms/\d+$"))
