@@ -91,6 +91,7 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
         await teacher.get_by_role("option", name=name).click()
     await teacher.get_by_role("button", name="Create classroom").click()
     await teacher.get_by_role("link", name="Physics 3B").click()
+    await teacher.get_by_role("button", name="Join classroom").click()
     await expect(teacher).to_have_url(re.compile(rf"{url}/classrooms/\d+$"))
     await expect(teacher.get_by_role("heading", name="Physics 3B")).to_be_visible()
     await expect(participants(teacher)).to_contain_text("Tess Teacher")
@@ -100,6 +101,7 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     await log_in(student, url, "sam", PASSWORD)
     await expect(student.get_by_role("table", name="Classrooms")).to_contain_text("In session")
     await student.get_by_role("link", name="Physics 3B").click()
+    await student.get_by_role("button", name="Join classroom").click()
     await expect(participants(student)).to_contain_text("Tess Teacher")
     await expect(participants(student)).to_contain_text("Sam Student")
     await expect(participants(teacher)).to_contain_text("Sam Student")
@@ -123,6 +125,7 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     late = await new_page(browser)
     await log_in(late, url, "sue", PASSWORD)
     await late.get_by_role("link", name="Physics 3B").click()
+    await late.get_by_role("button", name="Join classroom").click()
     await expect(late.get_by_role("alert")).to_contain_text("full")
     await expect(participants(teacher)).not_to_contain_text("Sue Student")
     await expect(teacher.locator("#seats")).to_have_text("Seats: 2 / 2")
@@ -223,6 +226,7 @@ async def test_dashboard_follows_its_classrooms_live_and_sorts_them_by_status(
     # Tess enters Physics 3B: Sam's dashboard shows it without a reload.
     tess = await logged_in_page(browser, server, "tess")
     await tess.goto(f"{server.url}/classrooms/{ids['Physics 3B']}")
+    await tess.get_by_role("button", name="Join classroom").click()
     await expect(participants(tess)).to_contain_text("Tess Teacher")
     physics = classroom_row(sam, "Physics 3B")
     await expect(physics.get_by_role("cell").last).to_have_text("In session (1)")
@@ -272,10 +276,11 @@ async def test_a_teacher_made_moderator_in_class_gets_the_moderator_controls_at_
     theo, sam = await logged_in_page(browser, server, "theo"), await logged_in_page(browser, server, "sam")
     for page in (theo, sam):
         await page.goto(f"{server.url}/classrooms/{made['classroom']['id']}")
+        await page.get_by_role("button", name="Join classroom").click()
     await expect(participants(theo)).to_contain_text("Sam Student")
     await expect(participants(sam)).to_contain_text("Theo Teacher")
     remove_sam = theo.get_by_role("button", name="Remove Sam Student")
-    rec = theo.locator("#controls").get_by_role("button", name="Start recording")
+    rec = theo.locator("#controls").get_by_role("button", name="REC — start recording")
     await expect(remove_sam).to_have_count(0)
     await expect(rec).to_be_hidden()
 
@@ -287,7 +292,7 @@ async def test_a_teacher_made_moderator_in_class_gets_the_moderator_controls_at_
     await expect(theo_on_sam.get_by_text("Moderator", exact=True)).to_be_visible()
     await expect(sam.get_by_role("button", name=re.compile("^(Remove|Ask) "))).to_have_count(0)
     await rec.click()
-    stop = theo.locator("#controls").get_by_role("button", name=re.compile("^Stop recording"))
+    stop = theo.locator("#controls").get_by_role("button", name=re.compile("— stop recording$"))
     await expect(stop).to_be_enabled(timeout=30_000)
     for _ in range(120):
         current = await api(server, tess_cookie, "GET", f"{path}/recording")

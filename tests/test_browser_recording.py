@@ -135,6 +135,7 @@ def watch(page: Page) -> None:
 async def enter(browser: Browser, classroom: Classroom, username: str) -> Page:
     page = await open_page(browser, classroom.url, username)
     await page.goto(classroom.page_url)
+    await page.get_by_role("button", name="Join classroom").click()
     await expect(page.locator("#seats")).to_be_visible()
     return page
 
@@ -149,7 +150,7 @@ async def another_page(page: Page) -> Page:
 
 def rec_button(page: Page) -> Locator:
     """The REC control; the reminder dialog's "Start recording" button is not it."""
-    return page.locator("#controls").get_by_role("button", name=re.compile(r"^(Start|Stop) recording"))
+    return page.locator("#controls").get_by_role("button", name=re.compile(r"— (start|stop) recording$"))
 
 
 def participant(page: Page, name: str) -> Locator:
@@ -205,7 +206,7 @@ async def wait_recording(page: Page, classroom: Classroom) -> dict[str, Any]:
 
 
 def elapsed_seconds(name: str | None) -> int:
-    match = re.fullmatch(r"Stop recording \((\d+):(\d\d):(\d\d)\)", name or "")
+    match = re.fullmatch(r"Stop REC (\d+):(\d\d):(\d\d) — stop recording", name or "")
     assert match, name
     hours, minutes, seconds = (int(part) for part in match.groups())
     return hours * 3600 + minutes * 60 + seconds
@@ -223,7 +224,7 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
     for page in everyone:
         await expect(page.locator("#seats")).to_have_text("Seats: 3 / 30")
         await expect(indicator(page)).to_have_count(0)
-    await expect(rec_button(tess)).to_have_accessible_name("Start recording")
+    await expect(rec_button(tess)).to_have_accessible_name("REC — start recording")
     await expect(rec_button(tess)).to_have_text("REC")
     for student in (sam, sue):
         await expect(rec_button(student)).to_have_count(0)
@@ -246,9 +247,11 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
         # Seatless, and listed only: never a video tile.
         await expect(page.locator("#seats")).to_have_text("Seats: 3 / 30")
         await expect(page.get_by_role("figure", name=ROBOT)).to_have_count(0)
-        await expect(page.locator("#tiles figure")).to_have_count(3)
+        await expect(page.locator("#media figure:not(.screen)")).to_have_count(3)
     await expect(rec_button(tess)).to_be_enabled()
-    await expect(rec_button(tess)).to_have_accessible_name(re.compile(r"^Stop recording \(\d+:\d\d:\d\d\)$"))
+    await expect(rec_button(tess)).to_have_accessible_name(
+        re.compile(r"^Stop REC \d+:\d\d:\d\d — stop recording$")
+    )
     for student in (sam, sue):
         await expect(rec_button(student)).to_have_count(0)
         await expect(
@@ -271,7 +274,7 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
     library = await another_page(tess)
     pressed = time.monotonic()
     await rec_button(tess).click()
-    await expect(rec_button(tess)).to_have_accessible_name("Start recording")
+    await expect(rec_button(tess)).to_have_accessible_name("REC — start recording")
     stopped = time.monotonic()
     await library.goto(f"{server.url}/resources/recordings")
     row = recording_row(library, name)
@@ -358,6 +361,7 @@ async def test_reminder_from_settings_and_the_next_recording_uses_the_new_robot_
 
     tess = await another_page(settings)
     await tess.goto(classroom.page_url)
+    await tess.get_by_role("button", name="Join classroom").click()
     reminder = tess.get_by_role("dialog", name="Recording reminder")
     await expect(reminder).to_be_visible()
     await expect(reminder.get_by_role("button", name="Dismiss")).to_be_visible()
@@ -380,7 +384,7 @@ async def test_reminder_from_settings_and_the_next_recording_uses_the_new_robot_
     await expect(participant(sam, ROBOT)).to_be_visible()
     await expect(participant(sam, "Rec Bot")).to_have_count(0)
     await rec_button(tess).click()
-    await expect(rec_button(tess)).to_have_accessible_name("Start recording")
+    await expect(rec_button(tess)).to_have_accessible_name("REC — start recording")
 
     # With the reminder off: no reminder on entering.
     await tess.reload()
@@ -403,7 +407,7 @@ async def test_reminder_from_settings_and_the_next_recording_uses_the_new_robot_
     await expect(running_menu.get_by_role("menuitem")).to_have_text(["Rename", "Publish"])
     await settings.keyboard.press("Escape")
     await rec_button(tess).click()
-    await expect(rec_button(tess)).to_have_accessible_name("Start recording")
+    await expect(rec_button(tess)).to_have_accessible_name("REC — start recording")
     await expect(running.get_by_text("Ready", exact=True)).to_be_visible(timeout=10_000)
     await expect(
         (await row_menu(settings, running, name)).get_by_role("menuitem", name="Play")
@@ -421,7 +425,7 @@ async def test_co_teacher_sees_who_records_and_each_recording_asks_for_consent(
     tess, theo = await asyncio.gather(enter(browser, classroom, "tess"), enter(browser, classroom, "theo"))
     await expect(participant(tess, "Theo Teacher")).to_be_visible()
     await expect(rec_button(theo)).to_be_enabled()
-    await expect(rec_button(theo)).to_have_accessible_name("Start recording")
+    await expect(rec_button(theo)).to_have_accessible_name("REC — start recording")
 
     await rec_button(tess).click()
     for page in (tess, theo):
@@ -436,7 +440,7 @@ async def test_co_teacher_sees_who_records_and_each_recording_asks_for_consent(
     await expect(tess.get_by_text("You are not in the recording.")).to_be_hidden()
 
     # Theo moderates too, so he sees who is recording; only Tess (or an admin) may stop.
-    await expect(rec_button(theo)).to_have_accessible_name(re.compile(r"^Stop recording \("))
+    await expect(rec_button(theo)).to_have_accessible_name(re.compile(r"^Stop REC .* — stop recording$"))
     await expect(rec_button(theo)).to_be_disabled()
     await expect(rec_button(theo)).to_have_accessible_description(STOP_REASON)
     await expect(theo.get_by_text(STOP_REASON)).to_be_visible()
@@ -449,7 +453,7 @@ async def test_co_teacher_sees_who_records_and_each_recording_asks_for_consent(
 
     first = await wait_recording(tess, classroom)
     await rec_button(tess).click()
-    await expect(rec_button(theo)).to_have_accessible_name("Start recording")
+    await expect(rec_button(theo)).to_have_accessible_name("REC — start recording")
     await expect(indicator(theo)).to_have_count(0)
     await expect(participant(tess, "Theo Teacher").get_by_text("Not recorded")).to_have_count(0)
 
@@ -465,7 +469,7 @@ async def test_co_teacher_sees_who_records_and_each_recording_asks_for_consent(
     await expect(theo.get_by_text("You are not in the recording.")).to_be_hidden()
     second_recording = await wait_recording(tess, classroom)
     await rec_button(tess).click()
-    await expect(rec_button(tess)).to_have_accessible_name("Start recording")
+    await expect(rec_button(tess)).to_have_accessible_name("REC — start recording")
 
     # In Resources, Theo manages the classroom's recordings although Tess made them.
     await theo.goto(f"{server.url}/resources/recordings")
@@ -493,6 +497,6 @@ async def test_rec_refused_for_lack_of_space_says_why(server: LiveServer, browse
     tess = await enter(browser, classroom, "tess")
     await rec_button(tess).click()
     await expect(tess.get_by_role("alert")).to_contain_text("not enough free space to record")
-    await expect(rec_button(tess)).to_have_accessible_name("Start recording")
+    await expect(rec_button(tess)).to_have_accessible_name("REC — start recording")
     await expect(rec_button(tess)).to_be_enabled()
     await expect(indicator(tess)).to_have_count(0)

@@ -1,21 +1,30 @@
 // Live classroom page (/classrooms/{id}): joins the classroom and wires its parts together: the
 // participant list (web/js/participants.js), the video tiles (web/js/tiles.js) over this page's media
-// session (web/js/media.js), REC (web/js/rec_controls.js), chat and the page's own controls.
+// session (web/js/media.js) on the stage (web/js/stage.js), REC (web/js/rec_controls.js), chat, the
+// pre-join check (web/js/prejoin.js), device switching (web/js/devices.js), connection health
+// (web/js/health.js) and the toolbar.
 import { io } from "/vendor/socket.io.esm.min.js";
 import { getClassroom } from "/static/js/api.js";
+import { captureProblem, captureTrack, DeviceMenu, deviceOf } from "/static/js/devices.js";
+import { HEALTH_MESSAGES, MediaHealth } from "/static/js/health.js";
 import { MediaSession } from "/static/js/media.js";
 import { cameraState, micState } from "/static/js/media_state.js";
-import { clearMessage, el, initPage, loginUrl, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
-import { ParticipantList } from "/static/js/participants.js";
-import { ClassroomConnection, NAMESPACE } from "/static/js/protocol.js";
+import { ChatPanel } from "/static/js/chat.js";
+import { HandQueuePanel, handJustRaised } from "/static/js/hand_queue.js";
+import { initPage, loginUrl, redirectIfUnauthorized } from "/static/js/nav.js";
+import { Notices } from "/static/js/notices.js";
+import { ParticipantList, mayPublish } from "/static/js/participants.js";
+import { PreJoin } from "/static/js/prejoin.js";
+import { ClassroomConnection, NAMESPACE, SERVER_EVENTS } from "/static/js/protocol.js";
 import { RecControls } from "/static/js/rec_controls.js";
+import { Stage } from "/static/js/stage.js";
 import { TileGrid } from "/static/js/tiles.js";
 
 const page = {
   name: document.getElementById("classroom-name"),
   seats: document.getElementById("seats"),
-  alert: document.getElementById("alert"),
-  status: document.getElementById("status"),
+  ended: document.getElementById("ended"),
+  endedText: document.getElementById("ended-text"),
   controls: document.getElementById("controls"),
   live: document.getElementById("live"),
   micButton: document.getElementById("mic-button"),
@@ -25,14 +34,18 @@ const page = {
   handButton: document.getElementById("hand-button"),
   leaveButton: document.getElementById("leave-button"),
   participants: document.getElementById("participants"),
-  chatMessages: document.getElementById("chat-messages"),
-  chatForm: document.getElementById("chat-form"),
-  chatInput: document.getElementById("chat-input"),
   media: document.getElementById("media"),
+  body: document.getElementById("classroom-body"),
+  layoutButton: document.getElementById("layout-button"),
+  panelButton: document.getElementById("panel-button"),
+  fullScreenButton: document.getElementById("fullscreen-button"),
+  health: document.getElementById("health"),
+  healthText: document.getElementById("health-text"),
+  reconnectButton: document.getElementById("reconnect-button"),
 };
 
-// Enough for a classroom tile; the browser picks the nearest its camera offers.
-const CAMERA_CONSTRAINTS = { width: { ideal: 640 }, height: { ideal: 480 }, frameRate: { ideal: 24 } };
+// Below this width the side panel is a sheet over the stage, closed at first.
+const NARROW = "(max-width: 48rem)";
 
 // What the page says when the server takes it out of the classroom (`removed` reasons, docs/protocol.md).
 const REMOVED_MESSAGES = {
@@ -53,8 +66,6 @@ const state = {
   self: null,
   seatLimit: null,
   handRaised: false,
-  chatIds: new Set(),
-  actionError: null, // the alert text of the last failed action, cleared when an action succeeds
   speaking: null, // user_id of the active speaker
 };
 
@@ -66,23 +77,157 @@ const media = {
   remote: new Map(), // user_id -> {microphone, camera, screen}: tracks received from the server
   notice: null, // why we publish less than camera and microphone, shown in the status line
   soundBlocked: false,
-  reconnecting: false,
+  devices: { camera: null, microphone: null }, // the devices chosen (before joining, or in the menu)
+  wanted: { camera: true, microphone: true }, // whether the person wants each on (chosen before joining)
+  available: { camera: true, microphone: true }, // whether the browser offers each at all
+  fromPrejoin: false, // media.local holds the pre-join check's tracks, not yet published
+  health: null, // MediaHealth of the session
+  trouble: false, // the media connection failed or went silent and has not recovered yet
 };
+
+// The page's notices (web/js/notices.js): information clears itself, errors stay until dismissed.
+const notices = new Notices(document.getElementById("notices"), { fallbackFocus: page.name });
+// Notice keys: a newer notice of the same key replaces the older one.
+const NOTICE = { action: "action-error", connection: "connection", media: "media-status", sound: "sound" };
 
 const participants = new ParticipantList(page.participants, {
   onMute: (userId, button) => {
     const name = participants.displayName(userId);
     runAction(button, () => state.connection.muteRequest(userId, "audio"), `Asked ${name} to mute.`);
   },
-  onRemove: (userId, button) => {
+  onRemove: (userId, button) => confirmRemoval(userId, button),
+  onMediaPermission: (userId, source, allowed, button) => {
     const name = participants.displayName(userId);
-    runAction(button, () => state.connection.remove(userId), `Removed ${name}.`);
+    const done = `${name} ${allowed ? "may use" : "may not use"} their ${source} now.`;
+    runAction(button, () => state.connection.mediaPermission(userId, source, allowed), done);
   },
 });
 
+const hands = new HandQueuePanel(
+  {
+    section: document.getElementById("hand-queue"),
+    list: document.getElementById("hand-queue-list"),
+    lowerAll: document.getElementById("lower-all-hands"),
+  },
+  {
+    onLower: (userId, button) => {
+      const done = userId === null ? "Lowered every hand." : `Lowered ${participants.displayName(userId)}'s hand.`;
+      runAction(button, () => state.connection.lowerHand(userId), done);
+    },
+  },
+);
+
+// What this page last asked for its own hand: a hand that goes down while we wanted it up was lowered by
+// a moderator (the update may come before or after our own request's answer).
+let ownHandWanted = null;
+
+const chat = new ChatPanel(
+  {
+    log: document.getElementById("chat-log"),
+    list: document.getElementById("chat-messages"),
+    form: document.getElementById("chat-form"),
+    input: document.getElementById("chat-input"),
+    counter: document.getElementById("chat-count"),
+    error: document.getElementById("chat-error"),
+  },
+  {
+    send: async (text) => {
+      const ack = await state.connection.chat(text);
+      actionSucceeded();
+      return ack;
+    },
+    onError: (err) => showActionError(err),
+  },
+);
+
+const removeDialog = {
+  dialog: document.getElementById("remove-dialog"),
+  text: document.getElementById("remove-text"),
+  confirm: document.getElementById("remove-confirm"),
+  cancel: document.getElementById("remove-cancel"),
+  userId: null,
+  button: null,
+};
+
+/** Removal asks first: it takes the participant out at once, in the middle of the class. */
+function confirmRemoval(userId, button) {
+  const name = participants.displayName(userId);
+  removeDialog.userId = userId;
+  removeDialog.button = button;
+  removeDialog.text.textContent = `${name} leaves the classroom at once and sees that they were removed.`;
+  removeDialog.confirm.textContent = `Remove ${name}`;
+  removeDialog.dialog.showModal();
+  removeDialog.cancel.focus();
+}
+
+function setUpRemoveDialog() {
+  const { dialog, confirm, cancel } = removeDialog;
+  cancel.addEventListener("click", () => dialog.close("cancel"));
+  confirm.addEventListener("click", () => dialog.close("remove"));
+  dialog.addEventListener("close", () => {
+    const { userId, button } = removeDialog;
+    removeDialog.userId = null;
+    if (userId === null) return;
+    if (dialog.returnValue === "remove") {
+      const name = participants.displayName(userId);
+      runAction(button, () => state.connection.remove(userId), `Removed ${name}.`);
+    } else if (button?.isConnected) {
+      button.focus();
+    }
+    dialog.returnValue = "";
+  });
+}
+
+const stage = new Stage(
+  {
+    stage: page.media,
+    main: document.getElementById("stage-main"),
+    strip: document.getElementById("stage-strip"),
+    tiles: document.getElementById("tiles"),
+    screens: document.getElementById("screens"),
+  },
+  { onChange: stageChanged },
+);
+
 const tiles = new TileGrid(
   { tiles: document.getElementById("tiles"), screens: document.getElementById("screens") },
-  { onSoundBlocked: soundWasBlocked },
+  {
+    onSoundBlocked: soundWasBlocked,
+    onPin: (key) => stage.togglePin(key),
+    onFullScreen: (figure) => toggleFullScreen(figure),
+    onChange: () => stage.arrange(),
+  },
+);
+
+const prejoin = new PreJoin({
+  section: document.getElementById("prejoin"),
+  video: document.getElementById("prejoin-video"),
+  noCamera: document.getElementById("prejoin-no-camera"),
+  cameraOn: document.getElementById("prejoin-camera-on"),
+  camera: document.getElementById("prejoin-camera"),
+  micOn: document.getElementById("prejoin-mic-on"),
+  microphone: document.getElementById("prejoin-mic"),
+  level: document.getElementById("prejoin-level"),
+  problem: document.getElementById("prejoin-problem"),
+  join: document.getElementById("join-button"),
+});
+
+const deviceMenu = new DeviceMenu(
+  {
+    button: document.getElementById("devices-button"),
+    menu: document.getElementById("devices-menu"),
+    camera: document.getElementById("camera-select"),
+    microphone: document.getElementById("mic-select"),
+    problem: document.getElementById("devices-problem"),
+    close: document.getElementById("devices-close"),
+  },
+  {
+    onSwitch: switchDevice,
+    current: () => ({
+      camera: deviceOf(media.local.camera) || media.devices.camera,
+      microphone: deviceOf(media.local.microphone) || media.devices.microphone,
+    }),
+  },
 );
 
 let rec = null; // RecControls, made once the classroom is known
@@ -96,6 +241,7 @@ function recControls(classroomId) {
       elapsed: document.querySelector("#rec-button .rec-elapsed"),
       reason: byId("rec-reason"),
       banner: byId("recording-banner"),
+      warning: byId("rec-warning"),
       consentDialog: byId("consent-dialog"),
       consentText: byId("consent-text"),
       consentAccept: byId("consent-accept"),
@@ -109,7 +255,7 @@ function recControls(classroomId) {
       classroomId,
       onError: (err) => redirectIfUnauthorized(err) || showActionError(err),
       onSuccess: actionSucceeded,
-      onMessage: ({ text, alert }) => showMessage(alert ? page.alert : page.status, text),
+      onMessage: ({ text, alert }) => notices.show(text, { kind: alert ? "error" : "info", key: "recording" }),
       onActiveChanged: (active) => participants.setRecordingActive(active),
       onNewRecording: () => participants.forgetConsent(),
     },
@@ -135,14 +281,13 @@ function setSeats(used) {
   page.seats.hidden = false;
 }
 
+/** A failed action stays on the page until dismissed or until an action succeeds. */
 function showActionError(err) {
-  state.actionError = err.message;
-  showMessage(page.alert, err.message);
+  notices.error(err.message, { key: NOTICE.action });
 }
 
 function actionSucceeded() {
-  if (state.actionError !== null && page.alert.textContent === state.actionError) clearMessage(page.alert);
-  state.actionError = null;
+  notices.dismiss(NOTICE.action);
 }
 
 // ---- participants and their tiles -------------------------------------------------------------------
@@ -151,19 +296,86 @@ function isSelf(userId) {
   return Boolean(state.self) && userId === state.self.user_id;
 }
 
-function upsertParticipant(participant) {
+function upsertParticipant(participant, { announce = false } = {}) {
+  const before = participants.get(participant.user_id);
   participants.upsert(participant);
   if (isSelf(participant.user_id)) {
+    const previous = state.self;
     state.self = participant;
     setHandRaised(participant.hand_raised);
     rec?.setSelf(participant);
+    followMediaRights(previous, participant);
+    if (announce && previous?.hand_raised && !participant.hand_raised && ownHandWanted !== false) {
+      notices.info("A moderator lowered your hand.", { key: "hand-self" });
+    }
+  } else if (announce && participants.rights.can_moderate && handJustRaised(before, participant)) {
+    notices.info(`${participant.display_name} raised a hand.`, { key: `hand-${participant.user_id}` });
   }
+  renderHands();
   renderTile(participant.user_id);
 }
 
 function removeParticipant(userId) {
   participants.remove(userId);
   tiles.remove(userId);
+  renderHands();
+}
+
+function renderHands() {
+  hands.render(participants.participants(), {
+    canModerate: participants.rights.can_moderate,
+    selfId: state.self?.user_id ?? null,
+  });
+}
+
+/**
+ * The server changed which sources we may send (`may_publish`): stop sending what was withdrawn (the SFU has
+ * already stopped forwarding it) and send again what is allowed again, by joining media with the new list.
+ */
+async function followMediaRights(previous, self) {
+  const session = media.session;
+  if (!previous || !session?.active || !self.may_publish) return;
+  const changed = ["microphone", "camera", "screen"].filter(
+    (source) => mayPublish(previous, source) !== mayPublish(self, source),
+  );
+  if (changed.length === 0) return;
+  for (const source of changed) {
+    if (mayPublish(self, source)) notices.info(`A moderator allowed ${RIGHT_NAMES[source]}.`, { key: `right-${source}` });
+    else sayNotAllowed(source);
+  }
+  try {
+    if (session.sharingScreen && !mayPublish(self, "screen")) await session.stopScreen();
+    const wanted = ["microphone", "camera"].filter((source) => media.local[source] && mayPublish(self, source));
+    if (wanted.join() !== session.publish.join()) {
+      for (const source of wanted) session.tracks[source] = media.local[source];
+      session.publish = wanted;
+      await session.restart();
+    }
+  } catch (err) {
+    showActionError(err);
+  } finally {
+    renderMediaControls();
+    renderTile(self.user_id);
+  }
+}
+
+const RIGHT_NAMES = { microphone: "your microphone", camera: "your camera", screen: "sharing your screen" };
+
+/** Says why a source is not sent; it stays until dismissed or the source is allowed. */
+function sayNotAllowed(source) {
+  notices.warning(`A moderator has not allowed ${RIGHT_NAMES[source]}.`, { key: `right-${source}` });
+}
+
+/**
+ * The capture tracks this participant may publish now (the server refuses the others at media_join); the
+ * page says which of its devices are left out.
+ */
+function allowedTracks(tracks) {
+  const self = state.self;
+  if (!self?.may_publish) return tracks;
+  const allowed = Object.entries(tracks).filter(([source]) => mayPublish(self, source));
+  for (const source of Object.keys(tracks)) if (tracks[source] && !mayPublish(self, source)) sayNotAllowed(source);
+  return Object.fromEntries(allowed);
 }
 
 /** Our own tile follows the local state at once rather than the server's echo. */
@@ -189,6 +401,87 @@ function renderTile(userId) {
   });
 }
 
+// ---- stage and toolbar ----------------------------------------------------------------------------------
+
+/** A toolbar button's visible text (its accessible name) and, optionally, its icon. */
+function setTool(button, label, icon = null) {
+  const text = button.querySelector(".tool-label");
+  if (text.textContent !== label) text.textContent = label;
+  if (icon) button.querySelector(".icon").className = `icon icon-${icon}`;
+}
+
+function stageChanged({ layout, pinned }) {
+  page.layoutButton.setAttribute("aria-pressed", String(layout === "grid"));
+  tiles.setPinned(pinned);
+}
+
+function setPanelOpen(open) {
+  page.body.classList.toggle("panel-collapsed", !open);
+  page.panelButton.setAttribute("aria-expanded", String(open));
+}
+
+async function toggleFullScreen(element) {
+  try {
+    if (document.fullscreenElement === element) await document.exitFullscreen();
+    else await element.requestFullscreen();
+  } catch (err) {
+    showActionError(new Error(`Full screen is not available here: ${err.message}`));
+  }
+}
+
+function setUpStage() {
+  page.layoutButton.addEventListener("click", () => stage.setLayout(stage.layout === "grid" ? "speaker" : "grid"));
+  page.panelButton.addEventListener("click", () =>
+    setPanelOpen(page.panelButton.getAttribute("aria-expanded") !== "true"),
+  );
+  page.fullScreenButton.hidden = !document.fullscreenEnabled;
+  // The whole classroom goes full screen, so the toolbar and the panel stay in reach.
+  const classroom = document.getElementById("classroom");
+  page.fullScreenButton.addEventListener("click", () => toggleFullScreen(classroom));
+  document.addEventListener("fullscreenchange", () => {
+    setTool(page.fullScreenButton, document.fullscreenElement === classroom ? "Exit full screen" : "Full screen");
+  });
+  setPanelOpen(!matchMedia(NARROW).matches);
+}
+
+// ---- connection health ----------------------------------------------------------------------------------
+
+/** Someone else publishes a microphone or camera that is on: their media should be arriving. */
+function othersPublish() {
+  return participants
+    .participants()
+    .some((p) => !p.robot && !isSelf(p.user_id) && (micState(p) === "on" || cameraState(p) === "on"));
+}
+
+/** Shows what to do while our media cannot connect or receives nothing; hidden once it works again. */
+function showHealth(healthState) {
+  const message = HEALTH_MESSAGES[healthState];
+  if (message) media.trouble = true;
+  if (healthState === "connected") media.trouble = false;
+  if (message) {
+    page.healthText.textContent = message;
+    page.reconnectButton.disabled = false;
+  } else if (media.trouble && healthState === "connecting") {
+    page.healthText.textContent = "Reconnecting your audio and video…";
+    page.reconnectButton.disabled = true;
+  }
+  page.health.hidden = !(message || (media.trouble && healthState === "connecting"));
+}
+
+async function reconnectMedia() {
+  page.reconnectButton.disabled = true;
+  if (!media.session?.active) {
+    await startMedia();
+    return;
+  }
+  media.health.start();
+  try {
+    await media.session.restart();
+  } catch (err) {
+    showActionError(err);
+  }
+}
+
 function soundWasBlocked() {
   if (media.soundBlocked) return;
   media.soundBlocked = true;
@@ -196,11 +489,18 @@ function soundWasBlocked() {
   showMediaStatus();
 }
 
+/** Why we publish less than we might, and held-back sound: they stay until they no longer hold. */
 function showMediaStatus() {
-  const sound = media.soundBlocked
-    ? "Your browser holds back the classroom's sound: press “Turn on sound”."
-    : null;
-  showMessage(page.status, [media.notice, sound].filter(Boolean).join(" "));
+  if (media.notice) notices.info(media.notice, { key: NOTICE.media, timeoutMs: 0 });
+  else notices.dismiss(NOTICE.media);
+  if (media.soundBlocked) {
+    notices.info("Your browser holds back the classroom's sound: press “Turn on sound”.", {
+      key: NOTICE.sound,
+      timeoutMs: 0,
+    });
+  } else {
+    notices.dismiss(NOTICE.sound);
+  }
 }
 
 function setSpeaker(userId) {
@@ -208,43 +508,71 @@ function setSpeaker(userId) {
   state.speaking = userId;
   participants.setSpeaker(userId);
   for (const id of new Set([previous, userId])) if (id !== null) renderTile(id);
+  stage.setSpeaker(userId);
 }
 
 // ---- media session ------------------------------------------------------------------------------------
 
-/** Asks for the camera and microphone; returns the tracks obtained and, if any is missing, why. */
-async function captureDevices() {
-  const devices = navigator.mediaDevices;
-  if (!devices?.getUserMedia) {
-    return { tracks: {}, problem: "This page cannot use a camera or microphone: you can watch and listen only." };
-  }
-  let refused = false;
-  for (const constraints of [
-    { audio: true, video: CAMERA_CONSTRAINTS },
-    { audio: true, video: false },
-    { audio: false, video: CAMERA_CONSTRAINTS },
-  ]) {
+/**
+ * Opens the devices chosen before joining (those left on), as after a reconnect: the tracks obtained and,
+ * if one is missing, why. A chosen device that is gone gives way to any other.
+ */
+async function captureChosen() {
+  const tracks = {};
+  let problem = null;
+  for (const source of ["microphone", "camera"]) {
+    if (!media.wanted[source]) continue;
     try {
-      const stream = await devices.getUserMedia(constraints);
-      const tracks = { microphone: stream.getAudioTracks()[0], camera: stream.getVideoTracks()[0] };
-      let problem = null;
-      if (!tracks.camera) problem = "No camera available: the others hear you but cannot see you.";
-      if (!tracks.microphone) problem = "No microphone available: the others see you but cannot hear you.";
-      return { tracks, problem };
+      tracks[source] = await captureTrack(source, media.devices[source]);
     } catch (err) {
-      // Refused: asking again for less would not change the answer.
-      if (err.name === "NotAllowedError" || err.name === "SecurityError") {
-        refused = true;
-        break;
+      try {
+        tracks[source] = await captureTrack(source, null);
+      } catch {
+        problem = captureProblem(err, source);
       }
     }
   }
-  return {
-    tracks: {},
-    problem: refused
-      ? "Camera and microphone are not allowed: you can watch and listen, but the others cannot see or hear you."
-      : "No camera or microphone found: you can watch and listen, but the others cannot see or hear you.",
-  };
+  return { tracks, problem };
+}
+
+/** Stops the capture tracks this page holds that no media session has taken. */
+function stopLocalTracks() {
+  for (const track of Object.values(media.local)) track?.stop();
+  media.local = {};
+}
+
+/**
+ * The Devices menu chose another camera or microphone: open it and swap it in (replaceTrack, no
+ * renegotiation). A source turned off is only remembered for when it is turned on.
+ */
+async function switchDevice(source, deviceId) {
+  media.devices[source] = deviceId || null;
+  const session = media.session;
+  if (!media.local[source] || !session?.active || deviceOf(media.local[source]) === deviceId) return;
+  const track = await captureTrack(source, deviceId || null);
+  if (!media.session?.active) {
+    track.stop();
+    return;
+  }
+  media.local[source] = track;
+  try {
+    await session.replaceTrack(source, track);
+  } finally {
+    renderMediaControls();
+    if (state.self) renderTile(state.self.user_id);
+  }
+}
+
+/** Joined with the camera or microphone off: turning it on opens it and starts publishing it. */
+async function turnOn(source) {
+  const track = await captureTrack(source, media.devices[source]);
+  if (!media.session?.active) {
+    track.stop();
+    return;
+  }
+  media.local[source] = track;
+  media.wanted[source] = true;
+  await media.session.replaceTrack(source, track);
 }
 
 function mediaSession() {
@@ -260,16 +588,13 @@ function mediaSession() {
     media.remote = remote;
     for (const userId of changed) renderTile(userId);
   });
-  session.on("connection_state", (connectionState) => {
-    if (connectionState === "failed") {
-      media.reconnecting = true;
-      showMessage(page.status, "Audio and video were cut off. Reconnecting…");
-    } else if (connectionState === "connected" && media.reconnecting) {
-      media.reconnecting = false;
-      showMediaStatus();
-    }
-  });
   session.on("error", (err) => console.warn("media:", err));
+  // Failures and silence are shown (and told to the others) by the health watch.
+  media.health = new MediaHealth(session, {
+    report: (healthState) => state.connection.mediaHealth(healthState),
+    onChange: showHealth,
+    expectingMedia: othersPublish,
+  });
   media.session = session;
   return session;
 }
@@ -278,20 +603,28 @@ function mediaSession() {
 async function startMedia() {
   if (media.starting || media.session?.active) return;
   media.starting = true;
-  page.media.hidden = false;
+  page.body.hidden = false;
   try {
-    const { tracks, problem } = await captureDevices();
+    // The first time, the pre-join check has opened the devices; after a reconnect they are opened again.
+    if (!media.fromPrejoin) {
+      const { tracks, problem } = await captureChosen();
+      media.local = tracks;
+      media.notice = problem;
+    }
+    media.fromPrejoin = false;
     if (!state.joined) {
-      for (const track of Object.values(tracks)) track?.stop();
+      stopLocalTracks();
       return;
     }
-    media.local = tracks;
-    media.notice = problem;
-    await mediaSession().start(tracks);
+    const session = mediaSession();
+    await session.start(allowedTracks(media.local));
+    // Watched from the first answer on (the 8 s start then): reporting earlier would only delay media_join.
+    media.health.start();
     showMediaStatus();
   } catch (err) {
+    media.health?.stop();
     media.local = {};
-    if (state.joined) showMessage(page.alert, `Audio and video could not start: ${err.message}`);
+    if (state.joined) notices.error(`Audio and video could not start: ${err.message}`, { key: NOTICE.media });
   } finally {
     media.starting = false;
     renderMediaControls();
@@ -309,14 +642,16 @@ async function restartMedia() {
     await media.session.restart();
     showMediaStatus();
   } catch (err) {
-    showMessage(page.alert, `Audio and video could not start again: ${err.message}`);
+    notices.error(`Audio and video could not start again: ${err.message}`, { key: NOTICE.media });
   }
 }
 
 /** Ends our media; notify: false when the server has already taken us out. */
 async function stopMedia({ notify = true } = {}) {
   const session = media.session;
-  media.local = {};
+  media.health?.stop();
+  showHealth(null);
+  stopLocalTracks();
   media.remote = new Map();
   if (session) await session.stop({ notify });
   renderMediaControls();
@@ -325,11 +660,19 @@ async function stopMedia({ notify = true } = {}) {
 function renderMediaControls() {
   const session = media.session;
   const live = Boolean(state.joined && session?.active);
-  page.micButton.textContent = session?.muted.audio ? "Unmute microphone" : "Mute microphone";
-  page.micButton.disabled = !(live && media.local.microphone);
-  page.cameraButton.textContent = session?.muted.video ? "Turn camera on" : "Turn camera off";
-  page.cameraButton.disabled = !(live && media.local.camera);
-  page.screenButton.textContent = session?.sharingScreen ? "Stop sharing" : "Share screen";
+  // Turned off before joining: not published, and "on" opens it. Missing or refused: nothing to switch.
+  const micOff = !media.local.microphone && !media.wanted.microphone && media.available.microphone;
+  const cameraOff = !media.local.camera && !media.wanted.camera && media.available.camera;
+  const micMuted = micOff || Boolean(session?.muted.audio && media.local.microphone);
+  const cameraMuted = cameraOff || Boolean(session?.muted.video && media.local.camera);
+  setTool(page.micButton, micMuted ? "Unmute microphone" : "Mute microphone", micMuted ? "mic-off" : "mic");
+  page.micButton.classList.toggle("off", micMuted);
+  page.micButton.disabled = !(live && (media.local.microphone || micOff));
+  setTool(page.cameraButton, cameraMuted ? "Turn camera on" : "Turn camera off", cameraMuted ? "camera-off" : "camera");
+  page.cameraButton.classList.toggle("off", cameraMuted);
+  page.cameraButton.disabled = !(live && (media.local.camera || cameraOff));
+  setTool(page.screenButton, session?.sharingScreen ? "Stop sharing" : "Share screen");
+  page.screenButton.setAttribute("aria-pressed", String(Boolean(session?.sharingScreen)));
   page.screenButton.disabled = !(live && navigator.mediaDevices?.getDisplayMedia);
 }
 
@@ -368,26 +711,12 @@ async function toggleScreen() {
   await session.shareScreen(track);
 }
 
-// ---- chat ---------------------------------------------------------------------------------------------
-
-function appendChat(message) {
-  if (state.chatIds.has(message.id)) return;
-  state.chatIds.add(message.id);
-  const list = page.chatMessages;
-  const atBottom = list.scrollHeight - list.scrollTop - list.clientHeight < 40;
-  const item = el("li", { className: "chat-message", "data-message-id": message.id });
-  if (state.self && message.user_id === state.self.user_id) item.classList.add("own");
-  if (message.sent_at) item.dataset.sentAt = message.sent_at;
-  item.append(el("span", { className: "chat-author" }, message.display_name), `: ${message.text}`);
-  list.append(item);
-  if (atBottom) list.scrollTop = list.scrollHeight;
-}
-
 // ---- controls -----------------------------------------------------------------------------------------
 
 function setHandRaised(raised) {
   state.handRaised = Boolean(raised);
-  page.handButton.textContent = state.handRaised ? "Lower hand" : "Raise hand";
+  setTool(page.handButton, state.handRaised ? "Lower hand" : "Raise hand");
+  page.handButton.setAttribute("aria-pressed", String(state.handRaised));
 }
 
 /** Enables or disables every control that sends something to the classroom (not "Leave classroom"). */
@@ -395,8 +724,9 @@ function setControlsEnabled(enabled) {
   state.online = enabled;
   rec?.setOnline(enabled);
   page.handButton.disabled = !enabled;
-  for (const control of page.chatForm.elements) control.disabled = !enabled;
+  chat.setEnabled(enabled);
   participants.setEnabled(enabled);
+  hands.setEnabled(enabled);
 }
 
 async function runAction(button, action, successText) {
@@ -404,7 +734,7 @@ async function runAction(button, action, successText) {
   try {
     const ack = await action();
     actionSucceeded();
-    if (successText) showMessage(page.status, successText);
+    if (successText) notices.success(successText);
     return ack;
   } catch (err) {
     showActionError(err);
@@ -416,21 +746,31 @@ async function runAction(button, action, successText) {
 
 function setUpControls() {
   page.micButton.addEventListener("click", () =>
-    mediaAction(page.micButton, () => media.session.setMuted("audio", !media.session.muted.audio)),
+    mediaAction(page.micButton, () =>
+      media.local.microphone
+        ? media.session.setMuted("audio", !media.session.muted.audio)
+        : turnOn("microphone"),
+    ),
   );
   page.cameraButton.addEventListener("click", () =>
-    mediaAction(page.cameraButton, () => media.session.setMuted("video", !media.session.muted.video)),
+    mediaAction(page.cameraButton, () =>
+      media.local.camera ? media.session.setMuted("video", !media.session.muted.video) : turnOn("camera"),
+    ),
   );
+  page.reconnectButton.addEventListener("click", reconnectMedia);
+  setUpStage();
   page.screenButton.addEventListener("click", () => mediaAction(page.screenButton, toggleScreen));
   page.soundButton.addEventListener("click", () => {
     media.soundBlocked = false;
     page.soundButton.hidden = true;
+    notices.dismiss(NOTICE.sound);
     showMediaStatus();
     tiles.playAll();
   });
 
   page.handButton.addEventListener("click", async () => {
     const raised = !state.handRaised;
+    ownHandWanted = raised;
     const ack = await runAction(page.handButton, () => state.connection.hand(raised));
     if (ack) setHandRaised(raised);
   });
@@ -449,24 +789,13 @@ function setUpControls() {
     state.connection.close();
     location.assign("/classrooms");
   });
-
-  page.chatForm.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const text = page.chatInput.value.trim();
-    if (!text) return;
-    const send = page.chatForm.querySelector("button[type=submit]");
-    const ack = await runAction(send, () => state.connection.chat(text));
-    if (!ack) return;
-    page.chatInput.value = "";
-    if (ack.message) appendChat(ack.message);
-    page.chatInput.focus();
-  });
+  setUpRemoveDialog();
 }
 
 // ---- joining ------------------------------------------------------------------------------------------
 
 function applyJoin(ack) {
-  const { classroom, chat } = ack;
+  const { classroom, chat: history } = ack;
   state.joined = true;
   state.self = ack.self;
   setClassroom(classroom);
@@ -474,18 +803,22 @@ function applyJoin(ack) {
 
   participants.reset(ack.self.user_id, ack.rights);
   tiles.reset(ack.self.user_id);
+  stage.reset(ack.self.user_id);
   for (const participant of ack.participants) upsertParticipant(participant);
   if (!participants.get(ack.self.user_id)) upsertParticipant(ack.self);
   setHandRaised(ack.self.hand_raised);
 
-  state.chatIds.clear();
-  page.chatMessages.replaceChildren();
-  for (const message of chat ?? []) appendChat(message);
-  if (ack.limits?.chat_max_length) page.chatInput.maxLength = ack.limits.chat_max_length;
+  chat.reset({
+    messages: history ?? [],
+    sessionStartedAt: ack.session_started_at ?? null,
+    selfId: ack.self.user_id,
+    maxLength: ack.limits?.chat_max_length ?? null,
+  });
 
-  clearMessage(page.alert);
+  notices.clear("error");
   page.controls.hidden = false;
   page.live.hidden = false;
+  page.body.hidden = false;
   setControlsEnabled(true);
   page.leaveButton.disabled = false;
   renderMediaControls();
@@ -504,27 +837,58 @@ function joinFailed(err) {
   setControlsEnabled(false);
   rec.leave();
   stopMedia({ notify: false });
-  page.media.hidden = true;
+  prejoin.close();
+  page.body.hidden = true;
   if (err.code === "unauthorized") {
     location.assign(loginUrl());
     return;
   }
-  showMessage(page.alert, err.message);
-  clearMessage(page.status);
+  notices.clear();
+  notices.error(err.message, { key: NOTICE.connection });
   page.controls.hidden = true;
   page.live.hidden = true;
 }
 
-/** The server has taken us out of the classroom: keep the page readable, stop everything that talks. */
+/**
+ * The server has taken us out of the classroom: the page says so in full, in place of the classroom, with
+ * the way back; everything that talks to the classroom stops.
+ */
 function stopParticipating(alertText) {
   state.joined = false;
   stopMedia({ notify: false });
-  page.media.hidden = true;
+  page.body.hidden = true;
   setControlsEnabled(false);
   rec.leave();
-  clearMessage(page.status);
-  showMessage(page.alert, alertText);
+  if (removeDialog.dialog.open) removeDialog.dialog.close("cancel");
+  notices.clear();
+  notices.container.hidden = true;
+  page.controls.hidden = true;
+  page.live.hidden = true;
+  page.endedText.textContent = alertText;
+  page.ended.hidden = false;
   state.connection.close();
+}
+
+/** A moderator asks us to mute: one click does it, or the notice is dismissed. */
+function muteRequested({ kind, by }) {
+  const who = by?.display_name ?? "A moderator";
+  const video = kind === "video";
+  const text = video ? `${who} asks you to turn off your camera.` : `${who} asks you to mute your microphone.`;
+  const button = video ? page.cameraButton : page.micButton;
+  notices.info(text, {
+    key: `mute-${kind}`,
+    actions: [
+      {
+        label: video ? "Turn camera off now" : "Mute now",
+        onClick: () => {
+          const session = media.session;
+          const mediaKind = video ? "video" : "audio";
+          if (!session?.active || session.muted[mediaKind]) return;
+          return mediaAction(button, () => session.setMuted(mediaKind, true));
+        },
+      },
+    ],
+  });
 }
 
 function listen(connection) {
@@ -536,28 +900,27 @@ function listen(connection) {
     removeParticipant(userId);
     setSeats(seatsUsed);
   });
-  connection.on("participant_updated", ({ participant }) => upsertParticipant(participant));
+  connection.on("participant_updated", ({ participant }) => upsertParticipant(participant, { announce: true }));
   connection.on("rights_changed", applyRights);
-  connection.on("chat", ({ message }) => appendChat(message));
-  connection.on("mute_requested", ({ kind, by }) => {
-    const who = by?.display_name ?? "A moderator";
-    const what = kind === "video" ? "to turn off your camera" : "to mute your microphone";
-    showMessage(page.alert, `${who} asks you ${what}.`);
-  });
+  connection.on("chat", ({ message }) => chat.append(message));
+  connection.on("mute_requested", muteRequested);
   connection.on("removed", ({ reason }) => stopParticipating(REMOVED_MESSAGES[reason] ?? REMOVED_MESSAGES.removed));
-  connection.on("error", ({ message }) => showMessage(page.alert, message));
+  connection.on("error", ({ message }) => notices.error(message));
   connection.on("active_speaker", ({ user_id: userId }) => setSpeaker(userId ?? null));
   connection.on("recording_state", (payload) => rec.recordingState(payload));
+  if (SERVER_EVENTS.includes("recording_media")) {
+    connection.on("recording_media", (payload) => rec.recordingMedia(payload));
+  }
 
   connection.on("connection_lost", () => {
     if (!state.joined) return;
     setControlsEnabled(false);
     for (const button of [page.micButton, page.cameraButton, page.screenButton]) button.disabled = true;
-    showMessage(page.status, "Connection lost. Reconnecting…");
+    notices.warning("Connection lost. Reconnecting…", { key: NOTICE.connection });
   });
   connection.on("rejoined", (ack) => {
     applyJoin(ack);
-    showMessage(page.status, "Reconnected.");
+    notices.success("Reconnected.", { key: NOTICE.connection });
     restartMedia();
   });
   connection.on("rejoin_failed", joinFailed);
@@ -569,7 +932,7 @@ async function main() {
   if (!user) return;
   const classroomId = classroomIdFromPath(location.pathname);
   if (classroomId === null) {
-    showMessage(page.alert, "This is not a classroom address.");
+    notices.error("This is not a classroom address.");
     return;
   }
   // The name is shown even when joining fails (e.g. the classroom is full).
@@ -586,6 +949,14 @@ async function main() {
   rec = recControls(classroomId);
   listen(state.connection);
   setUpControls();
+  // The check before entering: the tracks it opened are published as they are.
+  const choice = await prejoin.run();
+  media.local = choice.tracks;
+  media.devices = choice.devices;
+  media.wanted = choice.on;
+  media.available = choice.available;
+  media.notice = choice.problem;
+  media.fromPrejoin = true;
   try {
     applyJoin(await state.connection.join(classroomId));
   } catch (err) {
