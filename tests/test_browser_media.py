@@ -94,7 +94,9 @@ MediaDevices.prototype.getUserMedia = () =>
 HOLD_BACK_SOUND = """
 (() => {
   let clicked = false;
-  addEventListener("click", (event) => { if (!event.target.closest?.("#join-button")) clicked = true; }, true);
+  addEventListener("click", (event) => {
+    if (!event.target.closest?.("#join-button")) clicked = true;
+  }, true);
   const play = HTMLMediaElement.prototype.play;
   HTMLMediaElement.prototype.play = function () {
     if (!clicked && !this.muted) {
