@@ -320,10 +320,11 @@ async def test_the_teacher_denies_a_camera_asks_to_mute_and_removes_after_confir
     await expect(sam_row.get_by_role("img", name="No camera")).to_be_visible()
     await assert_not_sending(sam, "video")
     await assert_sending(sam, "audio")
-    # Allowed again: the page joins media again with its camera.
+    # Allowed again: the page joins media again with its camera, and the warning goes.
     await sam_row.get_by_role("button", name="Media rights for Sam Student").click()
     await sam_row.get_by_role("button", name="Allow camera for Sam Student").click()
-    await expect(sam.get_by_role("status")).to_contain_text("A moderator allowed your camera again.")
+    await expect(sam.get_by_role("status")).to_contain_text("A moderator allowed your camera.")
+    await expect(sam.get_by_role("alert")).to_be_hidden()
     await expect(sam_row.get_by_role("img", name="Camera on")).to_be_visible()
     await assert_sending(sam, "video")
     await sam_row.get_by_role("button", name="Media rights for Sam Student").click()
