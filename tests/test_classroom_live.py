@@ -139,6 +139,37 @@ async def test_events_before_join_and_bad_payloads_get_clear_errors(
     assert (await student.call("chat", {"text": "still here"}))["ok"] is True
 
 
+async def test_chat_refuses_empty_and_over_long_messages_in_plain_words_and_dates_the_session(
+    people: dict[str, ClientSession], participant: ParticipantFactory
+) -> None:
+    classroom_id = await make_classroom(people["teacher"], students=("student",))
+    teacher = await participant(people["teacher"])
+    first = await teacher.call("join", {"classroom_id": classroom_id})
+    sent = (await teacher.call("chat", {"text": "Homework: page 12"}))["message"]
+    assert sent["sent_at"] >= first["session_started_at"]
+    for text, message in (
+        ("", "A message cannot be empty."),
+        (" \n\t ", "A message cannot be empty."),
+        ("x" * 2001, "A message can be at most 2000 characters."),
+    ):
+        refused = await teacher.call("chat", {"text": text})
+        assert refused["error"] == {"code": "invalid", "message": message}
+        assert (await teacher.next("error"))["message"] == message
+    assert (await teacher.call("chat", {"text": "x" * 2000}))["ok"] is True
+
+    # The classroom empties: the next time it opens is a new session, and the old chat predates it.
+    await teacher.call("leave")
+    await asyncio.sleep(1.1)  # times travel to the second
+    student = await participant(people["student"])
+    again = await student.call("join", {"classroom_id": classroom_id})
+    assert again["session_started_at"] > sent["sent_at"]
+    assert [m["sent_at"] < again["session_started_at"] for m in again["chat"]] == [True, True]
+    # Everyone who joins this session is told the same start.
+    assert (await teacher.call("join", {"classroom_id": classroom_id}))["session_started_at"] == again[
+        "session_started_at"
+    ]
+
+
 async def test_a_classroom_the_user_cannot_see_does_not_exist_for_them(
     people: dict[str, ClientSession], participant: ParticipantFactory
 ) -> None:
