@@ -33,6 +33,7 @@ SHOWN = frozenset(
         "classrooms-admin",
         "users",
         "settings-teacher",
+        "classroom-settings",
         "classroom-teacher",
         "classroom-student",
         "classroom-teacher-hand",

@@ -33,6 +33,7 @@ PEOPLE = {
     STUDENT: ("Sam Okafor", "student"),
     "zoe": ("Zoé Martin", "student"),
     "ines": ("Inès Ferreira", "student"),
+    "noe": ("Noé Lambert", "student"),  # in no classroom: the classroom settings' picker finds him
 }
 CLASSROOM = "Physique 3B"
 WAIT_MS = 30_000
@@ -75,7 +76,7 @@ async def set_up_school(url: str) -> School:
             created = await admin.post(f"{url}/api/users", json=body)
             if created.status != 201:
                 raise RuntimeError(f"cannot create {username}: {await created.text()}")
-    students = [name for name, (_, role) in PEOPLE.items() if role == "student"]
+    students = [name for name, (_, role) in PEOPLE.items() if role == "student" and name != "noe"]
     async with await _logged_in_session(url, TEACHER, PASSWORD) as teacher:
         made = await teacher.post(
             f"{url}/api/classrooms", json={"name": CLASSROOM, "students": students, "moderators": ["jonas"]}
@@ -188,10 +189,40 @@ async def _wait_recording(page: Page, school: School) -> None:
         await asyncio.sleep(0.25)
 
 
+CLASSROOM_SETTINGS = "/classrooms/{id:[0-9]+}/settings"
 # The pages the tour opens by name; others in server.pages.PAGES are opened by the teacher as they are.
 KNOWN_ROUTES = frozenset(
-    {"/", "/classrooms", "/classrooms/{id:[0-9]+}", "/resources/recordings", "/admin/users", "/settings"}
+    {
+        "/",
+        "/classrooms",
+        "/classrooms/{id:[0-9]+}",
+        CLASSROOM_SETTINGS,
+        "/resources/recordings",
+        "/admin/users",
+        "/settings",
+    }
 )
+
+
+async def _classroom_form_refused(teacher: Page, look: Visit) -> None:
+    """A new classroom with two problems: both are named next to their fields."""
+    await teacher.get_by_label("Classroom name").fill("  ")
+    await teacher.get_by_label("Seat limit").fill("0")
+    await teacher.get_by_role("button", name="Create classroom").click()
+    await expect(teacher.get_by_label("Seat limit")).to_have_attribute("aria-invalid", "true")
+    await look(teacher, "classrooms-teacher-errors")
+
+
+async def _reset_password_refused(admin: Page, look: Visit) -> None:
+    """The admin's password reset dialog, with a password too short refused next to its field."""
+    await admin.get_by_role("button", name="Reset password of zoe").click()
+    dialog = admin.get_by_role("dialog", name="Reset password of zoe")
+    await dialog.get_by_label("New password").fill("short")
+    await dialog.get_by_role("button", name="Set password").click()
+    await expect(dialog.get_by_label("New password")).to_have_attribute("aria-invalid", "true")
+    await look(admin, "users-reset-password")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(dialog).to_be_hidden()
 
 
 async def _moderation(teacher: Page, student: Page, look: Visit) -> None:
@@ -261,11 +292,19 @@ async def tour(browser: Browser, school: School, visit: Visit, *, recording: boo
     await look(admin, "classrooms-admin")
     await _goto(admin, f"{url}/admin/users")
     await look(admin, "users")
+    await _reset_password_refused(admin, look)
     await admin.context.close()
 
     teacher = await open_page(browser, url, TEACHER)
     await _goto(teacher, f"{url}/classrooms")
     await look(teacher, "classrooms-teacher")
+    await _classroom_form_refused(teacher, look)
+    if CLASSROOM_SETTINGS in PAGES:
+        await _goto(teacher, _route_url(school, CLASSROOM_SETTINGS))
+        await look(teacher, "classroom-settings")
+        await teacher.get_by_role("combobox", name="Students").fill("No")
+        await expect(teacher.get_by_role("listbox", name="Students found")).to_contain_text("Noé Lambert")
+        await look(teacher, "classroom-settings-picker")
     await _goto(teacher, f"{url}/settings")
     await look(teacher, "settings-teacher")
     for route in _unknown_routes():
@@ -309,6 +348,13 @@ async def tour(browser: Browser, school: School, visit: Visit, *, recording: boo
             raise RuntimeError(f"cannot stop recording: {await stopped.text()}")
     await _goto(library, f"{url}/resources/recordings")
     await look(library, "recordings")
+    if recording:
+        actions = library.get_by_role("button", name=re.compile(r"^Actions for "))
+        await actions.first.click()
+        await expect(library.get_by_role("menu")).to_be_visible()
+        await look(library, "recordings-actions")
+        await library.keyboard.press("Escape")
+        await expect(library.get_by_role("menu")).to_have_count(0)
     for page in (teacher, student):
         await page.context.close()
     return seen
