@@ -131,6 +131,9 @@ async def test_a_student_publishes_only_what_the_classroom_and_the_moderator_all
     assert refused["error"]["code"] == "forbidden"
     assert refused["error"]["message"] == "the moderator has not allowed your screen"
     assert (await student.next("error"))["event"] == "media_screen"
+    sharing = await student.call("media_state", {"screen_sharing": True})
+    assert sharing["error"]["code"] == "forbidden"
+    assert (await student.next("error"))["event"] == "media_state"
 
     # The moderator denies this student's camera: everyone is told, and the protocol refuses it.
     denied = {"user_id": users["student"], "source": "camera", "allowed": False}

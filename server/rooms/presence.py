@@ -141,9 +141,11 @@ class Presence:
         return participant
 
     def forget_removal(self, user_id: int) -> None:
-        """A deleted account is kept out of nowhere (its id may be given to someone else)."""
+        """A deleted account is kept out of nowhere and keeps no media rights (its id may be given to someone
+        else)."""
         for room in self._rooms.values():
             room.removed_users.discard(user_id)
+            room.media_overrides.pop(user_id, None)
 
     def close(self, classroom_id: int) -> list[Participant]:
         """Empty a classroom (it was deleted); returns who was in it."""

@@ -117,6 +117,8 @@ class MediaEvents(MembershipEvents):
     )
     async def on_media_state(self, sid: str, data: MediaState) -> Ok:
         room, participant = self.joined_person(sid)
+        if data.screen_sharing:
+            require_may_publish(participant, ["screen"])
         changes = data.model_dump(exclude_none=True)
         if any(getattr(participant, name) != value for name, value in changes.items()):
             for name, value in changes.items():
