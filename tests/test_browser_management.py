@@ -155,8 +155,12 @@ async def test_an_admin_searches_users_changes_a_role_and_resets_a_password(
     await expect(users).to_contain_text("Léa Dubois")
 
     await admin.get_by_label("Search users").fill("sam")
-    await admin.get_by_label("Role of sam").select_option("teacher")
-    await admin.get_by_role("button", name="Save role of sam").click()
+    await admin.get_by_role("button", name="Change role of sam").click()
+    role_dialog = admin.get_by_role("dialog", name="Change role of sam")
+    await expect(role_dialog.get_by_label("New role")).to_have_value("student")
+    await role_dialog.get_by_label("New role").select_option("teacher")
+    await role_dialog.get_by_role("button", name="Save role").click()
+    await expect(role_dialog).to_have_count(0)
     await expect(admin.get_by_role("status")).to_have_text("The role of sam is now teacher.")
     cookie = await session_cookie(server, "admin", ADMIN_PASSWORD)
     listed = {u["username"]: u["role"] for u in (await api(server, cookie, "GET", "/api/users"))["users"]}

@@ -5,20 +5,15 @@ import { createUser, deleteUser, listUsers, updateUser } from "/static/js/api.js
 import { clearFieldErrors, showFieldErrors } from "/static/js/forms.js";
 import { clearMessage, el, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 
-const ROLES = ["student", "teacher", "admin"];
-
 const alert = document.getElementById("alert");
 const status = document.getElementById("status");
 const tbody = document.querySelector("#users tbody");
 const search = document.getElementById("user-search");
 const searchCount = document.getElementById("user-search-count");
-const passwordDialog = document.getElementById("password-dialog");
-const passwordForm = document.getElementById("password-form");
 const deleteDialog = document.getElementById("delete-dialog");
 
 const page = {
   users: [],
-  resetting: null, // the user whose password the dialog sets
   deleting: null, // the user the delete dialog asks about
 };
 
@@ -29,27 +24,12 @@ function hiddenText(text) {
   return el("span", { className: "visually-hidden" }, text);
 }
 
-function roleCell(user) {
-  const id = `role-${user.id}`;
-  const select = el("select", { id });
-  select.append(...ROLES.map((name) => el("option", { value: name }, name)));
-  select.value = user.role;
-  const save = el("button", { type: "button", className: "secondary small" }, "Save role", hiddenText(` of ${user.username}`));
-  save.addEventListener("click", () => onRole(user, select, save));
-  return el(
-    "td",
-    { className: "role-cell" },
-    el("label", { htmlFor: id, className: "visually-hidden" }, `Role of ${user.username}`),
-    select,
-    " ",
-    save,
-  );
-}
-
 function userRow(user) {
+  const role = el("button", { type: "button", className: "secondary small" }, "Change role", hiddenText(` of ${user.username}`));
+  role.addEventListener("click", () => openRoleDialog(user));
   const reset = el("button", { type: "button", className: "secondary small" }, "Reset password", hiddenText(` of ${user.username}`));
   reset.addEventListener("click", () => openPasswordDialog(user));
-  const actions = el("td", { className: "row-actions" }, reset);
+  const actions = el("td", { className: "row-actions" }, role, " ", reset);
   // The server says whom this admin may delete (not their own account).
   if (user.can_delete) {
     const remove = el("button", { type: "button", className: "danger small" }, `Delete ${user.username}`);
@@ -61,7 +41,7 @@ function userRow(user) {
     { "data-user-id": user.id },
     el("td", {}, user.username),
     el("td", {}, user.display_name ?? ""),
-    roleCell(user),
+    el("td", {}, user.role),
     actions,
   );
 }
@@ -96,52 +76,56 @@ async function refresh() {
   }
 }
 
-async function onRole(user, select, button) {
-  clearMessage(alert);
-  clearMessage(status);
-  button.disabled = true;
-  try {
-    const changed = await updateUser(user.id, { role: select.value });
-    done(`The role of ${changed.username} is now ${changed.role}.`);
-    await refresh();
-  } catch (err) {
-    button.disabled = false;
-    select.value = user.role;
-    showError(err);
-  }
-}
-
-function openPasswordDialog(user) {
-  page.resetting = user;
-  clearFieldErrors(passwordForm);
-  passwordForm.reset();
-  document.getElementById("password-heading").textContent = `Reset password of ${user.username}`;
-  passwordDialog.showModal();
-}
-
-function setUpPasswordDialog() {
-  const submit = passwordForm.querySelector("button[type=submit]");
-  document.getElementById("password-cancel").addEventListener("click", () => passwordDialog.close());
-  passwordForm.addEventListener("submit", async (event) => {
+/**
+ * Opens a dialog from its <template>, its heading set to `title`; `send(form)` makes the change and resolves
+ * to what the status line then says. Field problems are shown in the dialog; others close it and show in the
+ * page's alert. The dialog leaves the page when it closes.
+ */
+function openFormDialog(templateId, title, send) {
+  const dialog = document.getElementById(templateId).content.firstElementChild.cloneNode(true);
+  const form = dialog.querySelector("form");
+  const submit = form.querySelector("button[type=submit]");
+  dialog.querySelector("h2").textContent = title;
+  dialog.addEventListener("close", () => dialog.remove());
+  dialog.querySelector("[data-close]").addEventListener("click", () => dialog.close());
+  form.addEventListener("submit", async (event) => {
     event.preventDefault();
-    clearFieldErrors(passwordForm);
+    clearFieldErrors(form);
     submit.disabled = true;
     try {
-      const user = page.resetting;
-      await updateUser(user.id, { password: passwordForm.elements.password.value });
-      passwordDialog.close();
-      done(`New password set for ${user.username}.`);
+      const said = await send(form);
+      dialog.close();
+      done(said);
+      await refresh();
     } catch (err) {
       if (redirectIfUnauthorized(err)) return;
-      const rest = showFieldErrors(passwordForm, err);
-      if (rest.length) {
-        passwordDialog.close();
+      if (showFieldErrors(form, err).length) {
+        dialog.close();
         showError(err);
       }
     } finally {
       submit.disabled = false;
     }
   });
+  document.querySelector("main").append(dialog);
+  return { dialog, form };
+}
+
+function openRoleDialog(user) {
+  const { dialog, form } = openFormDialog("role-dialog-template", `Change role of ${user.username}`, async (sent) => {
+    const changed = await updateUser(user.id, { role: sent.elements.role.value });
+    return `The role of ${changed.username} is now ${changed.role}.`;
+  });
+  form.elements.role.value = user.role;
+  dialog.showModal();
+}
+
+function openPasswordDialog(user) {
+  const { dialog } = openFormDialog("password-dialog-template", `Reset password of ${user.username}`, async (sent) => {
+    await updateUser(user.id, { password: sent.elements.password.value });
+    return `New password set for ${user.username}.`;
+  });
+  dialog.showModal();
 }
 
 function openDeleteDialog(user) {
@@ -213,7 +197,6 @@ async function main() {
   document.getElementById("admin-only").hidden = false;
   search.addEventListener("input", render);
   setUpCreateForm();
-  setUpPasswordDialog();
   setUpDeleteDialog();
   await refresh();
 }
