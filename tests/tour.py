@@ -307,6 +307,14 @@ async def tour(browser: Browser, school: School, visit: Visit, *, recording: boo
         await look(teacher, "classroom-settings-picker")
     await _goto(teacher, f"{url}/settings")
     await look(teacher, "settings-teacher")
+    robot_name = teacher.get_by_label("Robot name")
+    await robot_name.fill("   ")
+    await teacher.get_by_role("button", name="Save").click()
+    await expect(robot_name).to_have_attribute("aria-invalid", "true")
+    await expect(robot_name).to_have_accessible_description(
+        re.compile("Enter the name the robot should show")
+    )
+    await look(teacher, "settings-teacher-error")
     for route in _unknown_routes():
         await _goto(teacher, _route_url(school, route))
         await look(teacher, OTHER_PAGE + re.sub(r"\{id(:[^}]*)?\}", "id", route).strip("/").replace("/", "-"))

@@ -1,5 +1,6 @@
 // Settings (/settings): Session Recording, the reminder to record and the robot's name (per user).
 import { getSettings, updateSettings } from "/static/js/api.js";
+import { clearFieldErrors, showFieldErrors } from "/static/js/forms.js";
 import { clearMessage, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 
 const page = {
@@ -16,18 +17,21 @@ function showSettings(settings) {
   page.robotName.value = settings.robot_name ?? "";
 }
 
+/** A refusal: each field's problem next to it, anything else at the top. */
 function failed(err) {
-  if (!redirectIfUnauthorized(err)) showMessage(page.alert, err.message);
+  if (redirectIfUnauthorized(err)) return;
+  const unplaced = page.form.hidden ? [] : showFieldErrors(page.form, err);
+  showMessage(page.alert, [...new Set([err.message, ...unplaced])].join(" "));
 }
 
 async function save(event) {
   event.preventDefault();
   clearMessage(page.status);
   clearMessage(page.alert);
+  clearFieldErrors(page.form);
   const robotName = page.robotName.value.trim();
   if (!robotName) {
-    showMessage(page.alert, "Robot name: enter the name the robot should show.");
-    page.robotName.focus();
+    showFieldErrors(page.form, { fields: { robot_name: "Enter the name the robot should show." } });
     return;
   }
   const button = page.form.querySelector("button[type=submit]");
