@@ -159,6 +159,8 @@ export class ChatPanel {
     if (problem) {
       this._refuse(problem);
       this.input.focus();
+      // The refusal sits under the field: bring it into a scrolled panel's view too.
+      this.error.scrollIntoView?.({ block: "nearest" });
       return;
     }
     const button = this.form.querySelector("button[type=submit]");
@@ -175,6 +177,7 @@ export class ChatPanel {
     } finally {
       button.disabled = !this.enabled;
       this.input.focus();
+      if (this.error.textContent) this.error.scrollIntoView?.({ block: "nearest" });
     }
   }
 }
