@@ -304,6 +304,7 @@ function upsertParticipant(participant, { announce = false } = {}) {
     state.self = participant;
     setHandRaised(participant.hand_raised);
     rec?.setSelf(participant);
+    media.health?.serverSays(participant.media_health);
     followMediaRights(previous, participant);
     if (announce && previous?.hand_raised && !participant.hand_raised && ownHandWanted !== false) {
       notices.info("A moderator lowered your hand.", { key: "hand-self" });
@@ -617,9 +618,8 @@ async function startMedia() {
       return;
     }
     const session = mediaSession();
-    await session.start(allowedTracks(media.local));
-    // Watched from the first answer on (the 8 s start then): reporting earlier would only delay media_join.
     media.health.start();
+    await session.start(allowedTracks(media.local));
     showMediaStatus();
   } catch (err) {
     media.health?.stop();

@@ -43,11 +43,14 @@ export class MediaHealth {
     session.on("restarting", () => this._connecting());
   }
 
-  /** Media has started (or restarted by hand): connecting, and failed if not connected in time. */
+  /**
+   * Media is starting (or restarting by hand): failed if not connected within 8 s. "connecting" is told
+   * to the server only after a failure (its default "unknown" says as much, and a report in front of the
+   * first media_join would only delay it).
+   */
   start() {
     this._watching = true;
-    this._connecting({ fresh: true });
-    if (this.session.pc?.connectionState === "connected") this._connectionState("connected");
+    this._connecting({ fresh: true, report: this.state === "failed" || this.state === "no_media" });
   }
 
   /** Media has ended: nothing to watch or report. */
@@ -61,6 +64,17 @@ export class MediaHealth {
     this._reported = null;
   }
 
+  /**
+   * The server says how it sees our media (our participant's media_health): when it has closed our peer
+   * connection as failed, we are failed at once, without waiting out the 8 s.
+   */
+  serverSays(state) {
+    if (!this._watching || state !== "failed" || this.state === "connected" || this.state === "failed") return;
+    clearTimeout(this._connectTimer);
+    this._connectTimer = null;
+    this._set("failed", { report: false });
+  }
+
   /** Reports the current state again (after a reconnect the server has a new participant). */
   reportAgain() {
     this._reported = null;
@@ -69,17 +83,20 @@ export class MediaHealth {
 
   // ---- internals ----------------------------------------------------------------------------------
 
-  _connecting({ fresh = false } = {}) {
+  _connecting({ fresh = false, report = true } = {}) {
     if (!this._watching) return;
     clearInterval(this._pollTimer);
     this._pollTimer = null;
-    clearTimeout(this._connectTimer);
-    this._connectTimer = setTimeout(() => {
-      this._connectTimer = null;
-      if (this.session.pc?.connectionState !== "connected") this._set("failed");
-    }, this._connectTimeoutMs);
+    // The 8 s run from the start (or Reconnect): automatic retries in between do not push them back.
+    if (fresh || this._connectTimer === null) {
+      clearTimeout(this._connectTimer);
+      this._connectTimer = setTimeout(() => {
+        this._connectTimer = null;
+        if (this.session.pc?.connectionState !== "connected") this._set("failed");
+      }, this._connectTimeoutMs);
+    }
     // An automatic retry after a failure is still a failure for the others until it connects.
-    if (fresh || this.state !== "failed") this._set("connecting");
+    if (fresh || this.state !== "failed") this._set("connecting", { report });
   }
 
   _connectionState(state) {
@@ -116,11 +133,11 @@ export class MediaHealth {
     if (now - this._quietSince >= this._noMediaMs && this.state === "connected") this._set("no_media");
   }
 
-  _set(state) {
+  _set(state, { report = true } = {}) {
     if (this.state === state) return;
     this.state = state;
     this._onChange(state);
-    this._send(state);
+    if (report) this._send(state);
   }
 
   _send(state) {

@@ -281,7 +281,13 @@ export class MediaSession {
   _offerArrived(offer) {
     // While a media_join is in flight, offers belong to the peer the server is replacing.
     if (!this.pc || this._joining) return;
-    this._enqueue(offer, this._generation).catch((err) => this._emit("error", err));
+    this._enqueue(offer, this._generation).catch((err) => this._failed(err));
+  }
+
+  /** Work on the peer connection failed; a peer the server has closed (not_found) is set up again. */
+  _failed(err) {
+    if (err?.code === "not_found" && this.active) this._scheduleRestart();
+    else this._emit("error", err);
   }
 
   /** Answers offers one after the other; resolves or rejects with this offer's exchange. */
@@ -343,6 +349,6 @@ export class MediaSession {
 
   _sendCandidate(candidate) {
     const json = candidate && typeof candidate.toJSON === "function" ? candidate.toJSON() : candidate;
-    this.connection.mediaCandidate(json).catch((err) => this._emit("error", err));
+    this.connection.mediaCandidate(json).catch((err) => this._failed(err));
   }
 }
