@@ -305,6 +305,13 @@ async def test_the_teacher_denies_a_camera_asks_to_mute_and_removes_after_confir
     await expect(sam_row.get_by_role("img", name="Camera on")).to_be_visible()
     await assert_sending(sam, "video")
 
+    # A hand lowered by the teacher: the student is told, and may raise it again.
+    await sam.get_by_role("button", name="Raise hand").click()
+    queue = tess.get_by_role("list", name="Raised hands")
+    await queue.get_by_role("button", name="Lower Sam Student's hand").click()
+    await expect(sam.get_by_role("status")).to_contain_text("A moderator lowered your hand.")
+    await expect(sam.get_by_role("button", name="Raise hand")).to_be_visible()
+
     # Camera denied through the student's media rights menu: the SFU stops it, the page stops sending it.
     await sam_row.get_by_role("button", name="Media rights for Sam Student").click()
     await sam_row.get_by_role("button", name="Deny camera for Sam Student").click()
