@@ -38,6 +38,18 @@ async (tags) => {
 """
 
 
+# Up to five elements that reach past the window's right edge, as "tag#id.class".
+PAST_THE_EDGE = """
+(width) => [...document.body.querySelectorAll("*")]
+  .filter((node) => node.getBoundingClientRect().right > width + 1)
+  .slice(0, 5)
+  .map((node) => {
+    const classes = typeof node.className === "string" ? node.className.split(" ").filter(Boolean) : [];
+    return node.tagName.toLowerCase() + (node.id ? `#${node.id}` : "") + classes.map((c) => `.${c}`).join("");
+  })
+"""
+
+
 @dataclass(frozen=True)
 class Violation:
     rule: str
@@ -85,4 +97,18 @@ async def assert_accessible(page: Page, *, context: str) -> None:
         listing = "\n".join(v.describe() for v in serious)
         raise AssertionError(
             f"{context} ({page.url}): {len(serious)} serious or critical axe violations\n{listing}"
+        )
+
+
+async def assert_reflows(page: Page, *, context: str) -> None:
+    """WCAG 1.4.10 (Reflow), which axe does not check: the page itself never scrolls sideways (a wide table
+    may, inside its own scrolling box)."""
+    scroll_width, client_width = await page.evaluate(
+        "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+    )
+    if scroll_width > client_width:
+        wide = await page.evaluate(PAST_THE_EDGE, client_width)
+        raise AssertionError(
+            f"{context} ({page.url}): the page is {scroll_width} px wide in a {client_width} px window; "
+            f"reaching past it: {', '.join(wide)}"
         )

@@ -4,7 +4,8 @@ The tour (tests/tour.py) opens each page as the person it is for: login, the das
 teacher and a student, Users, Settings, any page it does not know by name, the classroom live with a
 teacher and a student on fake cameras (and being recorded), Recorded Classes with a recording in progress
 and a finished one. At each state, the page is checked at 1280x720 and at 375x812; a serious or critical
-violation anywhere fails the test, which lists all of them at once.
+violation anywhere fails the test, which lists all of them at once, and so does a page that scrolls sideways
+on the phone (WCAG's reflow, which axe does not check).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
-from tests.accessibility import assert_accessible
+from tests.accessibility import assert_accessible, assert_reflows
 from tests.browser import chromium
 from tests.live_server import LiveServer, live_server
 from tests.netns import require_private_namespace
@@ -90,6 +91,8 @@ async def test_every_page_has_no_serious_accessibility_violation_at_desktop_and_
         async def check(size: str) -> None:
             try:
                 await assert_accessible(page, context=f"{name} at {size}")
+                if size == "375x812":
+                    await assert_reflows(page, context=f"{name} at {size}")
             except AssertionError as failure:
                 failures.append(str(failure))
 
