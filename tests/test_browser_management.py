@@ -3,6 +3,7 @@ students may use), sees form errors next to their fields, and deletes it; an adm
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -10,14 +11,15 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Browser, Page, expect
 
+from tests.accessibility import assert_accessible
 from tests.browser import chromium, log_in
 from tests.live_server import LiveServer, live_server
 from tests.test_browser_classroom import (
     ADMIN_PASSWORD,
     PAGE_ERRORS,
+    PASSWORD,
     api,
     classroom_row,
-    create_users,
     logged_in_page,
     new_page,
     session_cookie,
@@ -36,7 +38,12 @@ PEOPLE = {
 @pytest.fixture
 async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
     async with live_server(tmp_path / "data", {"AULA_ADMIN_PASSWORD": ADMIN_PASSWORD}) as running:
-        await create_users(running, PEOPLE)
+        admin = await session_cookie(running, "admin", ADMIN_PASSWORD)
+        bodies = [
+            {"username": username, "password": PASSWORD, "role": role, "display_name": display_name}
+            for username, (display_name, role) in PEOPLE.items()
+        ]
+        await asyncio.gather(*(api(running, admin, "POST", "/api/users", body) for body in bodies))
         yield running
 
 
@@ -74,6 +81,7 @@ async def test_a_teacher_edits_enrols_and_deletes_a_classroom(server: LiveServer
     await expect(tess.locator(".field-error")).to_have_count(2)
     await expect(tess.get_by_role("alert")).to_have_text("Please correct the 2 fields marked.")
     await expect(tess.get_by_label("Classroom name")).to_be_focused()
+    await assert_accessible(tess, context="create form with two errors")
     # Fixed, with students chosen in the picker: the messages go away and the classroom is listed.
     await tess.get_by_label("Classroom name").fill("Physics")
     await tess.get_by_label("Seat limit").fill("20")
@@ -93,6 +101,9 @@ async def test_a_teacher_edits_enrols_and_deletes_a_classroom(server: LiveServer
     # Part of the name, without its accent, finds Léa; Sue is unenrolled; Theo helps as a moderator.
     await pick(tess, "Students", "dub", "Léa Dubois")
     await tess.get_by_role("button", name="Remove Sue Student").click()
+    await tess.get_by_role("combobox", name="Moderators").fill("the")
+    await expect(tess.get_by_role("option", name="Theo Teacher")).to_be_visible()
+    await assert_accessible(tess, context="classroom settings with the picker open")
     await pick(tess, "Moderators", "the", "Theo Teacher")
     await tess.get_by_label("Camera", exact=True).uncheck()
     await tess.get_by_role("button", name="Save changes").click()
@@ -158,6 +169,7 @@ async def test_an_admin_searches_users_changes_a_role_and_resets_a_password(
     await admin.get_by_role("button", name="Change role of sam").click()
     role_dialog = admin.get_by_role("dialog", name="Change role of sam")
     await expect(role_dialog.get_by_label("New role")).to_have_value("student")
+    await assert_accessible(admin, context="users page with the role dialog open")
     await role_dialog.get_by_label("New role").select_option("teacher")
     await role_dialog.get_by_role("button", name="Save role").click()
     await expect(role_dialog).to_have_count(0)
