@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from aiohttp import ClientSession, web
-from aiortc import RTCRtpReceiver, RTCSessionDescription
+from aiortc import RTCRtpReceiver, RTCRtpSender, RTCSessionDescription
 
 from recorder_bot.client import ClassroomClient, ClassroomError
 from server.classrooms import get_classroom
@@ -207,8 +207,19 @@ async def test_a_denied_student_is_not_heard_even_through_an_m_line_never_offere
     assert other is not None
     await wait_for(lambda: counter.count(users["student2"], "microphone") > 20, 15)
     await asyncio.sleep(1)
+    assert student.pc is not None
+    sent = [await packets_sent(t.sender) for t in student.pc.getTransceivers() if t.sender.track]
+    assert sent, "the student attached its microphone"
+    assert min(sent) > 20, "and really sends it"
     assert counter.count(users["student"], "microphone") == 0
     assert all(remote.user_id != users["student"] for remote in teacher.sources.values())
+    # On the wire: besides student2's labelled microphone, not one packet reaches the teacher.
+    assert teacher.pc is not None
+    labelled = {remote.mid for remote in teacher.sources.values()}
+    unlabelled = [
+        await packets_received(t.receiver) for t in teacher.pc.getTransceivers() if t.mid not in labelled
+    ]
+    assert sum(unlabelled) == 0
 
 
 # -- media rights: withdrawn mid-class --------------------------------------------------------------------
@@ -218,6 +229,11 @@ async def packets_received(receiver: RTCRtpReceiver) -> int:
     """What a receiver's ``getStats()`` says arrived on its m-line (inbound-rtp ``packetsReceived``)."""
     report = await receiver.getStats()
     return sum(getattr(stat, "packetsReceived", 0) for stat in report.values() if stat.type == "inbound-rtp")
+
+
+async def packets_sent(sender: RTCRtpSender) -> int:
+    report = await sender.getStats()
+    return sum(getattr(stat, "packetsSent", 0) for stat in report.values() if stat.type == "outbound-rtp")
 
 
 async def packets_from(client: ClassroomClient, user_id: int, source: str) -> int:
