@@ -123,7 +123,8 @@ export class MediaHealth {
     if (!pc || pc.connectionState !== "connected") return;
     const received = await receivedCount(pc);
     const now = Date.now();
-    const arrived = received > this._received;
+    // The first poll is the baseline: what arrived before it counts from the moment we connected.
+    const arrived = this._received >= 0 && received > this._received;
     this._received = received;
     if (arrived || !this._expectingMedia()) {
       this._quietSince = now;
