@@ -82,8 +82,9 @@ function renderHeader(header, user) {
   });
   account.append(name, logoutButton);
 
-  nav.append(links, account);
-  header.replaceChildren(...[skipLink(), brand, nav].filter(Boolean));
+  nav.append(links);
+  // The account sits after the navigation, not in it: on a phone it shares the brand's row.
+  header.replaceChildren(...[skipLink(), brand, nav, account].filter(Boolean));
 }
 
 function navLink(href, text) {
