@@ -85,7 +85,7 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     await log_in(teacher, url, "tess", PASSWORD)
     await expect(teacher.get_by_role("heading", name="My classrooms")).to_be_visible()
     await teacher.get_by_label("Classroom name").fill("Physics 3B")
-    await teacher.get_by_label("Seat limit").fill("2")
+    await teacher.get_by_label("Seat limit").fill("1")
     for typed, name in (("sam", "Sam Student"), ("sue", "Sue Student")):
         await teacher.get_by_role("combobox", name="Students").fill(typed)
         await teacher.get_by_role("option", name=name).click()
@@ -95,7 +95,7 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     await expect(teacher).to_have_url(re.compile(rf"{url}/classrooms/\d+$"))
     await expect(teacher.get_by_role("heading", name="Physics 3B")).to_be_visible()
     await expect(participants(teacher)).to_contain_text("Tess Teacher")
-    await expect(teacher.locator("#seats")).to_have_text("Seats: 1 / 2")
+    await expect(teacher.locator("#seats")).to_have_text("Seats: 0 / 1")  # the teacher takes no seat
 
     student = await new_page(browser)
     await log_in(student, url, "sam", PASSWORD)
@@ -105,7 +105,7 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     await expect(participants(student)).to_contain_text("Tess Teacher")
     await expect(participants(student)).to_contain_text("Sam Student")
     await expect(participants(teacher)).to_contain_text("Sam Student")
-    await expect(teacher.locator("#seats")).to_have_text("Seats: 2 / 2")
+    await expect(teacher.locator("#seats")).to_have_text("Seats: 1 / 1")
 
     await student.get_by_role("textbox", name="Message").fill("Good morning, Miss!")
     await student.get_by_role("button", name="Send").click()
@@ -128,7 +128,7 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     await late.get_by_role("button", name="Join classroom").click()
     await expect(late.get_by_role("alert")).to_contain_text("full")
     await expect(participants(teacher)).not_to_contain_text("Sue Student")
-    await expect(teacher.locator("#seats")).to_have_text("Seats: 2 / 2")
+    await expect(teacher.locator("#seats")).to_have_text("Seats: 1 / 1")
 
     await student.get_by_role("button", name="Leave classroom").click()
     await expect(student).to_have_url(f"{url}/classrooms")
@@ -230,7 +230,7 @@ async def test_dashboard_follows_its_classrooms_live_and_sorts_them_by_status(
     await expect(participants(tess)).to_contain_text("Tess Teacher")
     physics = classroom_row(sam, "Physics 3B")
     await expect(physics.get_by_role("cell").last).to_have_text("In session (1)")
-    await expect(physics.get_by_role("cell").nth(2)).to_have_text("1 / 30")
+    await expect(physics.get_by_role("cell").nth(2)).to_have_text("0 / 30")  # a teacher takes no seat
 
     status_header = table.get_by_role("columnheader", name="Status")
     await expect(status_header).not_to_have_attribute("aria-sort", re.compile(".*"))

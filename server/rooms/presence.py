@@ -85,6 +85,12 @@ class Presence:
         room = self._rooms.get(classroom_id)
         return room.seats_used if room else 0
 
+    def people_present(self, classroom_id: int) -> int:
+        """Everyone inside but the robot, moderators included (what "In session (N)" counts; seats count
+        students only)."""
+        room = self._rooms.get(classroom_id)
+        return sum(1 for p in room.participants.values() if not p.robot) if room else 0
+
     def total_participants(self) -> int:
         return len(self._by_sid)
 
