@@ -50,6 +50,57 @@ PAST_THE_EDGE = """
 """
 
 
+# Each focusable control in turn takes focus (and so scrolls into view); those entirely hidden then by
+# something the page keeps fixed or sticky on screen (a header, a sheet, floating notices) are listed, as
+# "what (its name) under what". A state with a menu, listbox or dialog open is left alone: the person opened
+# that layer and closes it with Escape, which WCAG 2.4.11 allows. Focus and scroll are put back.
+HIDDEN_WHEN_FOCUSED = """
+() => {
+  const layers = document.querySelectorAll("dialog[open], [role=menu], [role=listbox]");
+  if ([...layers].some((layer) => layer.checkVisibility())) return [];
+  const describe = (node) => {
+    const classes = typeof node.className === "string" ? node.className.split(" ").filter(Boolean) : [];
+    return node.tagName.toLowerCase() + (node.id ? `#${node.id}` : "") + classes.map((c) => `.${c}`).join("");
+  };
+  const pinned = (node) => {
+    for (let at = node; at && at !== document.body; at = at.parentElement) {
+      if (["fixed", "sticky"].includes(getComputedStyle(at).position)) return at;
+    }
+    return null;
+  };
+  const before = document.activeElement;
+  const [scrollX, scrollY] = [window.scrollX, window.scrollY];
+  const hidden = [];
+  const controls = "a[href], button, input, select, textarea, summary, [tabindex]:not([tabindex='-1'])";
+  for (const node of document.querySelectorAll(controls)) {
+    if (node.disabled || !node.checkVisibility({ visibilityProperty: true })) continue;
+    node.focus();
+    if (document.activeElement !== node) continue;
+    const box = node.getBoundingClientRect();
+    if (box.width === 0 || box.height === 0) continue;
+    const points = [
+      [box.left + box.width / 2, box.top + box.height / 2],
+      [box.left + 2, box.top + 2],
+      [box.right - 2, box.top + 2],
+      [box.left + 2, box.bottom - 2],
+      [box.right - 2, box.bottom - 2],
+    ].filter(([x, y]) => x >= 0 && y >= 0 && x < innerWidth && y < innerHeight);
+    const tops = points.map(([x, y]) => document.elementFromPoint(x, y)).filter(Boolean);
+    if (tops.length === 0 || tops.some((top) => node === top || node.contains(top))) continue;
+    const layer = pinned(tops[0]);
+    if (layer && !layer.contains(node)) {
+      const name = (node.getAttribute("aria-label") || node.textContent || "").trim().slice(0, 40);
+      hidden.push(`${describe(node)} (${name}) under ${describe(tops[0])} in ${describe(layer)}`);
+    }
+  }
+  if (before instanceof HTMLElement && before !== document.body) before.focus({ preventScroll: true });
+  else document.activeElement?.blur();
+  window.scrollTo(scrollX, scrollY);
+  return hidden;
+}
+"""
+
+
 @dataclass(frozen=True)
 class Violation:
     rule: str
@@ -112,3 +163,12 @@ async def assert_reflows(page: Page, *, context: str) -> None:
             f"{context} ({page.url}): the page is {scroll_width} px wide in a {client_width} px window; "
             f"reaching past it: {', '.join(wide)}"
         )
+
+
+async def assert_focus_not_obscured(page: Page, *, context: str) -> None:
+    """WCAG 2.2's 2.4.11 (Focus Not Obscured, Minimum), which axe does not check: no control that takes the
+    keyboard's focus is then entirely hidden under something the page keeps fixed or sticky on screen."""
+    hidden: list[str] = await page.evaluate(HIDDEN_WHEN_FOCUSED)
+    if hidden:
+        listing = "\n".join(f"    {item}" for item in hidden)
+        raise AssertionError(f"{context} ({page.url}): focused but entirely hidden:\n{listing}")

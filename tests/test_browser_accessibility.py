@@ -4,19 +4,20 @@ The tour (tests/tour.py) opens each page as the person it is for: login, the das
 teacher and a student, Users, Settings, any page it does not know by name, the classroom live with a
 teacher and a student on fake cameras (and being recorded), Recorded Classes with a recording in progress
 and a finished one. At each state, the page is checked at 1280x720 and at 375x812; a serious or critical
-violation anywhere fails the test, which lists all of them at once, and so does a page that scrolls sideways
-on the phone (WCAG's reflow, which axe does not check).
+violation anywhere fails the test, which lists all of them at once; so do two WCAG criteria axe does not
+check: a page that scrolls sideways on the phone (1.4.10 Reflow) and a control hidden entirely under a fixed
+or sticky part of the page when it takes focus (2.4.11 Focus Not Obscured).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
 import pytest
 import pytest_asyncio
 from playwright.async_api import Browser, Page, expect
 
-from tests.accessibility import assert_accessible, assert_reflows
+from tests.accessibility import assert_accessible, assert_focus_not_obscured, assert_reflows
 from tests.browser import chromium
 from tests.live_server import LiveServer, live_server
 from tests.netns import require_private_namespace
@@ -49,6 +50,15 @@ EVERY_KIND_OF_PAGE = {
     "recordings-in-progress",
     "recordings",
 }
+
+
+Check = Callable[..., Awaitable[None]]
+
+
+def checks(size: str) -> list[Check]:
+    """axe and focus at every size; reflow (no sideways scrolling) where it matters, on the phone."""
+    found: list[Check] = [assert_accessible, assert_focus_not_obscured]
+    return [*found, assert_reflows] if size == "375x812" else found
 
 
 @pytest.fixture(autouse=True)
@@ -89,12 +99,11 @@ async def test_every_page_has_no_serious_accessibility_violation_at_desktop_and_
 
     async def visit(page: Page, name: str) -> None:
         async def check(size: str) -> None:
-            try:
-                await assert_accessible(page, context=f"{name} at {size}")
-                if size == "375x812":
-                    await assert_reflows(page, context=f"{name} at {size}")
-            except AssertionError as failure:
-                failures.append(str(failure))
+            for check_page in checks(size):
+                try:
+                    await check_page(page, context=f"{name} at {size}")
+                except AssertionError as failure:
+                    failures.append(str(failure))
 
         await at_each_size(page, check)
 
