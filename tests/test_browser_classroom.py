@@ -134,6 +134,7 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     await expect(student).to_have_url(f"{url}/classrooms")
     await expect(participants(teacher)).not_to_contain_text("Sam Student")
     await late.reload()
+    await late.get_by_role("button", name="Join classroom").click()
     await expect(participants(late)).to_contain_text("Tess Teacher")
     await expect(participants(teacher)).to_contain_text("Sue Student")
 

@@ -260,6 +260,7 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
 
     # Entering a class already being recorded: told at once.
     await sue.reload()
+    await sue.get_by_role("button", name="Join classroom").click()
     await expect(indicator(sue)).to_have_text("Recording")
     await expect(sue.get_by_text(CONSENT_TEXT)).to_be_visible()
     await expect(participant(sue, ROBOT)).to_be_visible()
@@ -388,6 +389,7 @@ async def test_reminder_from_settings_and_the_next_recording_uses_the_new_robot_
 
     # With the reminder off: no reminder on entering.
     await tess.reload()
+    await tess.get_by_role("button", name="Join classroom").click()
     await expect(participant(tess, "Sam Student")).to_be_visible()
     await expect(rec_button(tess)).to_be_enabled()
     await expect(tess.get_by_role("dialog", name="Recording reminder")).to_have_count(0)

@@ -127,6 +127,7 @@ async def test_flash_and_beep_from_a_real_browser_line_up_in_the_recording(
         # The teacher reloads: the camera and microphone files start again, so the flash (9 s in) falls
         # inside the recording however long joining took; the recording goes on meanwhile.
         await tess.reload()
+        await tess.get_by_role("button", name="Join classroom").click()
         await expect(rec_button(tess)).to_have_accessible_name(re.compile(r"^Stop REC .* — stop recording$"))
         await asyncio.sleep(20)
         await rec_button(tess).click()
