@@ -116,10 +116,15 @@ def set_members(classroom: Classroom, moderators: list[User] | None, students: l
 
 
 def classroom_json(
-    classroom: Classroom, viewer: User, seats_used: int, recording: dict[str, Any] | None = None
+    classroom: Classroom,
+    viewer: User,
+    seats_used: int,
+    present: int,
+    recording: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A Classroom on the wire with ``viewer``'s rights on it; ``recording`` is the RecordingStatus of its
-    active recording (``server.library.recordings.active_statuses``)."""
+    """A Classroom on the wire with ``viewer``'s rights on it: ``seats_used`` counts the students inside,
+    ``present`` everyone inside but the robot; ``recording`` is the RecordingStatus of its active recording
+    (``server.library.recordings.active_statuses``)."""
     members = sorted(classroom.members, key=lambda m: m.user.username)
     return {
         "id": classroom.id,
@@ -130,6 +135,7 @@ def classroom_json(
         + [user_ref(m.user) for m in members if m.kind == MemberKind.MODERATOR],
         "students": [user_ref(m.user) for m in members if m.kind == MemberKind.STUDENT],
         "seats_used": seats_used,
+        "present": present,
         "student_media": student_media_json(classroom),
         "recording": recording,
         "can_moderate": is_moderator(viewer, classroom),
@@ -145,7 +151,12 @@ async def described_classrooms(
 ) -> list[dict[str, Any]]:
     """Classrooms as ``viewer`` sees them, with live seats and recordings (one query for all)."""
     statuses = await active_statuses(db, [c.id for c in classrooms])
-    return [classroom_json(c, viewer, presence.seats_used(c.id), statuses.get(c.id)) for c in classrooms]
+    return [
+        classroom_json(
+            c, viewer, presence.seats_used(c.id), presence.people_present(c.id), statuses.get(c.id)
+        )
+        for c in classrooms
+    ]
 
 
 async def described_classroom(

@@ -1,5 +1,6 @@
 // A classroom's status as the dashboard lists it (Recording, In session, Idle) and the order it sorts in.
-// DOM-free: it reads the Classroom object the server sends (`seats_used`, `recording`: RecordingStatus).
+// DOM-free: it reads the Classroom object the server sends (`present`: people inside, moderators included;
+// `recording`: RecordingStatus).
 import { starterName } from "./recording.js";
 
 /** Status keys in the order "by status, ascending" lists them: the busiest classrooms first. */
@@ -11,7 +12,7 @@ export const STATUS_ORDER = Object.freeze(["recording", "live", "idle"]);
  * null); `recording` {by, since} for a classroom that records (since: ISO time or null), else null.
  */
 export function classroomStatus(classroom) {
-  const used = classroom.seats_used ?? 0;
+  const used = classroom.present ?? 0;
   const seats = used > 0 ? `In session (${used})` : null;
   if (classroom.recording) {
     const recording = { by: starterName(classroom.recording), since: classroom.recording.started_at ?? null };
@@ -31,7 +32,7 @@ export function sortClassrooms(classrooms, sort = null) {
   if (sort === null) return [...classrooms].sort(byName);
   const sign = sort === "descending" ? -1 : 1;
   const rank = (classroom) => STATUS_ORDER.indexOf(classroomStatus(classroom).key);
-  const seats = (classroom) => classroom.seats_used ?? 0;
+  const seats = (classroom) => classroom.present ?? 0;
   return [...classrooms].sort((a, b) => sign * (rank(a) - rank(b) || seats(b) - seats(a)) || byName(a, b));
 }
 

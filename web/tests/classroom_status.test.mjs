@@ -9,7 +9,7 @@ const classroom = (id, name, seatsUsed, recording = null) => ({
   id,
   name,
   seat_limit: 30,
-  seats_used: seatsUsed,
+  present: seatsUsed,
   recording,
 });
 const recordingStatus = (fields = {}) => ({
