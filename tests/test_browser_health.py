@@ -10,6 +10,7 @@ The test checks that ICE really never connected, not only what the page says.
 
 from __future__ import annotations
 
+import re
 import time
 
 import pytest
@@ -56,6 +57,9 @@ NO_CANDIDATES = """
   });
 })();
 """
+NO_MEDIA_WARNING = (
+    "The recording has no one's audio or video. Check that cameras and microphones are on and connected."
+)
 MESSAGE = "Your audio and video could not connect. Check your network or firewall; try Reconnect."
 
 # Every ICE state the page's peer connections went through, and the local candidates they gathered.
@@ -135,3 +139,26 @@ async def test_a_participant_whose_media_connects_shows_no_problem(
             await expect(page.locator("#health")).to_be_hidden()
             await expect(tile(page, other).get_by_text("Connection problem")).to_be_hidden()
         await page.wait_for_timeout(1000)
+
+
+async def test_a_recording_that_holds_no_ones_media_warns_the_moderator_until_media_arrives(
+    server: LiveServer, browser: Browser
+) -> None:
+    classroom = await set_up_classroom(server.url, {"sam": "Sam Student"})
+    # Tess's browser refuses her camera and microphone: the robot has no one to record.
+    tess = await enter(browser, classroom, "tess", media.REFUSE_DEVICES)
+    await tess.get_by_role("button", name="REC — start recording").click()
+    await expect(
+        tess.get_by_role("button", name=re.compile(r"^Stop REC .* — stop recording$"))
+    ).to_be_enabled()
+    started = time.monotonic()
+    warning = tess.locator("#rec-warning")
+    await expect(warning).to_have_text(NO_MEDIA_WARNING, timeout=15_000)
+    print(f"warned {time.monotonic() - started:.1f} s after the recording started")
+    assert await warning.get_attribute("aria-live") == "assertive"
+
+    # Sam comes in with camera and microphone: the robot receives him and the warning goes.
+    await enter(browser, classroom, "sam")
+    await expect(warning).to_be_empty(timeout=15_000)
+    await tess.get_by_role("button", name=re.compile(r"— stop recording$")).click()
+    await expect(tess.get_by_role("button", name="REC — start recording")).to_be_visible(timeout=30_000)

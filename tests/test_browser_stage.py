@@ -48,6 +48,13 @@ async def test_speaker_and_grid_views_pin_and_a_screen_share_taking_the_stage(
     tess, sam, _sue = await asyncio.gather(*(enter(browser, classroom, name) for name in names))
     await wait_receiving(tess, classroom, ["Sam Student", "Sue Student"])
 
+    # A raised hand shows on the tile, in words, for everyone.
+    await sam.get_by_role("button", name="Raise hand").click()
+    await expect(tile(tess, "Sam Student").get_by_text("Hand raised", exact=True)).to_be_visible()
+    await expect(tile(sam, "Sam Student (you)").get_by_text("Hand raised", exact=True)).to_be_visible()
+    await sam.get_by_role("button", name="Lower hand").click()
+    await expect(tile(tess, "Sam Student").get_by_text("Hand raised", exact=True)).to_be_hidden()
+
     # Speaker view: someone else is large, the others (and Tess herself) in the strip.
     layout = tess.get_by_role("button", name="Grid view")
     await expect(layout).to_have_attribute("aria-pressed", "false")
