@@ -16,7 +16,7 @@ from server.auth.passwords import hash_password
 from server.auth.permissions import can_be_moderator, can_create_classroom, can_delete_user, can_manage_users
 from server.auth.sessions import end_user_sessions
 from server.db.models import Classroom, Role, User, UserSettings
-from server.errors import Conflict, FieldProblems, Forbidden, Invalid, NotFound, plain_words
+from server.errors import Conflict, FieldProblems, Invalid, NotFound, plain_words
 from server.names import check_text
 from server.timefmt import iso
 
@@ -194,13 +194,6 @@ async def delete_user(db: AsyncSession, user: User, acting: User) -> None:
 
 
 DIRECTORY_LIMIT = 20
-
-
-def require_can_search_directory(user: User) -> None:
-    """The user directory (the classroom forms' picker) is for those who fill classrooms: teachers and
-    admins, who may also be made moderators."""
-    if not can_be_moderator(user):
-        raise Forbidden("only teachers and admins can search the user directory")
 
 
 def folded(text: str) -> str:

@@ -9,7 +9,7 @@ from pydantic import Field
 from sqlalchemy import select
 
 from server.api.registry import Body, api, json_response, match_int, read_body
-from server.auth.permissions import require_admin
+from server.auth.permissions import require_admin, require_can_search_directory
 from server.auth.sessions import require_authenticated, require_user
 from server.db.models import User
 from server.errors import Invalid
@@ -18,7 +18,6 @@ from server.users import (
     create_user,
     delete_user,
     get_user,
-    require_can_search_directory,
     search_directory,
     update_user,
     user_json,

@@ -64,6 +64,13 @@ def can_delete_user(acting: User, user: User) -> bool:
     return is_admin(acting) and acting.id != user.id
 
 
+def require_can_search_directory(user: User) -> None:
+    """The user directory (the classroom forms' picker) is for those who fill classrooms: teachers and
+    admins, who may also be made moderators."""
+    if not can_be_moderator(user):
+        raise Forbidden("only teachers and admins can search the user directory")
+
+
 # -- classrooms ---------------------------------------------------------------------------------------------
 
 
