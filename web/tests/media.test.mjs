@@ -261,3 +261,25 @@ test("stop closes, stops the tracks and tells the server; a failed start leaves 
   await failing.session.start({ microphone: new FakeTrack("audio", "mic-2") });
   assert.deepEqual(failing.connection.events("media_join").at(-1), { publish: ["microphone"] });
 });
+
+test("replaceTrack swaps a device in place (no media_join, old track stopped); an unpublished source joins again", async () => {
+  const { connection, pcs, session } = setUp();
+  connection.replies.set("media_join", { ok: true, ice_servers: [], offer: FIRST });
+  const microphone = new FakeTrack("audio", "mic");
+  await session.start({ microphone });
+  const camera = new FakeTrack("video", "cam");
+  const other = new FakeTrack("audio", "mic2");
+  await session.setMuted("audio", true);
+  await session.replaceTrack("microphone", other);
+  assert.equal(microphone.stopped, true);
+  assert.equal(other.enabled, false, "a muted microphone stays muted on the new device");
+  assert.equal(connection.events("media_join").length, 1);
+  await session.setMuted("audio", false);
+  assert.equal(pcs[0].transceivers.find((t) => t.mid === "0").sender.track, other);
+
+  await session.replaceTrack("camera", camera);
+  assert.deepEqual(connection.events("media_join").at(-1), { publish: ["microphone", "camera"] });
+  assert.equal(pcs.length, 2);
+  assert.equal(pcs[1].transceivers.find((t) => t.mid === "1").sender.track, camera);
+  await assert.rejects(session.replaceTrack("screen", camera), /cannot replace screen/);
+});
