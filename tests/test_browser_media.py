@@ -197,9 +197,11 @@ class Classroom:
     user_ids: dict[str, int]  # display name -> user id
 
 
-async def set_up_classroom(url: str, students: dict[str, str]) -> Classroom:
+async def set_up_classroom(
+    url: str, students: dict[str, str], student_media: dict[str, bool] | None = None
+) -> Classroom:
     """Through the HTTP API: the admin creates Tess (teacher) and ``students`` (username -> display name);
-    Tess creates a classroom with them."""
+    Tess creates a classroom with them (and ``student_media``: what students may publish, if given)."""
     user_ids: dict[str, int] = {}
     async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as admin:
         login = await admin.post(
@@ -217,9 +219,10 @@ async def set_up_classroom(url: str, students: dict[str, str]) -> Classroom:
     async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as teacher:
         login = await teacher.post(f"{url}/api/auth/login", json={"username": "tess", "password": PASSWORD})
         assert login.status == 200, await login.text()
-        made = await teacher.post(
-            f"{url}/api/classrooms", json={"name": "Physics 3B", "students": list(students)}
-        )
+        classroom: dict[str, Any] = {"name": "Physics 3B", "students": list(students)}
+        if student_media is not None:
+            classroom["student_media"] = student_media
+        made = await teacher.post(f"{url}/api/classrooms", json=classroom)
         assert made.status == 201, await made.text()
         classroom_id: int = (await made.json())["classroom"]["id"]
     return Classroom(url, classroom_id, user_ids)
@@ -407,7 +410,10 @@ async def test_three_see_and_hear_each_other_one_leaves_and_a_latecomer_sees_at_
 async def test_mute_and_camera_off_send_nothing_and_show_on_the_other_page_as_does_a_screen_share(
     server: LiveServer, browser: Browser
 ) -> None:
-    classroom = await set_up_classroom(server.url, {"sam": "Sam Student", "rita": "Rita Refuser"})
+    # Students may share their screen here (the classroom's default is not to).
+    classroom = await set_up_classroom(
+        server.url, {"sam": "Sam Student", "rita": "Rita Refuser"}, student_media={"screen": True}
+    )
     tess, sam = await asyncio.gather(enter(browser, classroom, "tess"), enter(browser, classroom, "sam"))
     await asyncio.gather(
         wait_receiving(tess, classroom, ["Sam Student"]), wait_receiving(sam, classroom, ["Tess Teacher"])

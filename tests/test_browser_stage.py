@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, ViewportSize, expect
 
 from tests import test_browser_media as media
 from tests.live_server import LiveServer
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.browser
 # The live server and the browser (which fails the test if a page logs an error) of the media tests.
 server = media.server
 browser = media.browser
-PHONE = {"width": 375, "height": 812}
+PHONE: ViewportSize = {"width": 375, "height": 812}
 
 
 def large(page: Page) -> Locator:
