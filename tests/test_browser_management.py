@@ -100,6 +100,12 @@ async def test_a_teacher_edits_enrols_and_deletes_a_classroom(server: LiveServer
     await tess.get_by_label("Seat limit").fill("12")
     # Part of the name, without its accent, finds Léa; Sue is unenrolled; Theo helps as a moderator.
     await pick(tess, "Students", "dub", "Léa Dubois")
+    # Searching for someone already chosen says so, rather than "Nobody found", and does not offer them.
+    await tess.get_by_role("combobox", name="Students").fill("lea")
+    already = tess.get_by_role("listbox", name="Students found").get_by_role("option")
+    await expect(already).to_have_text(["Léa Dubois is already chosen"])
+    await expect(already).to_have_attribute("aria-disabled", "true")
+    await tess.get_by_role("combobox", name="Students").fill("")
     await tess.get_by_role("button", name="Remove Sue Student").click()
     await tess.get_by_role("combobox", name="Moderators").fill("the")
     await expect(tess.get_by_role("option", name="Theo Teacher")).to_be_visible()
@@ -202,3 +208,34 @@ async def test_an_admin_searches_users_changes_a_role_and_resets_a_password(
     await expect(admin.get_by_role("status")).to_have_text("Deleted sue")
     await admin.get_by_label("Search users").fill("")
     await expect(users.get_by_role("row")).to_have_count(1 + len(PEOPLE))
+
+
+async def test_on_a_phone_every_users_actions_are_on_screen(server: LiveServer, browser: Browser) -> None:
+    cookie = await session_cookie(server, "admin", ADMIN_PASSWORD)
+    long_name = {"username": "u" * 32, "password": PASSWORD, "role": "student", "display_name": "W" * 60}
+    await api(server, cookie, "POST", "/api/users", long_name)
+    admin = await new_page(browser)
+    await admin.set_viewport_size({"width": 375, "height": 812})
+    await log_in(admin, server.url, "admin", ADMIN_PASSWORD)
+    await admin.goto(f"{server.url}/admin/users")
+    await expect(admin.get_by_role("button", name="Reset password of sam")).to_be_visible()
+    # Each user is a card: no sideways scrolling, and every row's buttons lie inside the window.
+    assert await admin.evaluate("document.scrollingElement.scrollWidth") <= 375
+    for button in await admin.locator("#users tbody button").all():
+        box = await button.bounding_box()
+        assert box is not None
+        name = await button.text_content()
+        assert box["x"] >= 0, name
+        assert box["x"] + box["width"] <= 375, name
+    await expect(admin.get_by_role("button", name="Delete sam")).to_be_in_viewport()
+
+    await admin.get_by_role("button", name="Reset password of sam").click()
+    dialog = admin.get_by_role("dialog", name="Reset password of sam")
+    await dialog.get_by_label("New password").fill("sam's new secret")
+    await dialog.get_by_role("button", name="Set password").click()
+    await expect(dialog).to_be_hidden()
+    await expect(admin.get_by_role("status")).to_have_text("New password set for sam.")
+    assert await admin.evaluate("document.scrollingElement.scrollWidth") <= 375
+    sam = await new_page(browser)
+    await log_in(sam, server.url, "sam", "sam's new secret")
+    await expect(sam.get_by_role("heading", name="My classrooms")).to_be_visible()

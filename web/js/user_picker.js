@@ -105,10 +105,11 @@ export class UserPicker {
     // An older answer arriving late must not replace a newer one.
     if (search !== this.searches || this.input.value.trim() !== query) return;
     this.found = users.filter((user) => !this.chosen.has(user.id));
-    this.renderFound();
+    this.renderFound(users.filter((user) => this.chosen.has(user.id)));
   }
 
-  renderFound() {
+  /** Shows who can be chosen, then (not choosable) those found who are already chosen. */
+  renderFound(alreadyChosen = []) {
     this.active = this.found.length ? 0 : -1;
     const options = this.found.map((user, index) =>
       el(
@@ -119,6 +120,10 @@ export class UserPicker {
         el("span", { className: "picker-username" }, `(${user.username})`),
       ),
     );
+    for (const user of alreadyChosen) {
+      const text = `${user.display_name} is already chosen`;
+      options.push(el("li", { className: "picker-already", role: "option", "aria-disabled": "true" }, text));
+    }
     if (options.length === 0) {
       options.push(el("li", { className: "picker-nobody", role: "option", "aria-disabled": "true" }, "Nobody found"));
     }

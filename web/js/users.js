@@ -39,9 +39,9 @@ function userRow(user) {
   return el(
     "tr",
     { "data-user-id": user.id },
-    el("td", {}, user.username),
-    el("td", {}, user.display_name ?? ""),
-    el("td", {}, user.role),
+    el("td", { className: "user-name", "data-label": "Username" }, user.username),
+    el("td", { "data-label": "Display name" }, user.display_name ?? ""),
+    el("td", { "data-label": "Role" }, user.role),
     actions,
   );
 }
