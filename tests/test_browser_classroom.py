@@ -125,8 +125,14 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     late = await new_page(browser)
     await log_in(late, url, "sue", PASSWORD)
     await late.get_by_role("link", name="Physics 3B").click()
+    # The check before joining already says that every seat is taken.
+    await expect(late.locator("#prejoin-seats")).to_contain_text("Seats: 1 / 1. This classroom is full")
     await late.get_by_role("button", name="Join classroom").click()
     await expect(late.get_by_role("alert")).to_contain_text("full")
+    # Not a dead end: the page says so in place of the classroom, with the ways on.
+    await expect(late.get_by_role("heading", name="You are not in this classroom")).to_be_visible()
+    await expect(late.get_by_role("button", name="Try again")).to_be_visible()
+    await expect(late.get_by_role("link", name="Back to My classrooms")).to_be_visible()
     await expect(participants(teacher)).not_to_contain_text("Sue Student")
     await expect(teacher.locator("#seats")).to_have_text("Seats: 1 / 1")
 

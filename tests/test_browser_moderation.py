@@ -42,8 +42,22 @@ KEEP_PEER_CONNECTIONS = """
       window.__pcs.push(this);
     }
   };
+  // And every screen it captures, so the test can tell whether one is still being captured.
+  const devices = navigator.mediaDevices;
+  const display = devices?.getDisplayMedia?.bind(devices);
+  if (display) {
+    window.__screens = [];
+    devices.getDisplayMedia = async (...args) => {
+      const stream = await display(...args);
+      window.__screens.push(...stream.getTracks());
+      return stream;
+    };
+  }
 })();
 """
+
+# The states of the screen tracks the page has captured.
+SCREEN_STATES = "() => (window.__screens ?? []).map((track) => track.readyState)"
 
 # What the page's current peer connection has sent, per kind, and whether its local tracks are enabled.
 OUTBOUND_STATS = """
@@ -304,6 +318,23 @@ async def test_the_teacher_denies_a_camera_asks_to_mute_and_removes_after_confir
     sam_row = row(tess, "Sam Student")
     await expect(sam_row.get_by_role("img", name="Camera on")).to_be_visible()
     await assert_sending(sam, "video")
+    own_video = sam.locator("#media figure").filter(has_text="Sam Student (you)").locator("video")
+    await expect(own_video).to_be_visible()
+
+    # Students may not share their screen here (the classroom's default): the button says so and is off.
+    share = sam.get_by_role("button", name="Share screen (not allowed by the moderator)")
+    await expect(share).to_be_disabled()
+    # Pressed anyway (as from a stale page): refused once, in words, and the screen is no longer captured.
+    await share.evaluate("(button) => { button.disabled = false; }")
+    await share.click()
+    refusal = sam.get_by_role("alert").locator(".notice")
+    await expect(refusal).to_have_text(
+        re.compile(r"The moderator has not allowed you to share your screen\.")
+    )
+    await expect(refusal).to_have_count(1)
+    await expect(share).to_be_disabled()
+    assert await sam.evaluate(SCREEN_STATES) == ["ended"]
+    await refusal.get_by_role("button", name="Dismiss").click()
 
     # A hand lowered by the teacher: the student is told, and may raise it again.
     await sam.get_by_role("button", name="Raise hand").click()
@@ -325,6 +356,9 @@ async def test_the_teacher_denies_a_camera_asks_to_mute_and_removes_after_confir
     await expect(sam_row).to_contain_text("Not allowed: camera")
     await expect(sam.get_by_role("alert")).to_contain_text("A moderator has not allowed your camera.")
     await expect(sam_row.get_by_role("img", name="No camera")).to_be_visible()
+    # The student's own page shows the camera off and not allowed, not a live picture nobody else sees.
+    await expect(sam.get_by_role("button", name="Camera not allowed by the moderator")).to_be_disabled()
+    await expect(own_video).to_be_hidden()
     await assert_not_sending(sam, "video")
     await assert_sending(sam, "audio")
     # Allowed again: the page joins media again with its camera, and the warning goes.
@@ -333,6 +367,8 @@ async def test_the_teacher_denies_a_camera_asks_to_mute_and_removes_after_confir
     await expect(sam.get_by_role("status")).to_contain_text("A moderator allowed your camera.")
     await expect(sam.get_by_role("alert")).to_be_hidden()
     await expect(sam_row.get_by_role("img", name="Camera on")).to_be_visible()
+    await expect(sam.get_by_role("button", name="Turn camera off")).to_be_enabled()
+    await expect(own_video).to_be_visible()
     await assert_sending(sam, "video")
     await sam_row.get_by_role("button", name="Media rights for Sam Student").click()
 

@@ -25,6 +25,8 @@ const page = {
   seats: document.getElementById("seats"),
   ended: document.getElementById("ended"),
   endedText: document.getElementById("ended-text"),
+  endedHeading: document.getElementById("ended-heading"),
+  retryButton: document.getElementById("retry-button"),
   controls: document.getElementById("controls"),
   live: document.getElementById("live"),
   micButton: document.getElementById("mic-button"),
@@ -210,6 +212,9 @@ const prejoin = new PreJoin({
   level: document.getElementById("prejoin-level"),
   problem: document.getElementById("prejoin-problem"),
   join: document.getElementById("join-button"),
+  seats: document.getElementById("prejoin-seats"),
+  cameraDenied: document.getElementById("prejoin-camera-denied"),
+  micDenied: document.getElementById("prejoin-mic-denied"),
 });
 
 const deviceMenu = new DeviceMenu(
@@ -281,9 +286,29 @@ function setSeats(used) {
   page.seats.hidden = false;
 }
 
-/** A failed action stays on the page until dismissed or until an action succeeds. */
+/**
+ * A failed action stays on the page until dismissed or until an action succeeds. A refusal comes twice (the
+ * ack and the `error` event): both show as this one notice.
+ */
 function showActionError(err) {
-  notices.error(err.message, { key: NOTICE.action });
+  notices.error(forPeople(err), { key: NOTICE.action });
+}
+
+// A moderator's refusal of a source, in the words of the person refused.
+const REFUSED_SOURCES = {
+  microphone: "The moderator has not allowed you to use your microphone.",
+  camera: "The moderator has not allowed you to use your camera.",
+  screen: "The moderator has not allowed you to share your screen.",
+};
+
+/** The server's message as a sentence for people. */
+function forPeople(err) {
+  const message = String(err?.message ?? "").trim();
+  const refused = /has not allowed your (microphone|camera|screen)/.exec(message);
+  if (refused) return REFUSED_SOURCES[refused[1]];
+  if (!message) return "That did not work. Please try again.";
+  const sentence = message[0].toUpperCase() + message.slice(1);
+  return /[.!?…]$/.test(sentence) ? sentence : `${sentence}.`;
 }
 
 function actionSucceeded() {
@@ -346,6 +371,21 @@ async function followMediaRights(previous, self) {
   }
   try {
     if (session.sharingScreen && !mayPublish(self, "screen")) await session.stopScreen();
+    // A withdrawn camera or microphone is closed (its light goes off); allowed again, it is opened again
+    // if the person had it on.
+    for (const source of ["microphone", "camera"]) {
+      if (!mayPublish(self, source)) {
+        dropLocal(source);
+      } else if (!media.local[source] && media.wanted[source] && media.available[source]) {
+        const track = await captureTrack(source, media.devices[source]);
+        if (!media.session?.active || !mayPublish(state.self, source)) {
+          track.stop();
+          continue;
+        }
+        track.enabled = !session.muted[source === "camera" ? "video" : "audio"];
+        media.local[source] = track;
+      }
+    }
     const wanted = ["microphone", "camera"].filter((source) => media.local[source] && mayPublish(self, source));
     if (wanted.join() !== session.publish.join()) {
       for (const source of wanted) session.tracks[source] = media.local[source];
@@ -358,6 +398,16 @@ async function followMediaRights(previous, self) {
     renderMediaControls();
     renderTile(self.user_id);
   }
+}
+
+/** Closes our camera or microphone (a moderator withdrew it): nothing of it is captured any more. */
+function dropLocal(source) {
+  const track = media.local[source];
+  if (!track) return;
+  delete media.local[source];
+  const session = media.session;
+  if (session?.tracks[source] === track) delete session.tracks[source];
+  track.stop();
 }
 
 const RIGHT_NAMES = { microphone: "your microphone", camera: "your camera", screen: "sharing your screen" };
@@ -375,13 +425,18 @@ function allowedTracks(tracks) {
   const self = state.self;
   if (!self?.may_publish) return tracks;
   const allowed = Object.entries(tracks).filter(([source]) => mayPublish(self, source));
-  for (const source of Object.keys(tracks)) if (tracks[source] && !mayPublish(self, source)) sayNotAllowed(source);
+  for (const source of Object.keys(tracks)) {
+    if (tracks[source] && !mayPublish(self, source)) {
+      sayNotAllowed(source);
+      if (media.local[source] === tracks[source]) dropLocal(source);
+    }
+  }
   return Object.fromEntries(allowed);
 }
 
 /** Our own tile follows the local state at once rather than the server's echo. */
 function localState(source, kind) {
-  if (!media.local[source] || !media.session?.active) return "off";
+  if (!media.local[source] || !media.session?.active || !mayOwn(source)) return "off";
   return media.session.muted[kind] ? "muted" : "on";
 }
 
@@ -390,7 +445,7 @@ function renderTile(userId) {
   const participant = participants.get(userId);
   if (!participant) return;
   const self = isSelf(userId);
-  const tracks = self ? media.local : (media.remote.get(userId) ?? {});
+  const tracks = self ? ownTracks() : (media.remote.get(userId) ?? {});
   const sharing = self ? media.session?.sharingScreen : participant.screen_sharing;
   const screen = self ? media.session?.tracks.screen : tracks.screen;
   tiles.render(participant, {
@@ -402,12 +457,30 @@ function renderTile(userId) {
   });
 }
 
+/** Whether we may send `source` now (true until the server has said who we are). */
+function mayOwn(source) {
+  return !state.self || mayPublish(state.self, source);
+}
+
+/** What our own tile plays: only what we may send (a withdrawn camera is not shown as if it were seen). */
+function ownTracks() {
+  return Object.fromEntries(Object.entries(media.local).filter(([source, track]) => track && mayOwn(source)));
+}
+
 // ---- stage and toolbar ----------------------------------------------------------------------------------
 
-/** A toolbar button's visible text (its accessible name) and, optionally, its icon. */
-function setTool(button, label, icon = null) {
+/**
+ * A toolbar button's visible text (its accessible name), optionally its icon, and a visually hidden end of
+ * its name (`more`), also shown as its tooltip.
+ */
+function setTool(button, label, icon = null, more = "") {
   const text = button.querySelector(".tool-label");
-  if (text.textContent !== label) text.textContent = label;
+  if (text.textContent !== label + more) {
+    text.replaceChildren(label);
+    if (more) text.append(Object.assign(document.createElement("span"), { className: "visually-hidden", textContent: more }));
+  }
+  if (more) button.title = label + more;
+  else button.removeAttribute("title");
   if (icon) button.querySelector(".icon").className = `icon icon-${icon}`;
 }
 
@@ -665,15 +738,32 @@ function renderMediaControls() {
   const cameraOff = !media.local.camera && !media.wanted.camera && media.available.camera;
   const micMuted = micOff || Boolean(session?.muted.audio && media.local.microphone);
   const cameraMuted = cameraOff || Boolean(session?.muted.video && media.local.camera);
-  setTool(page.micButton, micMuted ? "Unmute microphone" : "Mute microphone", micMuted ? "mic-off" : "mic");
-  page.micButton.classList.toggle("off", micMuted);
-  page.micButton.disabled = !(live && (media.local.microphone || micOff));
-  setTool(page.cameraButton, cameraMuted ? "Turn camera on" : "Turn camera off", cameraMuted ? "camera-off" : "camera");
-  page.cameraButton.classList.toggle("off", cameraMuted);
-  page.cameraButton.disabled = !(live && (media.local.camera || cameraOff));
-  setTool(page.screenButton, session?.sharingScreen ? "Stop sharing" : "Share screen");
+  // What a moderator has not allowed is shown off and disabled, and its name says why (the end of the name
+  // is visually hidden, and the button's tooltip).
+  if (mayOwn("microphone")) {
+    setTool(page.micButton, micMuted ? "Unmute microphone" : "Mute microphone", micMuted ? "mic-off" : "mic");
+    page.micButton.disabled = !(live && (media.local.microphone || micOff));
+  } else {
+    setTool(page.micButton, "Microphone not allowed", "mic-off", " by the moderator");
+    page.micButton.disabled = true;
+  }
+  page.micButton.classList.toggle("off", micMuted || !mayOwn("microphone"));
+  if (mayOwn("camera")) {
+    setTool(page.cameraButton, cameraMuted ? "Turn camera on" : "Turn camera off", cameraMuted ? "camera-off" : "camera");
+    page.cameraButton.disabled = !(live && (media.local.camera || cameraOff));
+  } else {
+    setTool(page.cameraButton, "Camera not allowed", "camera-off", " by the moderator");
+    page.cameraButton.disabled = true;
+  }
+  page.cameraButton.classList.toggle("off", cameraMuted || !mayOwn("camera"));
+  if (mayOwn("screen") || session?.sharingScreen) {
+    setTool(page.screenButton, session?.sharingScreen ? "Stop sharing" : "Share screen");
+    page.screenButton.disabled = !(live && navigator.mediaDevices?.getDisplayMedia);
+  } else {
+    setTool(page.screenButton, "Share screen", null, " (not allowed by the moderator)");
+    page.screenButton.disabled = true;
+  }
   page.screenButton.setAttribute("aria-pressed", String(Boolean(session?.sharingScreen)));
-  page.screenButton.disabled = !(live && navigator.mediaDevices?.getDisplayMedia);
 }
 
 async function mediaAction(button, action) {
@@ -758,6 +848,8 @@ function setUpControls() {
     ),
   );
   page.reconnectButton.addEventListener("click", reconnectMedia);
+  // A full classroom: the whole way in again (a seat may have freed up).
+  page.retryButton.addEventListener("click", () => location.reload());
   setUpStage();
   page.screenButton.addEventListener("click", () => mediaAction(page.screenButton, toggleScreen));
   page.soundButton.addEventListener("click", () => {
@@ -844,9 +936,24 @@ function joinFailed(err) {
     return;
   }
   notices.clear();
-  notices.error(err.message, { key: NOTICE.connection });
   page.controls.hidden = true;
   page.live.hidden = true;
+  if (err.code === "classroom_full" || err.code === "not_found" || err.code === "forbidden") {
+    // Not let in: the page says why in place of the classroom, with the ways on.
+    showEnded("You are not in this classroom", forPeople(err), { retry: err.code === "classroom_full" });
+    state.connection.close();
+    return;
+  }
+  notices.error(forPeople(err), { key: NOTICE.connection });
+}
+
+/** The page in place of the classroom: a heading, why, "Back to My classrooms" and, if offered, "Try again". */
+function showEnded(heading, text, { retry = false } = {}) {
+  notices.container.hidden = true;
+  page.endedHeading.textContent = heading;
+  page.endedText.textContent = text;
+  page.retryButton.hidden = !retry;
+  page.ended.hidden = false;
 }
 
 /**
@@ -861,11 +968,9 @@ function stopParticipating(alertText) {
   rec.leave();
   if (removeDialog.dialog.open) removeDialog.dialog.close("cancel");
   notices.clear();
-  notices.container.hidden = true;
   page.controls.hidden = true;
   page.live.hidden = true;
-  page.endedText.textContent = alertText;
-  page.ended.hidden = false;
+  showEnded("You are no longer in this classroom", alertText);
   state.connection.close();
 }
 
@@ -883,7 +988,7 @@ function muteRequested({ kind, by }) {
         onClick: () => {
           const session = media.session;
           const mediaKind = video ? "video" : "audio";
-          if (!session?.active || session.muted[mediaKind]) return;
+          if (!session?.active || session.muted[mediaKind] || !session.tracks[video ? "camera" : "microphone"]) return;
           return mediaAction(button, () => session.setMuted(mediaKind, true));
         },
       },
@@ -905,7 +1010,7 @@ function listen(connection) {
   connection.on("chat", ({ message }) => chat.append(message));
   connection.on("mute_requested", muteRequested);
   connection.on("removed", ({ reason }) => stopParticipating(REMOVED_MESSAGES[reason] ?? REMOVED_MESSAGES.removed));
-  connection.on("error", ({ message }) => notices.error(message));
+  connection.on("error", (err) => showActionError(err));
   connection.on("active_speaker", ({ user_id: userId }) => setSpeaker(userId ?? null));
   connection.on("recording_state", (payload) => rec.recordingState(payload));
   if (SERVER_EVENTS.includes("recording_media")) {
@@ -938,7 +1043,9 @@ async function main() {
   // The name is shown even when joining fails (e.g. the classroom is full).
   getClassroom(classroomId).then(
     (classroom) => {
-      if (!state.joined) setClassroom({ name: classroom.name });
+      if (state.joined) return;
+      setClassroom({ name: classroom.name });
+      prejoin.setClassroom(classroom);
     },
     () => {},
   );

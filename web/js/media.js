@@ -159,8 +159,13 @@ export class MediaSession {
       if (!ack.renegotiating) await this._attachTracks();
       await attached;
     } catch (err) {
-      if (this.tracks.screen === track) this.tracks.screen = null;
-      this._screenWaiter = null;
+      // Refused (or never attached): the screen is no longer captured, and the wait ends quietly.
+      attached.catch(() => {});
+      this._screenWaiter?.();
+      if (this.tracks.screen === track) {
+        this.tracks.screen = null;
+        track.stop();
+      }
       throw err;
     }
     if (this.tracks.screen === track) await this.connection.mediaState({ screen_sharing: true });

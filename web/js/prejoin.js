@@ -5,7 +5,8 @@ import { captureProblem, cameraConstraints, deviceOf, fillSelect, LevelMeter, li
 
 export class PreJoin {
   /**
-   * @param elements {section, video, noCamera, cameraOn, camera, micOn, microphone, level, problem, join}
+   * @param elements {section, video, noCamera, cameraOn, camera, micOn, microphone, level, problem, join,
+   *   seats, cameraDenied, micDenied}
    */
   constructor(elements) {
     this.elements = elements;
@@ -13,6 +14,8 @@ export class PreJoin {
     this.meter = new LevelMeter(elements.level);
     this._problems = {};
     this._joined = null;
+    this._denied = {}; // source -> true: the classroom does not let this person send it
+    this._hasDevice = { camera: true, microphone: true };
     const e = elements;
     e.cameraOn.addEventListener("change", () => this._toggle("camera", e.cameraOn.checked));
     e.micOn.addEventListener("change", () => this._toggle("microphone", e.micOn.checked));
@@ -38,6 +41,31 @@ export class PreJoin {
     e.join.disabled = false;
     e.join.focus();
     return joined;
+  }
+
+  /**
+   * What the classroom says before joining (GET /api/classrooms/{id}): for a student, its seats (and whether
+   * it is full) and the sources its students may not send, which are shown off, disabled and why. The
+   * server decides again at the join; this only spares the person a check that cannot be used.
+   */
+  setClassroom(classroom) {
+    const e = this.elements;
+    if (classroom.can_moderate) return;
+    if (e.seats && classroom.seat_limit != null && classroom.seats_used != null) {
+      const full = classroom.seats_used >= classroom.seat_limit;
+      e.seats.textContent =
+        `Seats: ${classroom.seats_used} / ${classroom.seat_limit}` +
+        (full ? ". This classroom is full: you can join when a seat is free." : "");
+      e.seats.hidden = false;
+    }
+    const media = classroom.student_media ?? {};
+    for (const source of ["camera", "microphone"]) {
+      if (media[source] !== false) continue;
+      this._denied[source] = true;
+      this._set(source, null);
+      this._applyDenied(source);
+    }
+    this._render();
   }
 
   /** Takes the check off the page and stops whatever it still holds (after a refused join, say). */
@@ -86,6 +114,8 @@ export class PreJoin {
     if (microphones.length === 0) e.micOn.checked = false;
     e.cameraOn.disabled = cameras.length === 0;
     e.micOn.disabled = microphones.length === 0;
+    this._hasDevice = { camera: cameras.length > 0, microphone: microphones.length > 0 };
+    for (const source of Object.keys(this._denied)) this._applyDenied(source);
     this._render();
   }
 
@@ -118,7 +148,22 @@ export class PreJoin {
     this._render();
   }
 
+  /** A source the moderator does not allow: unticked, disabled, and its label says why. */
+  _applyDenied(source) {
+    const e = this.elements;
+    const box = source === "camera" ? e.cameraOn : e.micOn;
+    box.checked = false;
+    box.disabled = true;
+    (source === "camera" ? e.camera : e.microphone).disabled = true;
+    const reason = source === "camera" ? e.cameraDenied : e.micDenied;
+    if (reason) reason.hidden = false;
+  }
+
   _set(source, track) {
+    if (track && this._denied[source]) {
+      track.stop();
+      track = null;
+    }
     const previous = this.tracks[source];
     if (previous && previous !== track) previous.stop();
     if (track) this.tracks[source] = track;
@@ -133,7 +178,7 @@ export class PreJoin {
   _render() {
     const e = this.elements;
     e.noCamera.hidden = Boolean(this.tracks.camera);
-    e.noCamera.textContent = e.cameraOn.checked ? "No camera" : "Camera off";
+    e.noCamera.textContent = this._denied.camera ? "Camera not allowed" : e.cameraOn.checked ? "No camera" : "Camera off";
     const problem = this._problems.all ?? this._problems.camera ?? this._problems.microphone ?? "";
     if (e.problem.textContent !== problem) e.problem.textContent = problem;
   }
@@ -143,7 +188,7 @@ export class PreJoin {
     const tracks = { ...this.tracks };
     const devices = { camera: e.camera.value || null, microphone: e.microphone.value || null };
     const on = { camera: e.cameraOn.checked, microphone: e.micOn.checked };
-    const available = { camera: !e.cameraOn.disabled, microphone: !e.micOn.disabled };
+    const available = { ...this._hasDevice };
     let problem = this._problems.all ?? null;
     if (!problem && e.cameraOn.checked && !tracks.camera) {
       problem = "No camera available: the others hear you but cannot see you.";

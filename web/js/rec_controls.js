@@ -106,10 +106,20 @@ export class RecControls {
     this._renderButton();
   }
 
-  /** Out of the classroom: nothing is asked any more. */
+  /** Out of the classroom: nothing is asked any more, and nothing says the class is being recorded. */
   leave() {
     this.joined = false;
+    this.recording = null;
+    this.mediaWarning = null;
+    this.pending = null;
+    if (this.timer !== null) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
+    this._renderWarning();
+    this._renderBanner();
     this.setOnline(false);
+    this.elements.button.hidden = true;
     closeDialog(this.elements.consentDialog);
     closeDialog(this.elements.reminderDialog);
   }

@@ -58,6 +58,7 @@ export class TileGrid {
     tile.figure.classList.toggle("self", self);
     const name = self ? `${participant.display_name} (you)` : participant.display_name;
     tile.caption.textContent = name;
+    tile.caption.title = name; // the full name, where a small tile cuts it short
     tile.placeholder.textContent = initials(participant.display_name);
     setActionNames(tile, name);
 
@@ -196,7 +197,8 @@ function badge(className, icon, text) {
     "span",
     { className: `tile-badge ${className}`, hidden: true },
     el("span", { className: `icon ${icon}`, "aria-hidden": "true" }),
-    text,
+    // On small tiles only the icon shows; the words stay for screen readers (stage.css).
+    el("span", { className: "tile-badge-text" }, text),
   );
 }
 
