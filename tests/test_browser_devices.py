@@ -171,6 +171,27 @@ async def test_the_check_before_joining_shows_a_preview_and_a_moving_level_and_j
     await wait_receiving(tess, classroom, ["Sam Student"])
 
 
+async def test_the_check_before_joining_shows_a_camera_the_classroom_does_not_allow_as_not_allowed(
+    server: LiveServer, browser: Browser
+) -> None:
+    classroom = await set_up_classroom(server.url, {"sam": "Sam Student"}, student_media={"camera": False})
+    sam = await open_page(browser, server.url, "sam")
+    await sam.goto(f"{server.url}/classrooms/{classroom.classroom_id}")
+    await expect(sam.get_by_role("button", name="Join classroom")).to_be_enabled()
+    camera_on = check(sam).get_by_role("checkbox", name="Camera on (not allowed by the moderator)")
+    await expect(camera_on).not_to_be_checked()
+    await expect(camera_on).to_be_disabled()
+    await expect(check(sam).get_by_text("Camera not allowed", exact=True)).to_be_visible()
+    assert await sam.locator("#prejoin-video").evaluate("video => video.srcObject") is None
+    await expect(check(sam).get_by_role("checkbox", name="Microphone on")).to_be_checked()
+    await sam.get_by_role("button", name="Join classroom").click()
+
+    await expect(sam.get_by_role("button", name="Camera not allowed by the moderator")).to_be_disabled()
+    await expect(sam.get_by_role("button", name="Mute microphone")).to_be_enabled()
+    await assert_sending(sam, "audio")
+    await assert_sends_nothing(sam, "video")
+
+
 async def test_switching_camera_and_microphone_during_class_keeps_the_others_receiving_without_renegotiation(
     server: LiveServer, browser: Browser
 ) -> None:

@@ -167,6 +167,29 @@ async def test_on_a_phone_nothing_overflows_and_every_toolbar_button_is_in_reach
     await panel.click()
     await expect(sam.get_by_role("list", name="Participants")).to_be_hidden()
 
+    # A raised hand on a small tile of the strip: its badge is whole, inside the tile and clear of the
+    # muted-microphone mark (an icon, its words kept for screen readers).
+    await sam.get_by_role("button", name="Raise hand").click()
+    await sam.get_by_role("button", name="Mute microphone").click()
+    own = sam.locator("#stage-strip figure").filter(has_text="Sam Student (you)")
+    hand = own.locator(".badge-hand")
+    await expect(hand).to_have_text("Hand raised")
+    await expect(own.get_by_role("img", name="Microphone muted")).to_be_visible()
+    hand_box = await hand.bounding_box()
+    own_box = await own.bounding_box()
+    mark_box = await own.get_by_role("img", name="Microphone muted").bounding_box()
+    assert hand_box is not None
+    assert own_box is not None
+    assert mark_box is not None
+    assert hand_box["x"] + hand_box["width"] <= min(own_box["x"] + own_box["width"], mark_box["x"]), (
+        hand_box,
+        mark_box,
+        own_box,
+    )
+    assert await own.locator("figcaption").get_attribute("title") == "Sam Student (you)"
+    await sam.get_by_role("button", name="Unmute microphone").click()
+    await sam.get_by_role("button", name="Lower hand").click()
+
     # Grid view and a press of each media button work there too.
     await sam.get_by_role("button", name="Grid view").click()
     await expect(tile(sam, "Tess Teacher")).to_be_visible()
