@@ -314,8 +314,13 @@ async def test_a_teacher_made_moderator_in_class_gets_the_moderator_controls_at_
     await expect(rec).to_be_hidden()
     await expect(theo_on_sam.get_by_text("Moderator", exact=True)).to_have_count(0)
 
-    # Unenrolled while in class: Sam is told, the classroom's controls are gone and the page stops talking.
+    # Unenrolled while in class: Sam is told, the classroom's controls are gone and the page stops talking;
+    # it no longer says that the class is being recorded.
+    banner = sam.locator("#recording-banner")
+    await expect(banner).to_contain_text("This class is being recorded")
     await api(server, tess_cookie, "PATCH", path, {"students": ["theo"]})
     await expect(sam.get_by_role("alert")).to_have_text("You no longer have access to this classroom.")
+    await expect(banner).to_be_empty()
+    await expect(sam.locator("#rec-warning")).to_be_empty()
     await expect(sam.get_by_role("button", name="Raise hand")).to_be_hidden()
     await expect(participants(theo)).not_to_contain_text("Sam Student")
