@@ -148,9 +148,10 @@ async def test_a_recording_that_holds_no_ones_media_warns_the_moderator_until_me
     # Tess's browser refuses her camera and microphone: the robot has no one to record.
     tess = await enter(browser, classroom, "tess", media.REFUSE_DEVICES)
     await tess.get_by_role("button", name="REC — start recording").click()
-    await expect(
-        tess.get_by_role("button", name=re.compile(r"^Stop REC .* — stop recording$"))
-    ).to_be_enabled()
+    stop = tess.get_by_role("button", name=re.compile(r"^Stop REC \d+:\d\d:\d\d — stop recording$"))
+    await expect(stop).to_be_enabled()
+    # What it reads: the words and the time apart ("Stop REC 0:00:02").
+    await expect(stop).to_have_text(re.compile(r"^Stop REC \d+:\d\d:\d\d$"))
     started = time.monotonic()
     warning = tess.locator("#rec-warning")
     await expect(warning).to_have_text(NO_MEDIA_WARNING, timeout=15_000)
