@@ -89,7 +89,9 @@ def set_hand(room: ClassroomPresence, participant: Participant, raised: bool) ->
     if not raised:
         participant.hand_raised_at = None
         return
-    now = datetime.now(UTC)
+    # Whole milliseconds, as the wire carries them: raises within one millisecond would otherwise tie there.
+    moment = datetime.now(UTC)
+    now = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
     latest = max((p.hand_raised_at for p in room.participants.values() if p.hand_raised_at), default=None)
     if latest is not None and now <= latest:
         now = latest + timedelta(milliseconds=1)
