@@ -95,7 +95,7 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     await expect(teacher).to_have_url(re.compile(rf"{url}/classrooms/\d+$"))
     await expect(teacher.get_by_role("heading", name="Physics 3B")).to_be_visible()
     await expect(participants(teacher)).to_contain_text("Tess Teacher")
-    await expect(teacher.locator("#seats")).to_have_text("Seats: 0 / 1")  # the teacher takes no seat
+    await expect(teacher.locator("#seats")).to_have_text("Student seats: 0 / 1")  # the teacher takes no seat
 
     student = await new_page(browser)
     await log_in(student, url, "sam", PASSWORD)
@@ -105,7 +105,7 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     await expect(participants(student)).to_contain_text("Tess Teacher")
     await expect(participants(student)).to_contain_text("Sam Student")
     await expect(participants(teacher)).to_contain_text("Sam Student")
-    await expect(teacher.locator("#seats")).to_have_text("Seats: 1 / 1")
+    await expect(teacher.locator("#seats")).to_have_text("Student seats: 1 / 1")
 
     await student.get_by_role("textbox", name="Message").fill("Good morning, Miss!")
     await student.get_by_role("button", name="Send").click()
@@ -126,7 +126,7 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     await log_in(late, url, "sue", PASSWORD)
     await late.get_by_role("link", name="Physics 3B").click()
     # The check before joining already says that every seat is taken.
-    await expect(late.locator("#prejoin-seats")).to_contain_text("Seats: 1 / 1. This classroom is full")
+    await expect(late.locator("#prejoin-seats")).to_contain_text("Student seats: 1 / 1. This classroom is full")
     await late.get_by_role("button", name="Join classroom").click()
     await expect(late.get_by_role("alert")).to_contain_text("full")
     # Not a dead end: the page says so in place of the classroom, with the ways on.
@@ -134,7 +134,7 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     await expect(late.get_by_role("button", name="Try again")).to_be_visible()
     await expect(late.get_by_role("link", name="Back to My classrooms")).to_be_visible()
     await expect(participants(teacher)).not_to_contain_text("Sue Student")
-    await expect(teacher.locator("#seats")).to_have_text("Seats: 1 / 1")
+    await expect(teacher.locator("#seats")).to_have_text("Student seats: 1 / 1")
 
     await student.get_by_role("button", name="Leave classroom").click()
     await expect(student).to_have_url(f"{url}/classrooms")

@@ -222,7 +222,7 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
     )
     everyone = (tess, sam, sue)
     for page in everyone:
-        await expect(page.locator("#seats")).to_have_text("Seats: 2 / 30")
+        await expect(page.locator("#seats")).to_have_text("Student seats: 2 / 30")
         await expect(indicator(page)).to_have_count(0)
     await expect(rec_button(tess)).to_have_accessible_name("REC — start recording")
     await expect(rec_button(tess)).to_have_text("REC")
@@ -245,7 +245,7 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
         await expect(robot).to_be_visible()
         await expect(robot.get_by_text("Robot", exact=True)).to_be_visible()
         # Seatless, and listed only: never a video tile.
-        await expect(page.locator("#seats")).to_have_text("Seats: 2 / 30")
+        await expect(page.locator("#seats")).to_have_text("Student seats: 2 / 30")
         await expect(page.get_by_role("figure", name=ROBOT)).to_have_count(0)
         await expect(page.locator("#media figure:not(.screen)")).to_have_count(3)
     await expect(rec_button(tess)).to_be_enabled()
@@ -264,7 +264,7 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
     await expect(indicator(sue)).to_have_text("Recording")
     await expect(sue.get_by_text(CONSENT_TEXT)).to_be_visible()
     await expect(participant(sue, ROBOT)).to_be_visible()
-    await expect(sue.locator("#seats")).to_have_text("Seats: 2 / 30")
+    await expect(sue.locator("#seats")).to_have_text("Student seats: 2 / 30")
 
     recording = await wait_recording(tess, classroom)
     name = recording["name"]

@@ -123,7 +123,7 @@ async def test_flash_and_beep_from_a_real_browser_line_up_in_the_recording(
         await rec_button(tess).click()
         await wait_recording(tess, classroom)
         await expect(participant(sam, "Session Recorder Robot")).to_be_visible()
-        await expect(tess.locator("#seats")).to_have_text("Seats: 2 / 30")
+        await expect(tess.locator("#seats")).to_have_text("Student seats: 2 / 30")
         # The teacher reloads: the camera and microphone files start again, so the flash (9 s in) falls
         # inside the recording however long joining took; the recording goes on meanwhile.
         await tess.reload()

@@ -282,7 +282,7 @@ function setClassroom(classroom) {
 /** The server's count of seated participants (join ack, participant_joined, participant_left). */
 function setSeats(used) {
   if (state.seatLimit === null) return;
-  page.seats.textContent = `Seats: ${used} / ${state.seatLimit}`;
+  page.seats.textContent = `Student seats: ${used} / ${state.seatLimit}`;
   page.seats.hidden = false;
 }
 

@@ -54,7 +54,7 @@ export class PreJoin {
     if (e.seats && classroom.seat_limit != null && classroom.seats_used != null) {
       const full = classroom.seats_used >= classroom.seat_limit;
       e.seats.textContent =
-        `Seats: ${classroom.seats_used} / ${classroom.seat_limit}` +
+        `Student seats: ${classroom.seats_used} / ${classroom.seat_limit}` +
         (full ? ". This classroom is full: you can join when a seat is free." : "");
       e.seats.hidden = false;
     }
