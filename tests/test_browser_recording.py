@@ -498,7 +498,7 @@ async def test_rec_refused_for_lack_of_space_says_why(server: LiveServer, browse
     classroom = await set_up_classroom(server.url, {})
     tess = await enter(browser, classroom, "tess")
     await rec_button(tess).click()
-    await expect(tess.get_by_role("alert")).to_contain_text("not enough free space to record")
+    await expect(tess.get_by_role("alert")).to_contain_text("Not enough free space to record")
     await expect(rec_button(tess)).to_have_accessible_name("REC — start recording")
     await expect(rec_button(tess)).to_be_enabled()
     await expect(indicator(tess)).to_have_count(0)
