@@ -46,7 +46,7 @@ def check_text(value: str, field: str, maximum: int) -> str:
     _refuse_controls(value, field)
     cleaned = " ".join(value.split())
     if not 1 <= len(cleaned) <= maximum:
-        raise Invalid(f"{field}: 1 to {maximum} characters")
+        raise Invalid(f"{field}: use 1 to {maximum} characters")
     if not _is_visible(cleaned):
         raise Invalid(f"{field}: must contain a visible character")
     return cleaned

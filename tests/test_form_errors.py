@@ -130,3 +130,17 @@ async def test_the_directory_finds_people_by_part_of_a_name_without_accents(
     refused = await refusal(await teacher.get("/api/users/directory", params={"role": "king"}))
     assert set(refused["fields"]) == {"role"}
     assert (await (await client_as("student")).get("/api/users/directory")).status == 403
+
+
+async def test_a_bad_robot_name_is_said_next_to_its_field_and_changes_nothing(
+    users: dict[str, int], client_as: ClientFactory
+) -> None:
+    teacher = await client_as("teacher")
+    for typed in ("   ", "R" * 81, "Robot \u202e"):
+        error = await refusal(
+            await teacher.patch("/api/me/settings", json={"robot_name": typed, "recording_reminder": True})
+        )
+        assert list(error["fields"]) == ["robot_name"]
+        assert error["message"] == error["fields"]["robot_name"]
+    settings = (await (await teacher.get("/api/me/settings")).json())["settings"]
+    assert settings == {"recording_reminder": False, "robot_name": "Session Recorder Robot"}

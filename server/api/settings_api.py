@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.api.registry import Body, api, json_response, read_body
 from server.auth.sessions import require_user
 from server.db.models import DEFAULT_ROBOT_NAME, User, UserSettings
+from server.errors import FieldProblems
 from server.names import check_text
 from server.services import services
 
@@ -65,6 +66,10 @@ async def patch_settings(request: web.Request) -> web.Response:
         if body.recording_reminder is not None:
             settings.recording_reminder = body.recording_reminder
         if body.robot_name is not None:
-            settings.robot_name = check_text(body.robot_name, "robot_name", ROBOT_NAME_MAX)
+            typed = body.robot_name
+            problems = FieldProblems()
+            robot_name = problems.check("robot_name", lambda: check_text(typed, "robot_name", ROBOT_NAME_MAX))
+            problems.raise_if_any()
+            settings.robot_name = robot_name or settings.robot_name
         await db.commit()
     return json_response({"settings": settings_json(settings)})
