@@ -7,22 +7,20 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.accessibility import assert_accessible
-from tests.browser import chromium
-from tests.live_server import LiveServer, live_server
+from tests.browser_pages import admin_server_fixture, browser_fixture
+from tests.live_server import LiveServer
 from tests.netns import require_private_namespace
+from tests.test_browser_media import set_up_classroom
 from tests.test_browser_moderation import (
     ADMIN_PASSWORD,
     PAGE_ERRORS,
     SocketParticipant,
     enter,
-    set_up_classroom,
 )
 
 pytestmark = pytest.mark.browser
@@ -35,19 +33,8 @@ def _namespace() -> None:
     require_private_namespace()
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live_server(tmp_path / "data", {"AULA_ADMIN_PASSWORD": ADMIN_PASSWORD}) as running:
-        yield running
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """The browser; at the end, no page may have thrown or logged an error."""
-    PAGE_ERRORS.clear()
-    async with chromium() as launched:
-        yield launched
-        assert PAGE_ERRORS == []
+server = admin_server_fixture(ADMIN_PASSWORD)
+browser = browser_fixture(PAGE_ERRORS, "The browser; at the end, no page may have thrown or logged an error.")
 
 
 def messages(page: Page) -> Locator:

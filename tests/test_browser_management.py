@@ -12,7 +12,8 @@ import pytest
 from playwright.async_api import Browser, Page, expect
 
 from tests.accessibility import assert_accessible
-from tests.browser import chromium, log_in
+from tests.browser import log_in
+from tests.browser_pages import browser_fixture
 from tests.live_server import LiveServer, live_server
 from tests.test_browser_classroom import (
     ADMIN_PASSWORD,
@@ -47,13 +48,9 @@ async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
         yield running
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """The browser; at the end, no page may have thrown or broken the content policy."""
-    PAGE_ERRORS.clear()
-    async with chromium() as launched:
-        yield launched
-        assert PAGE_ERRORS == []
+browser = browser_fixture(
+    PAGE_ERRORS, "The browser; at the end, no page may have thrown or broken the content policy."
+)
 
 
 async def pick(page: Page, picker: str, typed: str, name: str) -> None:

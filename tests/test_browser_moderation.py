@@ -8,21 +8,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 import socketio
 from aiohttp import ClientSession, CookieJar
-from playwright.async_api import Browser, ConsoleMessage, Locator, Page, expect
+from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.accessibility import assert_accessible
-from tests.browser import chromium
-from tests.live_server import LiveServer, live_server
+from tests.browser_pages import admin_server_fixture, browser_fixture, eventually, outbound, record_errors
+from tests.live_server import LiveServer
 from tests.netns import require_private_namespace
+from tests.test_browser_media import Classroom, set_up_classroom
 
 pytestmark = pytest.mark.browser
 ADMIN_PASSWORD = "admin password 1"
@@ -59,85 +56,15 @@ KEEP_PEER_CONNECTIONS = """
 # The states of the screen tracks the page has captured.
 SCREEN_STATES = "() => (window.__screens ?? []).map((track) => track.readyState)"
 
-# What the page's current peer connection has sent, per kind, and whether its local tracks are enabled.
-OUTBOUND_STATS = """
-async () => {
-  const pc = (window.__pcs ?? []).filter((pc) => pc.signalingState !== "closed").at(-1);
-  const sent = { audio: { bytesSent: 0, packetsSent: 0 }, video: { bytesSent: 0, packetsSent: 0 } };
-  if (pc) {
-    (await pc.getStats()).forEach((stats) => {
-      if (stats.type !== "outbound-rtp") return;
-      sent[stats.kind].bytesSent += stats.bytesSent ?? 0;
-      sent[stats.kind].packetsSent += stats.packetsSent ?? 0;
-    });
-  }
-  return sent;
-}
-"""
-
 
 @pytest.fixture(autouse=True)
 def _namespace() -> None:
     require_private_namespace()
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live_server(tmp_path / "data", {"AULA_ADMIN_PASSWORD": ADMIN_PASSWORD}) as running:
-        yield running
-
-
+server = admin_server_fixture(ADMIN_PASSWORD)
 PAGE_ERRORS: list[str] = []
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    """The browser; at the end, no page may have thrown or logged an error."""
-    PAGE_ERRORS.clear()
-    async with chromium() as launched:
-        yield launched
-        assert PAGE_ERRORS == []
-
-
-def _console(message: ConsoleMessage) -> None:
-    # A removed page's closed socket and refused requests show as failed loads; they are expected.
-    if message.type == "error" and "Failed to load resource" not in message.text:
-        PAGE_ERRORS.append(message.text)
-
-
-@dataclass
-class Classroom:
-    url: str
-    classroom_id: int
-    user_ids: dict[str, int]  # display name -> user id
-
-
-async def set_up_classroom(url: str, students: dict[str, str]) -> Classroom:
-    """Through the HTTP API: the admin creates Tess (teacher) and ``students`` (username -> display name);
-    Tess creates a classroom with them."""
-    user_ids: dict[str, int] = {}
-    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as admin:
-        login = await admin.post(
-            f"{url}/api/auth/login", json={"username": "admin", "password": ADMIN_PASSWORD}
-        )
-        assert login.status == 200, await login.text()
-        for username, display_name, role in [
-            ("tess", "Tess Teacher", "teacher"),
-            *((name, shown, "student") for name, shown in students.items()),
-        ]:
-            body = {"username": username, "password": PASSWORD, "role": role, "display_name": display_name}
-            created = await admin.post(f"{url}/api/users", json=body)
-            assert created.status == 201, await created.text()
-            user_ids[display_name] = (await created.json())["user"]["id"]
-    async with ClientSession(cookie_jar=CookieJar(unsafe=True)) as teacher:
-        login = await teacher.post(f"{url}/api/auth/login", json={"username": "tess", "password": PASSWORD})
-        assert login.status == 200, await login.text()
-        made = await teacher.post(
-            f"{url}/api/classrooms", json={"name": "Physics 3B", "students": list(students)}
-        )
-        assert made.status == 201, await made.text()
-        classroom_id: int = (await made.json())["classroom"]["id"]
-    return Classroom(url, classroom_id, user_ids)
+browser = browser_fixture(PAGE_ERRORS, "The browser; at the end, no page may have thrown or logged an error.")
 
 
 class SocketParticipant:
@@ -194,8 +121,7 @@ async def enter(browser: Browser, classroom: Classroom, username: str) -> Page:
     await context.add_init_script(KEEP_PEER_CONNECTIONS)
     page = await context.new_page()
     page.set_default_timeout(WAIT_MS)
-    page.on("console", _console)
-    page.on("pageerror", lambda error: PAGE_ERRORS.append(str(error)))
+    record_errors(page, PAGE_ERRORS)
     await page.goto(f"{classroom.url}/classrooms/{classroom.classroom_id}")
     # The pre-join check, when the page has one: join with the fake camera and microphone.
     join = page.get_by_role("button", name="Join classroom")
@@ -213,20 +139,6 @@ def participants(page: Page) -> Locator:
 
 def row(page: Page, name: str) -> Locator:
     return participants(page).get_by_role("listitem").filter(has_text=name)
-
-
-async def eventually(check: Callable[[], Awaitable[str | None]], within: float = WAIT_MS / 1000) -> None:
-    """Polls ``check`` (None when satisfied, else what is missing) until it passes or time runs out."""
-    deadline = time.monotonic() + within
-    while (missing := await check()) is not None:
-        if time.monotonic() > deadline:
-            raise AssertionError(missing)
-        await asyncio.sleep(0.25)
-
-
-async def outbound(page: Page) -> dict[str, dict[str, int]]:
-    sent: dict[str, dict[str, int]] = await page.evaluate(OUTBOUND_STATS)
-    return sent
 
 
 async def assert_sending(page: Page, kind: str) -> None:

@@ -19,7 +19,8 @@ from aiohttp import ClientSession, CookieJar
 from playwright.async_api import Browser, Locator, Page, expect
 
 from tests.browser import chromium
-from tests.live_server import LiveServer, live_server
+from tests.browser_pages import admin_server_fixture
+from tests.live_server import LiveServer
 from tests.netns import require_private_namespace
 
 pytestmark = pytest.mark.browser
@@ -44,10 +45,7 @@ def _patient_expect() -> Iterator[None]:
     expect.set_options(timeout=5_000)  # Playwright's default, for the test modules that follow
 
 
-@pytest.fixture
-async def server(tmp_path: Path) -> AsyncIterator[LiveServer]:
-    async with live_server(tmp_path / "data", {"AULA_ADMIN_PASSWORD": ADMIN_PASSWORD}) as running:
-        yield running
+server = admin_server_fixture(ADMIN_PASSWORD)
 
 
 @pytest.fixture
