@@ -126,7 +126,9 @@ async def test_admin_sets_up_and_a_teacher_and_student_meet_in_a_classroom(
     await log_in(late, url, "sue", PASSWORD)
     await late.get_by_role("link", name="Physics 3B").click()
     # The check before joining already says that every seat is taken.
-    await expect(late.locator("#prejoin-seats")).to_contain_text("Student seats: 1 / 1. This classroom is full")
+    await expect(late.locator("#prejoin-seats")).to_contain_text(
+        "Student seats: 1 / 1. This classroom is full"
+    )
     await late.get_by_role("button", name="Join classroom").click()
     await expect(late.get_by_role("alert")).to_contain_text("full")
     # Not a dead end: the page says so in place of the classroom, with the ways on.
