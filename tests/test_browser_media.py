@@ -21,6 +21,7 @@ from aiohttp import ClientSession, CookieJar
 from playwright.async_api import Browser, ConsoleMessage, Locator, Page, expect
 
 from tests.browser import chromium
+from tests.browser_pages import OUTBOUND_STATS
 from tests.live_server import LiveServer, live_server
 from tests.netns import require_private_namespace
 
@@ -143,21 +144,6 @@ async () => {
 """
 
 
-# What the page's peer connection has sent, per kind: the outbound-rtp counters summed over its streams.
-OUTBOUND_STATS = """
-async () => {
-  const pc = (window.__pcs ?? []).filter((pc) => pc.signalingState !== "closed").at(-1);
-  const sent = { audio: { bytesSent: 0, packetsSent: 0 }, video: { bytesSent: 0, packetsSent: 0 } };
-  if (pc) {
-    (await pc.getStats()).forEach((stats) => {
-      if (stats.type !== "outbound-rtp") return;
-      sent[stats.kind].bytesSent += stats.bytesSent ?? 0;
-      sent[stats.kind].packetsSent += stats.packetsSent ?? 0;
-    });
-  }
-  return sent;
-}
-"""
 # Long enough for a source that sends to show it many times over (audio: 50 packets a second).
 QUIET_S = 2.0
 

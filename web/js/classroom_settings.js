@@ -2,7 +2,7 @@
 // moderators, what students may use by default, and delete (with a confirmation dialog). What the viewer
 // may do comes with the classroom (can_manage, can_delete).
 import { deleteClassroom, getClassroom, updateClassroom } from "/static/js/api.js";
-import { clearFieldErrors, showFieldErrors } from "/static/js/forms.js";
+import { clearFieldErrors, reportFormError } from "/static/js/forms.js";
 import { clearMessage, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 import { UserPicker } from "/static/js/user_picker.js";
 
@@ -75,9 +75,7 @@ function setUpForm() {
       showMessage(status, "Changes saved.");
     } catch (err) {
       if (redirectIfUnauthorized(err)) return;
-      const rest = showFieldErrors(form, err);
-      if (rest.length) showMessage(alert, rest.join(" "));
-      else if (Object.keys(err.fields ?? {}).length > 1) showMessage(alert, err.message);
+      showMessage(alert, reportFormError(form, err));
     } finally {
       submit.disabled = false;
     }

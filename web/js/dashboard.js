@@ -3,7 +3,7 @@
 import { io } from "/vendor/socket.io.esm.min.js";
 import { createClassroom, getClassroom, listClassrooms } from "/static/js/api.js";
 import { classroomStatus, nextSort, sortClassrooms } from "/static/js/classroom_status.js";
-import { clearFieldErrors, showFieldErrors } from "/static/js/forms.js";
+import { clearFieldErrors, reportFormError } from "/static/js/forms.js";
 import { clearMessage, el, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 import { ClassroomConnection, NAMESPACE } from "/static/js/protocol.js";
 import { UserPicker } from "/static/js/user_picker.js";
@@ -210,9 +210,7 @@ function setUpCreateForm() {
       await refresh();
     } catch (err) {
       if (redirectIfUnauthorized(err)) return;
-      const rest = showFieldErrors(form, err);
-      if (rest.length) showMessage(alert, rest.join(" "));
-      else if (Object.keys(err.fields ?? {}).length > 1) showMessage(alert, err.message);
+      showMessage(alert, reportFormError(form, err));
     } finally {
       submit.disabled = false;
     }

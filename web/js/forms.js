@@ -53,6 +53,16 @@ export function showFieldErrors(form, apiError) {
   return unplaced;
 }
 
+/**
+ * Shows `apiError` on `form`, each field problem next to its field, and returns the text for the top of the
+ * form: problems of no field of this form, or the error's summary when several fields are marked, else "".
+ */
+export function reportFormError(form, apiError) {
+  const rest = showFieldErrors(form, apiError);
+  if (rest.length) return rest.join(" ");
+  return Object.keys(apiError?.fields ?? {}).length > 1 ? apiError.message : "";
+}
+
 /** Removes what showFieldErrors added. */
 export function clearFieldErrors(form) {
   for (const message of form.querySelectorAll(`.${ERROR_CLASS}`)) message.remove();

@@ -115,11 +115,3 @@ export function showMessage(element, text) {
 export function clearMessage(element) {
   showMessage(element, "");
 }
-
-/** Splits "ada, bob carol" into ["ada", "bob", "carol"]. */
-export function parseUsernames(text) {
-  return text
-    .split(/[\s,]+/)
-    .map((name) => name.trim())
-    .filter(Boolean);
-}

@@ -2,7 +2,7 @@
 // change a role, reset a password, delete (with confirmation; never one's own account: the server says
 // whom with can_delete).
 import { createUser, deleteUser, listUsers, updateUser } from "/static/js/api.js";
-import { clearFieldErrors, showFieldErrors } from "/static/js/forms.js";
+import { clearFieldErrors, reportFormError, showFieldErrors } from "/static/js/forms.js";
 import { clearMessage, el, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 
 const alert = document.getElementById("alert");
@@ -178,9 +178,7 @@ function setUpCreateForm() {
       await refresh();
     } catch (err) {
       if (redirectIfUnauthorized(err)) return;
-      const rest = showFieldErrors(form, err);
-      if (rest.length) showMessage(alert, rest.join(" "));
-      else if (Object.keys(err.fields ?? {}).length > 1) showMessage(alert, err.message);
+      showMessage(alert, reportFormError(form, err));
     } finally {
       submit.disabled = false;
     }
