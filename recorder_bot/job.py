@@ -53,6 +53,10 @@ class RobotJob(_Message):
     audio_bitrate: Positive = 96_000
     label_font: Path | None = None
     "The TrueType font names are lettered in; None: DejaVu Sans (``recorder_bot.layout.DEJAVU_SANS``)."
+    origin: float | None = None
+    """Media time 0 of the file, in seconds since the epoch: the recording's ``started_at``, so the server
+    places timeline events on the file's clock (``server.library.media_clock``). None: when the robot
+    starts."""
 
 
 class Joined(_Message):

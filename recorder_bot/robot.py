@@ -156,7 +156,7 @@ async def report_receiving(pipeline: RecorderPipeline, report: Report) -> None:
 
 async def record(job: RobotJob, stop: asyncio.Event, report: Report) -> None:
     """Record until ``stop`` is set or the server goes away; the file is complete when this returns."""
-    recording_start = time.time()
+    recording_start = job.origin if job.origin is not None else time.time()
     loop = asyncio.get_running_loop()
     first_fragment = asyncio.Event()
 

@@ -114,9 +114,14 @@ async def test_a_participant_whose_media_cannot_connect_is_told_and_the_moderato
     await expect(tile(sue, "Sam Student").get_by_text("Connection problem", exact=True)).to_be_visible()
 
     # Reconnect tries again; still blocked, the message comes back and the badge stays.
+    # (The server may refuse the new attempt within milliseconds, so "Reconnecting…" can be too brief to
+    # catch; the new peer connection is what proves the retry.)
+    peers_before = await sam.evaluate("window.__pcs.length")
     await message.get_by_role("button", name="Reconnect").click()
-    await expect(sam.get_by_text("Reconnecting your audio and video…")).to_be_visible()
+    await sam.wait_for_function(f"window.__pcs.length > {peers_before}")
     await expect(message).to_be_visible(timeout=12_000)
+    # A candidate that trails the refused peer is the page's business, not an error for the user.
+    await expect(sam.get_by_role("alert").filter(has_text="Error:")).to_have_count(0)
     await expect(problem).to_be_visible()
     await sam.get_by_role("button", name="Leave classroom").click()
     await expect(sam).to_have_url(f"{server.url}/classrooms")

@@ -22,6 +22,8 @@ TABLES = {
     "chat_messages",
     "consent_answers",
     "auth_sessions",
+    "timeline_events",
+    "bookmarks",
 }
 
 
@@ -39,7 +41,7 @@ async def test_an_empty_database_is_migrated_to_the_models(tmp_path: Path) -> No
             tables, diff, revision = await connection.run_sync(facts)
         assert tables == {*TABLES, "alembic_version"}
         assert diff == []
-        assert revision == "0004"
+        assert revision == "0005"
         await migrate(engine)  # applying again on start changes nothing
 
         def downgrade(connection: Connection) -> None:

@@ -118,6 +118,9 @@ class Classroom(Base):
     student_microphone: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     student_camera: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
     student_screen: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The classroom's codes lists (JSON: [{"name", "codes": [{"code", "label", "key"?}]}]), see
+    # ``server/library/codes.py``; a moderator picks one before REC.
+    codes_lists: Mapped[str] = mapped_column(Text, default="[]", server_default="[]")
 
     owner: Mapped[User] = relationship(lazy="joined")
     members: Mapped[list[ClassroomMember]] = relationship(
@@ -148,6 +151,10 @@ class UserSettings(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
     recording_reminder: Mapped[bool] = mapped_column(Boolean, default=False)
     robot_name: Mapped[str] = mapped_column(String(80), default=DEFAULT_ROBOT_NAME)
+    # A moderator's default recording name (None: the classroom's name), and whether Stop asks for the
+    # name, prefilled with the default name and the next number (Viso's naming).
+    default_recording_name: Mapped[str | None] = mapped_column(String(200))
+    edit_name_on_stop: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ChatMessage(Base):
@@ -199,8 +206,55 @@ class Recording(Base):
     # The secret inside this recording's robot token: a token of a deleted recording whose id was reused
     # names another secret, so it is refused.
     robot_secret: Mapped[str | None] = mapped_column(String(64))
+    # Media time 0 of the file is ``started_at`` (the robot's clock origin); pauses are cut out of it:
+    # ``paused_ms`` is the paused time so far, ``paused_at`` the start of the pause in progress (None when
+    # not paused). ``server/library/media_clock.py`` turns a wall-clock moment into media time.
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     stopped_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paused_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    paused_ms: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The codes list picked at REC (JSON {"name", "codes": [...]}, a copy: later edits of the classroom's
+    # lists do not change it), or None.
+    codes_list: Mapped[str | None] = mapped_column(Text)
+
+
+class TimelineEvent(Base):
+    """One event of a recorded class (join, chat, hand, speaker, pause, bookmark, ...) at its media time.
+
+    Written as it happens (each one committed), so a crash keeps every event up to it; nothing is kept
+    while the recording is paused. ``data`` is the event's JSON object beside ``type``/``media_ms``/``at``.
+    """
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (Index("ix_timeline_events_recording_id_media_ms", "recording_id", "media_ms", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"))
+    type: Mapped[str] = mapped_column(String(32))
+    media_ms: Mapped[int] = mapped_column(Integer)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    data: Mapped[str] = mapped_column(Text, default="{}")
+
+
+class Bookmark(Base):
+    """A moderator's annotation of a recording: a code of its codes list and/or a remark, at a media time.
+
+    Bookmarks are the recording's chapters (with its resumes) in the player, ``chapters.vtt`` and the
+    downloaded MP4.
+    """
+
+    __tablename__ = "bookmarks"
+    __table_args__ = (Index("ix_bookmarks_recording_id_media_ms", "recording_id", "media_ms"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"))
+    code: Mapped[str | None] = mapped_column(String(40))
+    label: Mapped[str | None] = mapped_column(String(120))
+    remark: Mapped[str | None] = mapped_column(Text)
+    media_ms: Mapped[int] = mapped_column(Integer)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class ConsentAnswer(Base):

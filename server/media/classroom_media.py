@@ -89,7 +89,7 @@ class ClassroomMedia:
             # take the peer out of ``peers`` first).
             failed = peer.pc.connectionState in ("failed", "closed")
             if failed and self.peers.get(user_id) is peer:
-                self._spawn(self._failed(user_id))
+                self._spawn(self._failed(user_id, peer))
 
         self._open_publishing(user_id, peer, publish)
         if not publish:
@@ -128,7 +128,11 @@ class ClassroomMedia:
         if peer is not None:
             await self.router.refresh(peer.key)
 
-    async def _failed(self, user_id: int) -> None:
+    async def _failed(self, user_id: int, peer: MediaPeer) -> None:
+        # The task runs later: a media_join of the same user may have replaced the failed peer meanwhile
+        # (Reconnect), and the new one must not be closed in its place.
+        if self.peers.get(user_id) is not peer:
+            return
         await self.leave(user_id)
         await self._signals.peer_failed(self.classroom_id, user_id)
 

@@ -30,6 +30,7 @@ from server.config import Config
 from server.db.models import Recording, RecordingState, StopReason
 from server.library import probe
 from server.library.files import path_under
+from server.library.media_clock import media_origin
 from server.library.recordings import DISK_FULL_SUFFIX, add_flag, all_active, is_active, transition
 from server.live import LiveClassrooms, NoLiveClassrooms
 from server.recorders.robot_run import ROBOT_COMMAND, RobotExit, RobotRun, RunState, hand_over, spawn_robot
@@ -122,6 +123,7 @@ class RecorderSupervisor:
             video_bitrate=rec.video_bitrate,
             audio_bitrate=rec.audio_bitrate,
             label_font=rec.label_font,
+            origin=media_origin(recording),
         )
         launched = self._launching[recording.id] = asyncio.Event()
         try:

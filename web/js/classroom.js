@@ -290,6 +290,9 @@ function setSeats(used) {
  * A failed action stays on the page until dismissed or until an action succeeds. A refusal comes twice (the
  * ack and the `error` event): both show as this one notice.
  */
+/** Client events whose refusals their caller handles without troubling the user. */
+const SELF_HANDLED_ERRORS = new Set(["media_candidate", "media_answer"]);
+
 function showActionError(err) {
   notices.error(forPeople(err), { key: NOTICE.action });
 }
@@ -1010,7 +1013,11 @@ function listen(connection) {
   connection.on("chat", ({ message }) => chat.append(message));
   connection.on("mute_requested", muteRequested);
   connection.on("removed", ({ reason }) => stopParticipating(REMOVED_MESSAGES[reason] ?? REMOVED_MESSAGES.removed));
-  connection.on("error", (err) => showActionError(err));
+  connection.on("error", (err) => {
+    // The media session answers its own signalling refusals (a peer the server closed is set up again):
+    // a candidate that trails a failed peer is not the user's problem.
+    if (!SELF_HANDLED_ERRORS.has(err.event)) showActionError(err);
+  });
   connection.on("active_speaker", ({ user_id: userId }) => setSpeaker(userId ?? null));
   connection.on("recording_state", (payload) => rec.recordingState(payload));
   if (SERVER_EVENTS.includes("recording_media")) {
