@@ -12,11 +12,72 @@ export function isActive(recording) {
   return Boolean(recording) && ACTIVE_STATES.includes(recording.state);
 }
 
-/** Milliseconds since the recording started (never negative, whatever the clocks say). */
+/**
+ * The recording's media time in milliseconds: since it started, leaving out its pauses (`paused_ms` for
+ * those that ended, and the one running since `paused_at`, so the time stands still while paused). Never
+ * negative, whatever the clocks say.
+ */
 export function elapsedMs(recording, now = Date.now()) {
   const started = Date.parse(recording?.started_at ?? "");
   if (Number.isNaN(started)) return 0;
-  return Math.max(0, now - started);
+  const pausedAt = recording.paused ? Date.parse(recording.paused_at ?? "") : Number.NaN;
+  const end = Number.isNaN(pausedAt) ? now : Math.min(now, pausedAt);
+  const paused = Number(recording.paused_ms) || 0;
+  return Math.max(0, end - started - paused);
+}
+
+/** Whether a recording runs but keeps nothing for now (paused, `recording.paused`). */
+export function isPaused(recording) {
+  return isActive(recording) && Boolean(recording.paused);
+}
+
+/**
+ * What the Pause control shows for a running recording: {action, text, label} with action "pause",
+ * "resume" or null (disabled: a request waits, or the recording is not yet or no more writing), or null when
+ * this viewer may not pause (only who may stop may pause: `can_stop`). `pending` is "pause" or "resume"
+ * while that request waits for its `recording_state`.
+ */
+export function pauseControl(recording, pending = null) {
+  if (!isActive(recording) || !recording.can_stop) return null;
+  if (pending === "pause") return { action: null, text: "Pausing…", label: "Pause recording" };
+  if (pending === "resume") return { action: null, text: "Resuming…", label: "Resume recording" };
+  const writing = recording.state === "recording";
+  if (recording.paused) return { action: writing ? "resume" : null, text: "Resume", label: "Resume recording" };
+  return { action: writing ? "pause" : null, text: "Pause", label: "Pause recording" };
+}
+
+/** Whether bookmarks may be added now: the recording writes (not starting, finishing or paused). */
+export function canBookmark(recording) {
+  return isActive(recording) && recording.state === "recording" && !recording.paused;
+}
+
+/** A media time as people read it on a short notice: "01:23" under an hour, else "1:02:03". */
+export function formatMediaTime(ms) {
+  const total = Math.max(0, Math.floor((Number(ms) || 0) / 1000));
+  const h = Math.floor(total / 3600);
+  const mm = String(Math.floor((total % 3600) / 60)).padStart(2, "0");
+  const ss = String(total % 60).padStart(2, "0");
+  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+}
+
+/** The confirmation of a bookmark: "Bookmark “Question” at 01:23" (just "Bookmark at 01:23" without a code). */
+export function bookmarkText(bookmark) {
+  const name = bookmark?.label || bookmark?.code;
+  const at = formatMediaTime(bookmark?.media_ms);
+  return name ? `Bookmark “${name}” at ${at}` : `Bookmark at ${at}`;
+}
+
+/**
+ * The code of `codes` ([{code, label, key}]) a key press adds (`key`: KeyboardEvent.key), or null: the code
+ * whose key is exactly that character, else the one whose key matches it ignoring case (so "q" works with
+ * Caps Lock on) when only one does.
+ */
+export function codeForKey(codes, key) {
+  if (typeof key !== "string" || [...key].length !== 1 || !Array.isArray(codes)) return null;
+  const exact = codes.find((code) => code.key === key);
+  if (exact) return exact;
+  const folded = codes.filter((code) => typeof code.key === "string" && code.key.toLowerCase() === key.toLowerCase());
+  return folded.length === 1 ? folded[0] : null;
 }
 
 /** "h:mm:ss", e.g. 8 s → "0:00:08", 1 h 2 min 3 s → "1:02:03"; "" for a missing value. */
@@ -127,4 +188,28 @@ export function recordingEndMessage(recording, reason) {
     return { text: "The recording stopped because the recorder failed.", alert: true };
   }
   return { text: `The recording “${recording.name}” is saved in Resources → Recorded Classes.`, alert: false };
+}
+
+/**
+ * The body of `PUT /api/classrooms/{id}/codes` from what the codes editor holds: [{name, codes: [{code,
+ * label, key}]}], each text as typed (the server says what is wrong with it) but an empty key sent as null
+ * (no key).
+ */
+export function codesBody(lists) {
+  return {
+    lists: lists.map((list) => ({
+      name: list.name,
+      codes: list.codes.map((code) => ({ code: code.code, label: code.label, key: code.key ? code.key : null })),
+    })),
+  };
+}
+
+/**
+ * A field name of the server's `error.fields` in the form the codes editor names its inputs: a dotted path,
+ * "lists[0].codes[1].key" and "lists.0.codes.1.key" both → "lists.0.codes.1.key".
+ */
+export function fieldPath(name) {
+  return String(name)
+    .replace(/\[(\d+)\]/g, ".$1")
+    .replace(/^\./, "");
 }

@@ -4,10 +4,18 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
   STOP_REASON_LABELS,
+  bookmarkText,
+  canBookmark,
+  codeForKey,
+  codesBody,
   elapsedMs,
+  fieldPath,
+  formatMediaTime,
   formatDuration,
   formatSize,
   isActive,
+  isPaused,
+  pauseControl,
   recControl,
   recordingEndMessage,
   recordingLabels,
@@ -147,4 +155,72 @@ test("what the classroom is told when its recording ends", () => {
   assert.equal(recordingEndMessage(recording({ state: "ready" }), "too_long").alert, false);
   assert.equal(recordingEndMessage(recording({ state: "ready" }), "server_stopping").alert, true);
   assert.equal(recordingEndMessage(recording({ state: "ready" }), "robot_failed").alert, true);
+});
+
+test("the elapsed time leaves out the pauses and stands still while paused", () => {
+  const started = Date.parse("2026-11-23T15:01:31Z");
+  const base = recording({ paused: false, paused_ms: 5000, paused_at: null });
+  assert.equal(elapsedMs(base, started + 65_000), 60_000);
+  const paused = recording({ paused: true, paused_ms: 5000, paused_at: "2026-11-23T15:02:36Z" });
+  assert.equal(elapsedMs(paused, started + 65_000), 60_000);
+  assert.equal(elapsedMs(paused, started + 200_000), 60_000);
+  // A recording JSON without the pause fields (an older server) counts from its start.
+  assert.equal(elapsedMs(recording(), started + 8000), 8000);
+  assert.equal(isPaused(paused), true);
+  assert.equal(isPaused(base), false);
+  assert.equal(isPaused({ ...paused, state: "ready" }), false);
+});
+
+test("Pause and Resume are for who may stop, while the robot writes", () => {
+  const mine = recording({ can_stop: true, paused: false });
+  assert.deepEqual(pauseControl(mine), { action: "pause", text: "Pause", label: "Pause recording" });
+  assert.deepEqual(pauseControl({ ...mine, paused: true }), {
+    action: "resume",
+    text: "Resume",
+    label: "Resume recording",
+  });
+  assert.equal(pauseControl({ ...mine, can_stop: false }), null);
+  assert.equal(pauseControl(null), null);
+  assert.equal(pauseControl({ ...mine, state: "starting" }).action, null);
+  assert.equal(pauseControl(mine, "pause").text, "Pausing…");
+  assert.equal(pauseControl(mine, "resume").action, null);
+  assert.equal(canBookmark(mine), true);
+  assert.equal(canBookmark({ ...mine, paused: true }), false);
+  assert.equal(canBookmark({ ...mine, state: "finishing" }), false);
+});
+
+test("a bookmark is confirmed with its code's label and media time", () => {
+  assert.equal(formatMediaTime(83_400), "01:23");
+  assert.equal(formatMediaTime(3_723_000), "1:02:03");
+  assert.equal(bookmarkText({ code: "q", label: "Question", media_ms: 83_000 }), "Bookmark “Question” at 01:23");
+  assert.equal(bookmarkText({ code: "q", label: "", media_ms: 1000 }), "Bookmark “q” at 00:01");
+  assert.equal(bookmarkText({ code: null, label: null, media_ms: 0 }), "Bookmark at 00:00");
+});
+
+test("a key press finds its code, exactly or ignoring case when only one fits", () => {
+  const codes = [
+    { code: "q", label: "Question", key: "q" },
+    { code: "a", label: "Answer", key: "A" },
+    { code: "x", label: "Upper X", key: "X" },
+    { code: "y", label: "Lower x", key: "x" },
+    { code: "n", label: "No key", key: null },
+  ];
+  assert.equal(codeForKey(codes, "q").code, "q");
+  assert.equal(codeForKey(codes, "Q").code, "q");
+  assert.equal(codeForKey(codes, "a").code, "a");
+  assert.equal(codeForKey(codes, "X").code, "x");
+  assert.equal(codeForKey(codes, "x").code, "y");
+  assert.equal(codeForKey(codes, "Enter"), null);
+  assert.equal(codeForKey(codes, "z"), null);
+  assert.equal(codeForKey(null, "q"), null);
+});
+
+test("the codes editor sends lists as typed, an empty key as none, and reads the server's field paths", () => {
+  const question = { code: "q", label: "Question", key: "" };
+  const answer = { code: "a", label: "", key: "a" };
+  assert.deepEqual(codesBody([{ name: "Lesson", codes: [question, answer] }]), {
+    lists: [{ name: "Lesson", codes: [{ ...question, key: null }, answer] }],
+  });
+  assert.equal(fieldPath("lists[0].codes[1].code"), "lists.0.codes.1.code");
+  assert.equal(fieldPath("lists.0.name"), "lists.0.name");
 });
