@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+
 from aiohttp import web
 from pydantic import Field
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,7 +21,9 @@ from server.auth.sessions import require_user
 from server.classrooms import get_classroom
 from server.db.models import DEFAULT_ROBOT_NAME, Classroom, Recording, StopReason, User, UserSettings
 from server.errors import NotFound, Unavailable
+from server.library.chapters import recording_chapters
 from server.library.files import content_disposition, download_name, path_under
+from server.library.mp4_chapters import Mp4Error, serve, with_chapters
 from server.library.recordings import (
     RecordingActive,
     StorageFull,
@@ -31,6 +36,8 @@ from server.library.recordings import (
     visible_recordings,
 )
 from server.services import Services, services
+
+log = logging.getLogger(__name__)
 
 
 class StartBody(Body):
@@ -195,14 +202,22 @@ async def delete_recording(request: web.Request) -> web.Response:
 
 
 @api.route(
-    "GET", "/api/recordings/{id}/media", summary="The recording's MP4 (HTTP Range; ?download=1 to save it)",
+    "GET", "/api/recordings/{id}/media",
+    summary="The recording's MP4 (HTTP Range; ?download=1 to save it, with its chapters in the file)",
     access="who may view it", tag="recordings",
-    responses={200: "video/mp4", 206: "Part of it", 404: "No such recording or no file yet"},
+    responses={
+        200: "video/mp4", 206: "Part of it", 404: "No such recording or no file yet",
+        416: "Range past the end",
+    },
 )  # fmt: skip
 async def recording_media(request: web.Request) -> web.StreamResponse:
+    """Playback serves the file as it is; a download carries the chapters so far (bookmarks, resumes) in
+    its ``moov``, added as it is sent (server/library/mp4_chapters.py), so nothing is rewritten at Stop."""
     svc = services(request)
+    download = request.query.get("download") == "1"
     async with svc.db() as db:
         _, recording, _ = await _recording_and_classroom(request, db)
+        chapters = await recording_chapters(db, recording) if download else []
     if not recording.file_name:
         raise NotFound("this recording has no file")
     path = path_under(svc.storage.recordings, recording.file_name)
@@ -214,6 +229,15 @@ async def recording_media(request: web.Request) -> web.StreamResponse:
         "Content-Disposition": content_disposition(disposition, download_name(recording.name)),
         "Cache-Control": "private, no-cache",
     }
+    if download:
+        try:
+            virtual = await asyncio.to_thread(with_chapters, path, chapters)
+        except FileNotFoundError:
+            raise NotFound("this recording's file is gone") from None
+        except Mp4Error as exc:
+            log.warning("recording %s downloads without chapters: %s", recording.id, exc)
+        else:
+            return await serve(request, virtual, headers)
     return web.FileResponse(path, headers=headers)
 
 
