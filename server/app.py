@@ -25,6 +25,7 @@ from server.auth.sessions import session_secret, setup_sessions
 from server.auth.throttle import LoginThrottle
 from server.config import Config, allowed_origins
 from server.db.engine import make_engine, make_session_factory, migrate
+from server.library.timeline import Timeline
 from server.media.ice import restrict_host_addresses
 from server.media.rooms import MediaRooms
 from server.metrics import Metrics, watch_loop_lag
@@ -83,12 +84,13 @@ def create_app(config: Config) -> web.Application:
     secret = session_secret(config)
     db = make_session_factory(engine)
     tokens = RobotTokens(secret, max_age=(config.recording.max_recording_hours + 1) * 3600)
+    presence = Presence()
     svc = Services(
         config=config,
         engine=engine,
         db=db,
         storage=storage,
-        presence=Presence(),
+        presence=presence,
         throttle=LoginThrottle(
             config.auth.login_max_failures_per_account,
             config.auth.login_max_failures_per_address,
@@ -99,6 +101,7 @@ def create_app(config: Config) -> web.Application:
         media=MediaRooms(config.media),
         tokens=tokens,
         recorders=RecorderSupervisor(config, db, storage, tokens),
+        timeline=Timeline(db, presence),
     )
     app[SERVICES] = svc
     app[STARTUP] = Startup()
@@ -115,6 +118,7 @@ def create_app(config: Config) -> web.Application:
         await namespace.stop_sweeping()
         # Robots first: they finish their files while signalling still works.
         await svc.recorders.close()
+        await svc.timeline.close()
         await namespace.disconnect_all()
         await sio.shutdown()
         await svc.media.close()

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from server.auth.throttle import LoginThrottle
 from server.config import Config
+from server.library.timeline import Timeline
 from server.live import LiveClassrooms, NoLiveClassrooms
 from server.media.rooms import MediaRooms
 from server.metrics import Metrics
@@ -32,6 +33,7 @@ class Services:
     media: MediaRooms
     tokens: RobotTokens
     recorders: RecorderSupervisor
+    timeline: Timeline
     live: LiveClassrooms = field(default_factory=NoLiveClassrooms)
 
 

@@ -120,11 +120,27 @@ class MediaEvents(MembershipEvents):
         if data.screen_sharing:
             require_may_publish(participant, ["screen"])
         changes = data.model_dump(exclude_none=True)
-        if any(getattr(participant, name) != value for name, value in changes.items()):
+        changed = {name: value for name, value in changes.items() if getattr(participant, name) != value}
+        if changed:
             for name, value in changes.items():
                 setattr(participant, name, value)
             await self.announce_update(room.classroom_id, participant)
+            await self._note_media_state(room.classroom_id, participant, changed)
         return Ok()
+
+    async def _note_media_state(
+        self, classroom_id: int, participant: Participant, changed: dict[str, bool]
+    ) -> None:
+        """Mutes and screen shares on the class timeline."""
+        who = {"user_id": participant.user_id, "display_name": participant.display_name}
+        for name, value in changed.items():
+            if name == "screen_sharing":
+                kind = "screen_share_started" if value else "screen_share_stopped"
+                await self.svc.timeline.note(classroom_id, kind, **who)
+            else:
+                source = "microphone" if name == "audio_muted" else "camera"
+                kind = "muted" if value else "unmuted"
+                await self.svc.timeline.note(classroom_id, kind, **who, source=source)
 
     @event(
         Empty,
@@ -138,9 +154,12 @@ class MediaEvents(MembershipEvents):
         room, participant = self.joined(sid)
         await self.svc.media.leave(room.classroom_id, participant.user_id)
         if participant.publishing or participant.screen_sharing:
+            sharing = participant.screen_sharing
             participant.publishing = []
             participant.screen_sharing = False
             await self.announce_update(room.classroom_id, participant)
+            if sharing:
+                await self._note_media_state(room.classroom_id, participant, {"screen_sharing": False})
         return Ok()
 
     @event(
@@ -190,6 +209,14 @@ class MediaEvents(MembershipEvents):
     async def speaker_changed(self, classroom_id: int, user_id: int | None) -> None:
         """The classroom's active speaker changed."""
         await self.send(ActiveSpeaker(user_id=user_id), room=room_name(classroom_id))
+        room = self.svc.presence.room(classroom_id)
+        speaker = room.participants.get(user_id) if room is not None and user_id is not None else None
+        await self.svc.timeline.note(
+            classroom_id,
+            "speaker",
+            user_id=speaker.user_id if speaker else None,
+            display_name=speaker.display_name if speaker else None,
+        )
 
     async def peer_failed(self, classroom_id: int, user_id: int) -> None:
         """A participant's peer connection failed (the server closed it): everyone sees the problem."""

@@ -221,6 +221,9 @@ class MembershipEvents(NamespaceCore):
             if self.svc.presence.participant(sid) is None:
                 raise NotFound(f"classroom {classroom.id} does not exist")
         log.info("participant joined", extra={"classroom_id": classroom.id, "user_id": user.id})
+        await self.svc.timeline.note(
+            classroom.id, "join", user_id=user.id, display_name=participant.display_name, role=user.role
+        )
         present = self.svc.presence.room(classroom.id)
         consent_mode = self.svc.config.recording.consent
         opened_at = present.opened_at if present else participant.joined_at
@@ -300,6 +303,14 @@ class MembershipEvents(NamespaceCore):
             await db.commit()
         body = message_model(message)
         self.svc.metrics.chat_messages.inc()
+        await self.svc.timeline.note(
+            room.classroom_id,
+            "chat",
+            user_id=participant.user_id,
+            display_name=participant.display_name,
+            text=text,
+            message_id=message.id,
+        )
         await self.send(ChatEvent(message=body), room=room_name(room.classroom_id))
         return ChatAck(message=body)
 
@@ -315,6 +326,7 @@ class MembershipEvents(NamespaceCore):
         room, participant = self.joined_person(sid)
         if participant.hand_raised != data.raised:
             set_hand(room, participant, data.raised)
+            await self.note_hand(room.classroom_id, participant)
             await self.announce_update(room.classroom_id, participant)
         return Ok()
 
@@ -337,8 +349,16 @@ class MembershipEvents(NamespaceCore):
         for participant in raised:
             set_hand(room, participant, False)
         for participant in raised:
+            await self.note_hand(room.classroom_id, participant)
             await self.announce_update(room.classroom_id, participant)
         return Ok()
+
+    async def note_hand(self, classroom_id: int, participant: Participant) -> None:
+        """The hand's new state on the class timeline."""
+        kind = "hand_raised" if participant.hand_raised else "hand_lowered"
+        await self.svc.timeline.note(
+            classroom_id, kind, user_id=participant.user_id, display_name=participant.display_name
+        )
 
     # -- moderation ---------------------------------------------------------------------------------------
 
@@ -436,6 +456,7 @@ class MembershipEvents(NamespaceCore):
         await self.svc.media.leave(classroom_id, participant.user_id)
         await self.leave_room(sid, room_name(classroom_id))
         await self.announce_left(classroom_id, participant.user_id, reason)
+        await self._note_leave(classroom_id, participant)
         log.info("participant left", extra={"classroom_id": classroom_id, "user_id": participant.user_id})
 
     async def send_away(
@@ -446,6 +467,13 @@ class MembershipEvents(NamespaceCore):
         await self.send(Removed(reason=reason, by=by), to=target.sid)
         await self.leave_room(target.sid, room_name(classroom_id))
         await self.announce_left(classroom_id, target.user_id, LeaveReason(reason.value))
+        await self._note_leave(classroom_id, target)
+
+    async def _note_leave(self, classroom_id: int, participant: Participant) -> None:
+        if not participant.robot:
+            await self.svc.timeline.note(
+                classroom_id, "leave", user_id=participant.user_id, display_name=participant.display_name
+            )
 
     async def apply_media_rights(
         self, room: ClassroomPresence, participant: Participant, *, announce: bool = True

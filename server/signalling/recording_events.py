@@ -80,6 +80,13 @@ class RecordingEvents(MediaEvents):
             extra={"recording_id": recording.id, "user_id": participant.user_id, "accepted": data.accepted},
         )
         participant.recording_consent = data.accepted
+        await self.svc.timeline.note(
+            room.classroom_id,
+            "consent",
+            user_id=participant.user_id,
+            display_name=participant.display_name,
+            accepted=data.accepted,
+        )
         media = self.svc.media.get(room.classroom_id)
         if media is not None:
             await media.refresh_forwarding(participant.user_id)
@@ -91,6 +98,7 @@ class RecordingEvents(MediaEvents):
         if recording.classroom_id is None:
             return
         classroom_id = recording.classroom_id
+        await self.svc.timeline.refresh(classroom_id)
         room = self.svc.presence.room(classroom_id)
         people = [p for p in room.participants.values() if not p.robot] if room else []
         async with self.svc.db() as db:
