@@ -17,6 +17,7 @@ PAGES = {
     "/classrooms/{id:[0-9]+}": "classroom.html",
     "/classrooms/{id:[0-9]+}/settings": "classroom_settings.html",
     "/resources/recordings": "recordings.html",
+    "/recordings/{id:[0-9]+}": "player.html",
     "/admin/users": "users.html",
     "/settings": "settings.html",
 }

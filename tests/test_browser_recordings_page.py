@@ -267,13 +267,15 @@ async def _library_while_recording(server: LiveServer, tess: ClientSession, brow
     await expect(page.get_by_role("menuitem", name="Delete")).to_be_focused()
     await page.keyboard.press("ArrowDown")
     await expect(page.get_by_role("menuitem", name="Play")).to_be_focused()
+    # Play opens the player page (tests/test_browser_player.py), which plays the file; Back returns here.
+    play_href = await page.get_by_role("menuitem", name="Play").get_attribute("href")
+    assert play_href == f"/recordings/{recording['id']}"
     await page.keyboard.press("Enter")
-    player = page.get_by_role("region", name="Player")
-    await expect(player).to_be_visible()
-    await expect(page.get_by_role("menu")).to_have_count(0)
-    await page.wait_for_function("() => document.querySelector('#player video').readyState >= 2")
-    await player.get_by_role("button", name="Close player").click()
-    await expect(actions(row, NAME)).to_be_focused()
+    await expect(page).to_have_url(f"{server.url}/recordings/{recording['id']}")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(NAME)
+    await page.wait_for_function("() => document.querySelector('video').readyState >= 2")
+    await page.go_back()
+    await expect(actions(row, NAME)).to_be_visible()
 
     # Publish from the menu: the row says so and its menu now offers Unpublish.
     await actions(row, NAME).click()

@@ -1,8 +1,8 @@
 // Recorded Classes (/resources/recordings): the resource library of finished and running recordings, with
-// an in-page player, downloads, why each ended, and renaming, publishing and deleting where the server says
-// the user manages the recording (`can_manage`). Each row's actions sit in one "Actions" menu button (the
-// WAI-ARIA menu button pattern), so a row stays one line high; a running recording's length and size follow
-// the server's figures while it records.
+// Play (the player page, /recordings/{id}), downloads, why each ended, and renaming, publishing and
+// deleting where the server says the user manages the recording (`can_manage`). Each row's actions sit in
+// one "Actions" menu button (the WAI-ARIA menu button pattern), so a row stays one line high; a running
+// recording's length and size follow the server's figures while it records.
 import {
   deleteRecording,
   listRecordings,
@@ -35,10 +35,6 @@ const page = {
   status: document.getElementById("status"),
   table: document.getElementById("recordings"),
   empty: document.getElementById("recordings-empty"),
-  player: document.getElementById("player"),
-  playerTitle: document.getElementById("player-title"),
-  playerVideo: document.getElementById("player-video"),
-  playerClose: document.getElementById("player-close"),
   deleteDialog: document.getElementById("delete-dialog"),
   deleteText: document.getElementById("delete-text"),
   deleteConfirm: document.getElementById("delete-confirm"),
@@ -50,7 +46,6 @@ const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", tim
 
 const library = {
   rows: new Map(), // recording id -> {key, row, recording, label}
-  playing: null, // id of the recording in the player
   deleting: null, // id of the recording the delete dialog asks about
   editing: null, // id of the recording whose rename form is open
   menu: null, // the open actions menu: {button, menu}
@@ -105,8 +100,8 @@ function stateCell(recording) {
 function menuItems(recording, manage) {
   const items = [];
   if (recording.state === "ready") {
-    const play = el("button", { type: "button", role: "menuitem" }, "Play");
-    play.addEventListener("click", () => openPlayer(recording.id));
+    // The player page: chapters, the chat replayed, the original clock, the classroom's other recordings.
+    const play = el("a", { role: "menuitem", href: `/recordings/${encodeURIComponent(recording.id)}` }, "Play");
     const href = recordingMediaUrl(recording.id, { download: true });
     items.push(play, el("a", { role: "menuitem", href }, "Download"));
   }
@@ -200,7 +195,7 @@ function actionsMenu(id, label, items) {
   });
   menu.addEventListener("keydown", (event) => menuKey(event, menu));
   // The item's own action runs first; then the menu closes, giving the keyboard back to its button unless
-  // the action moved it (the player, the rename field, the delete dialog).
+  // the action moved it (the rename field, the delete dialog).
   menu.addEventListener("click", (event) => {
     if (event.target.closest('[role="menuitem"]')) closeMenu(menu.contains(document.activeElement));
   });
@@ -324,7 +319,6 @@ function render(recordings) {
     if (library.menu && entry.row.contains(library.menu.menu)) closeMenu(false);
     entry.row.remove();
     library.rows.delete(id);
-    if (library.playing === id) closePlayer();
     if (library.editing === id) library.editing = null;
   }
   page.table.hidden = recordings.length === 0;
@@ -352,33 +346,6 @@ async function refresh() {
 
 function showError(err) {
   if (!redirectIfUnauthorized(err)) showMessage(page.alert, err.message);
-}
-
-// ---- player -------------------------------------------------------------------------------------------
-
-function openPlayer(id) {
-  const entry = library.rows.get(id);
-  if (!entry) return;
-  library.playing = id;
-  page.playerTitle.textContent = entry.label;
-  page.playerVideo.src = recordingMediaUrl(id);
-  page.player.hidden = false;
-  page.player.scrollIntoView({ block: "nearest" });
-  page.playerVideo.focus();
-  // Pressing Play means play; if the browser holds it back, the player's own controls are there.
-  page.playerVideo.play().catch(() => {});
-}
-
-function closePlayer() {
-  const video = page.playerVideo;
-  video.pause();
-  video.removeAttribute("src");
-  video.load();
-  page.player.hidden = true;
-  const id = library.playing;
-  library.playing = null;
-  // The keyboard goes back to the Actions button of the row that was playing.
-  focusActions(id);
 }
 
 // ---- managing -----------------------------------------------------------------------------------------
@@ -485,7 +452,6 @@ async function confirmDelete() {
 async function main() {
   const user = await initPage();
   if (!user) return;
-  page.playerClose.addEventListener("click", closePlayer);
   page.deleteConfirm.addEventListener("click", confirmDelete);
   page.deleteCancel.addEventListener("click", () => page.deleteDialog.close());
   page.deleteDialog.addEventListener("close", () => {

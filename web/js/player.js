@@ -1,0 +1,413 @@
+// The player (/recordings/{id}): a recording's video with its own controls (play, seek, speed, loop of the
+// whole or of one chapter), its chapters, its chat replayed beside it as the moments play, the original time
+// of day of the moment on screen (the timeline's clock anchors: pauses are cut out of the file), and the
+// other recordings of the same classroom to switch to. The arithmetic is web/js/timeline.js's.
+import { ApiError, getRecording, listRecordings, recordingMediaUrl, request } from "/static/js/api.js";
+import { el, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
+import {
+  SPEEDS,
+  chapterAt,
+  chatLines,
+  formatMediaTime,
+  loopJump,
+  originalTime,
+  playedCount,
+  sameClassroom,
+  spokenMediaTime,
+} from "/static/js/timeline.js";
+
+const SEEK_STEP_MS = 5000;
+
+const page = {
+  title: document.getElementById("title"),
+  subtitle: document.getElementById("subtitle"),
+  alert: document.getElementById("alert"),
+  player: document.getElementById("player"),
+  video: document.getElementById("video"),
+  clock: document.getElementById("clock"),
+  play: document.getElementById("play"),
+  seek: document.getElementById("seek"),
+  position: document.getElementById("position"),
+  speed: document.getElementById("speed"),
+  loop: document.getElementById("loop"),
+  chapters: document.getElementById("chapters"),
+  chaptersEmpty: document.getElementById("chapters-empty"),
+  chat: document.getElementById("chat"),
+  chatEmpty: document.getElementById("chat-empty"),
+  others: document.getElementById("others"),
+  othersEmpty: document.getElementById("others-empty"),
+};
+
+const state = {
+  recording: null,
+  clock: [],
+  chapters: [],
+  chapterButtons: [],
+  chat: [], // [{event, item}] in media order
+  shownChat: -1,
+  currentChapter: -2,
+  previousMs: null, // media time at the last frame, for the chapter loop
+  seeking: false, // the seek slider is being dragged
+  frame: null,
+};
+
+// The original time of day with seconds, in the viewer's time zone (24 h, like the chat's times).
+const timeOfDay = new Intl.DateTimeFormat(undefined, {
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+  hourCycle: "h23",
+});
+// When a recording started: told apart from another of the same name by its date and time.
+const dateAndTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
+function formatDate(iso) {
+  const date = new Date(iso ?? "");
+  return Number.isNaN(date.getTime()) ? "" : dateAndTime.format(date);
+}
+
+function recordingIdOfPage() {
+  const match = location.pathname.match(/^\/recordings\/(\d+)\/?$/);
+  return match ? Number(match[1]) : null;
+}
+
+function mediaMs() {
+  return Math.round(page.video.currentTime * 1000);
+}
+
+function durationMs() {
+  const fromFile = page.video.duration;
+  if (Number.isFinite(fromFile) && fromFile > 0) return Math.round(fromFile * 1000);
+  return state.recording?.duration_ms ?? 0;
+}
+
+function seekTo(ms) {
+  const limit = durationMs();
+  const target = Math.max(0, limit ? Math.min(ms, limit) : ms);
+  state.previousMs = null; // a jump, not playing across a loop's end
+  page.video.currentTime = target / 1000;
+  draw();
+}
+
+function togglePlay() {
+  if (page.video.paused || page.video.ended) {
+    page.video.play().catch((err) => {
+      // A play() interrupted by a pause or a new source is no failure.
+      if (err?.name !== "AbortError") showMessage(page.alert, `The video could not be played: ${err.message}`);
+    });
+  } else {
+    page.video.pause();
+  }
+}
+
+// ---- drawing what is on screen ------------------------------------------------------------------------
+
+function drawClock(ms) {
+  const at = originalTime(state.clock, ms, state.recording?.started_at);
+  if (Number.isNaN(at)) {
+    page.clock.textContent = "--:--:--";
+    page.clock.removeAttribute("datetime");
+    return;
+  }
+  const text = timeOfDay.format(new Date(at));
+  if (page.clock.textContent !== text) {
+    page.clock.textContent = text;
+    page.clock.dateTime = new Date(Math.floor(at / 1000) * 1000).toISOString();
+  }
+}
+
+function drawSeek(ms) {
+  const total = durationMs();
+  if (Number(page.seek.max) !== total) page.seek.max = String(total);
+  if (!state.seeking) page.seek.value = String(ms);
+  const spoken = `${spokenMediaTime(ms)} of ${spokenMediaTime(total)}`;
+  if (page.seek.getAttribute("aria-valuetext") !== spoken) page.seek.setAttribute("aria-valuetext", spoken);
+  const shown = `${formatMediaTime(ms)} / ${formatMediaTime(total)}`;
+  if (page.position.textContent !== shown) page.position.textContent = shown;
+}
+
+/** The chat lines whose moment has played are shown; going back hides the later ones again. */
+function drawChat(ms) {
+  const count = playedCount(
+    state.chat.map((line) => line.event),
+    ms,
+  );
+  if (count === state.shownChat) return;
+  state.chat.forEach((line, index) => {
+    line.item.hidden = index >= count;
+  });
+  const grew = count > state.shownChat;
+  state.shownChat = count;
+  page.chatEmpty.hidden = count > 0;
+  // The newest line stays in view, as in the live chat.
+  if (grew) page.chat.scrollTop = page.chat.scrollHeight;
+}
+
+function drawChapter(ms) {
+  const index = chapterAt(state.chapters, ms);
+  if (index === state.currentChapter) return;
+  state.currentChapter = index;
+  state.chapterButtons.forEach((button, i) => {
+    if (i === index) button.setAttribute("aria-current", "true");
+    else button.removeAttribute("aria-current");
+  });
+}
+
+function drawPlayState() {
+  const playing = !page.video.paused && !page.video.ended;
+  const text = playing ? "Pause" : "Play";
+  if (page.play.textContent !== text) page.play.textContent = text;
+}
+
+function draw() {
+  const ms = mediaMs();
+  drawClock(ms);
+  drawSeek(ms);
+  drawChat(ms);
+  drawChapter(ms);
+  drawPlayState();
+}
+
+/** The looped chapter, or null when the whole recording (or nothing) loops. */
+function loopedChapter() {
+  const value = page.loop.value;
+  if (!value.startsWith("chapter-")) return null;
+  return state.chapters[Number(value.slice("chapter-".length))] ?? null;
+}
+
+/** Every frame while playing: a chapter loop jumps back at its end, and the screen follows the video. */
+function tick() {
+  state.frame = null;
+  const ms = mediaMs();
+  const jump = loopJump(loopedChapter(), state.previousMs, ms);
+  if (jump !== null) {
+    seekTo(jump);
+  } else {
+    state.previousMs = ms;
+    draw();
+  }
+  if (!page.video.paused) state.frame = requestAnimationFrame(tick);
+}
+
+function startTicking() {
+  if (state.frame === null) state.frame = requestAnimationFrame(tick);
+}
+
+// ---- building the page --------------------------------------------------------------------------------
+
+function showRecording(recording) {
+  state.recording = recording;
+  const when = formatDate(recording.started_at);
+  page.title.textContent = recording.name;
+  document.title = `Aula — ${recording.name}${when ? ` (${when})` : ""}`;
+  const parts = [];
+  if (when) parts.push(el("time", { dateTime: recording.started_at }, when));
+  if (recording.classroom?.name) parts.push(recording.classroom.name);
+  if (recording.duration_ms) parts.push(formatMediaTime(recording.duration_ms));
+  page.subtitle.replaceChildren(...parts.flatMap((part, i) => (i ? [" · ", part] : [part])));
+  page.subtitle.hidden = parts.length === 0;
+}
+
+function buildSpeeds() {
+  page.speed.replaceChildren(
+    ...SPEEDS.map((speed) => el("option", { value: String(speed), selected: speed === 1 }, `${speed}×`)),
+  );
+}
+
+function buildChapters(chapters) {
+  state.chapters = chapters;
+  state.chapterButtons = chapters.map((chapter, index) => {
+    const start = formatMediaTime(chapter.start_ms);
+    const button = el(
+      "button",
+      {
+        type: "button",
+        className: `chapter chapter-${chapter.kind ?? "start"}`,
+        "aria-label": `${chapter.title}, at ${spokenMediaTime(chapter.start_ms)}`,
+      },
+      el("span", { className: "chapter-start" }, start),
+      el("span", { className: "chapter-title" }, chapter.title),
+    );
+    button.addEventListener("click", () => {
+      // Looping one chapter and picking another: that one loops now.
+      if (loopedChapter()) page.loop.value = `chapter-${index}`;
+      seekTo(chapter.start_ms);
+    });
+    return button;
+  });
+  page.chapters.replaceChildren(...state.chapterButtons.map((button) => el("li", {}, button)));
+  page.chaptersEmpty.hidden = chapters.length > 0;
+  page.loop.append(
+    ...chapters.map((chapter, index) =>
+      el("option", { value: `chapter-${index}` }, `Chapter ${index + 1}: ${chapter.title}`),
+    ),
+  );
+}
+
+function buildChat(events) {
+  state.chat = chatLines(events).map((event) => {
+    const at = originalTime(state.clock, event.media_ms, state.recording?.started_at);
+    const time = Number.isNaN(at)
+      ? el("span", { className: "chat-time" }, formatMediaTime(event.media_ms))
+      : el("time", { className: "chat-time", dateTime: new Date(at).toISOString() }, timeOfDay.format(new Date(at)));
+    const item = el(
+      "li",
+      { className: "chat-line", "data-media-ms": event.media_ms },
+      time,
+      " ",
+      el("span", { className: "chat-author" }, `${event.display_name ?? "Someone"}:`),
+      " ",
+      el("span", { className: "chat-text" }, event.text ?? ""),
+    );
+    item.hidden = true;
+    return { event, item };
+  });
+  page.chat.replaceChildren(...state.chat.map((line) => line.item));
+  state.shownChat = -1;
+}
+
+function buildOthers(recordings) {
+  const listed = sameClassroom(recordings, state.recording);
+  const items = listed.map((recording) => {
+    const when = formatDate(recording.started_at);
+    const text = when ? `${recording.name} — ${when}` : recording.name;
+    if (recording.id === state.recording.id) {
+      return el("li", {}, el("span", { className: "current-recording", "aria-current": "page" }, `${text} (playing)`));
+    }
+    return el("li", {}, el("a", { href: `/recordings/${recording.id}` }, text));
+  });
+  page.others.replaceChildren(...items);
+  page.othersEmpty.hidden = listed.some((recording) => recording.id !== state.recording.id);
+}
+
+/** Optional parts (timeline, chapters, the list) that fail leave the video playable and say what is missing. */
+async function optional(what, load) {
+  try {
+    return await load();
+  } catch (err) {
+    if (redirectIfUnauthorized(err)) return null;
+    const missing = page.alert.hidden ? "" : `${page.alert.textContent} `;
+    showMessage(page.alert, `${missing}The ${what} could not be loaded: ${err.message}`);
+    return null;
+  }
+}
+
+function notFoundText(err) {
+  if (err instanceof ApiError && err.status === 404) {
+    return "This recording does not exist, or you are not allowed to watch it.";
+  }
+  if (err instanceof ApiError && err.status === 403) return "You are not allowed to watch this recording.";
+  return `The recording could not be loaded: ${err.message}`;
+}
+
+function wireControls() {
+  const video = page.video;
+  page.play.addEventListener("click", togglePlay);
+  video.addEventListener("click", togglePlay);
+  video.addEventListener("play", () => {
+    drawPlayState();
+    startTicking();
+  });
+  video.addEventListener("pause", drawPlayState);
+  video.addEventListener("seeked", draw);
+  video.addEventListener("timeupdate", () => {
+    if (video.paused) draw();
+  });
+  video.addEventListener("loadedmetadata", draw);
+  video.addEventListener("durationchange", draw);
+  video.addEventListener("ended", () => {
+    const chapter = loopedChapter();
+    if (chapter) {
+      // The last chapter ends with the file.
+      seekTo(chapter.start_ms);
+      togglePlay();
+    } else {
+      draw();
+    }
+  });
+  video.addEventListener("error", () => {
+    showMessage(page.alert, "The video could not be played: the browser could not read the file.");
+  });
+  page.seek.addEventListener("input", () => {
+    state.seeking = true;
+    seekTo(Number(page.seek.value));
+  });
+  page.seek.addEventListener("change", () => {
+    state.seeking = false;
+    seekTo(Number(page.seek.value));
+  });
+  page.speed.addEventListener("change", () => {
+    video.playbackRate = Number(page.speed.value);
+  });
+  page.loop.addEventListener("change", () => {
+    video.loop = page.loop.value === "all";
+    state.previousMs = null;
+    const chapter = loopedChapter();
+    // Looping a chapter starts it, unless it is already playing.
+    if (chapter && (mediaMs() < chapter.start_ms || mediaMs() >= chapter.end_ms)) seekTo(chapter.start_ms);
+  });
+  document.addEventListener("keydown", keyboard);
+}
+
+/** Space and K play or pause, the arrows seek, wherever the keyboard is, except where a key has its own use. */
+function keyboard(event) {
+  if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey) return;
+  const target = event.target;
+  const tag = target?.tagName;
+  if (tag === "SELECT" || tag === "TEXTAREA" || target?.isContentEditable) return;
+  if (tag === "INPUT" && target.type !== "range") return;
+  if (page.player.hidden) return;
+  const key = event.key;
+  if (key === "k" || key === "K" || (key === " " && !["BUTTON", "A", "INPUT"].includes(tag))) {
+    event.preventDefault();
+    togglePlay();
+  } else if ((key === "ArrowLeft" || key === "ArrowRight") && tag !== "INPUT") {
+    event.preventDefault();
+    seekTo(mediaMs() + (key === "ArrowLeft" ? -SEEK_STEP_MS : SEEK_STEP_MS));
+  }
+}
+
+// ---- start --------------------------------------------------------------------------------------------
+
+async function main() {
+  const user = await initPage();
+  if (!user) return;
+  const id = recordingIdOfPage();
+  let recording;
+  try {
+    if (id === null) throw new ApiError(404, "not_found", "No such recording.");
+    recording = await getRecording(id);
+  } catch (err) {
+    if (redirectIfUnauthorized(err)) return;
+    page.title.textContent = "Recording not found";
+    if (!(err instanceof ApiError && err.status === 404)) page.title.textContent = "Recording unavailable";
+    showMessage(page.alert, notFoundText(err));
+    return;
+  }
+  showRecording(recording);
+  if (recording.state !== "ready") {
+    const why =
+      recording.state === "failed"
+        ? "This recording failed: there is nothing to play."
+        : "This recording is still being made: it can be played once it is ready.";
+    showMessage(page.alert, why);
+    return;
+  }
+  buildSpeeds();
+  wireControls();
+  const base = `/api/recordings/${encodeURIComponent(id)}`;
+  const [timeline, chapters, recordings] = await Promise.all([
+    optional("chat and original time", () => request("GET", `${base}/timeline`)),
+    optional("chapters", () => request("GET", `${base}/chapters`)),
+    optional("list of this classroom's recordings", listRecordings),
+  ]);
+  state.clock = timeline?.clock ?? [];
+  buildChapters(chapters?.chapters ?? []);
+  buildChat(timeline?.events ?? []);
+  buildOthers(recordings ?? [recording]);
+  page.player.hidden = false;
+  page.video.src = recordingMediaUrl(id);
+  draw();
+}
+
+main();

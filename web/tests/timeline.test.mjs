@@ -1,0 +1,113 @@
+// web/js/timeline.js: the player's original clock across pauses, chat lines played, chapters, loops and
+// the recordings of the same classroom.
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import {
+  chapterAt,
+  chatLines,
+  formatMediaTime,
+  loopJump,
+  originalTime,
+  playedCount,
+  sameClassroom,
+  spokenMediaTime,
+} from "../js/timeline.js";
+
+// Started at 10:00:00; paused at media 60 s for 5 minutes: media 60 s is 10:06:00.
+const clock = [
+  { media_ms: 0, at: "2026-12-02T10:00:00.000Z" },
+  { media_ms: 60_000, at: "2026-12-02T10:06:00.000Z" },
+];
+
+test("the original time follows the anchor of each stretch, not started_at + t", () => {
+  assert.equal(new Date(originalTime(clock, 0)).toISOString(), "2026-12-02T10:00:00.000Z");
+  assert.equal(new Date(originalTime(clock, 59_500)).toISOString(), "2026-12-02T10:00:59.500Z");
+  assert.equal(new Date(originalTime(clock, 60_000)).toISOString(), "2026-12-02T10:06:00.000Z");
+  assert.equal(new Date(originalTime(clock, 61_250)).toISOString(), "2026-12-02T10:06:01.250Z");
+  // Anchors in any order.
+  assert.equal(originalTime([...clock].reverse(), 61_250), originalTime(clock, 61_250));
+});
+
+test("without anchors the clock counts from started_at; with nothing it is unknown", () => {
+  assert.equal(new Date(originalTime([], 1500, "2026-12-02T10:00:00Z")).toISOString(), "2026-12-02T10:00:01.500Z");
+  assert.ok(Number.isNaN(originalTime([], 1500)));
+  assert.ok(Number.isNaN(originalTime(undefined, 1500, null)));
+});
+
+test("chat lines are the chat events in media order, and those at or before a moment have played", () => {
+  const events = [
+    { type: "recording_started", media_ms: 0 },
+    { type: "chat", media_ms: 5000, text: "second" },
+    { type: "join", media_ms: 1000 },
+    { type: "chat", media_ms: 2000, text: "first" },
+    { type: "chat", media_ms: 5000, text: "third" },
+  ];
+  const lines = chatLines(events);
+  assert.deepEqual(
+    lines.map((line) => line.text),
+    ["first", "second", "third"],
+  );
+  assert.equal(playedCount(lines, 0), 0);
+  assert.equal(playedCount(lines, 1999), 0);
+  assert.equal(playedCount(lines, 2000), 1);
+  assert.equal(playedCount(lines, 4999), 1);
+  assert.equal(playedCount(lines, 5000), 3);
+  assert.equal(playedCount([], 5000), 0);
+});
+
+test("the chapter playing is the last one started", () => {
+  const chapters = [
+    { start_ms: 0, end_ms: 3000 },
+    { start_ms: 3000, end_ms: 7000 },
+    { start_ms: 7000, end_ms: 9000 },
+  ];
+  assert.equal(chapterAt(chapters, 0), 0);
+  assert.equal(chapterAt(chapters, 2999), 0);
+  assert.equal(chapterAt(chapters, 3000), 1);
+  assert.equal(chapterAt(chapters, 8999), 2);
+  assert.equal(chapterAt([], 10), -1);
+});
+
+test("a looped chapter jumps back when playing crosses its end, not when one seeks past it", () => {
+  const range = { start_ms: 3000, end_ms: 7000 };
+  assert.equal(loopJump(range, 6900, 7010), 3000);
+  assert.equal(loopJump(range, 6000, 6500), null);
+  assert.equal(loopJump(range, 1000, 8000), null); // a seek from before
+  assert.equal(loopJump(range, 7500, 7600), null); // already past it (seeked there)
+  assert.equal(loopJump(range, 6500, 6980), 3000); // within a frame of the end counts
+  assert.equal(loopJump(range, 3100, 6990), null); // a seek from inside to the end
+  assert.equal(loopJump(null, 6900, 7010), null);
+  assert.equal(loopJump(range, null, 7010), null);
+});
+
+test("media times read as h:mm:ss and in words", () => {
+  assert.equal(formatMediaTime(0), "0:00:00");
+  assert.equal(formatMediaTime(83_999), "0:01:23");
+  assert.equal(formatMediaTime(3_723_000), "1:02:03");
+  assert.equal(spokenMediaTime(0), "0 seconds");
+  assert.equal(spokenMediaTime(61_000), "1 minute 1 second");
+  assert.equal(spokenMediaTime(3_600_000), "1 hour");
+});
+
+test("the recordings to switch to are the playable ones of the same classroom, newest first", () => {
+  const of = (id, classroomId, startedAt, state = "ready") => ({
+    id,
+    name: "Physics 3B",
+    classroom: { id: classroomId, name: "Physics 3B" },
+    started_at: startedAt,
+    state,
+  });
+  const current = of(2, 7, "2026-12-02T10:00:00Z");
+  const listed = [
+    of(1, 7, "2026-12-01T10:00:00Z"),
+    current,
+    of(3, 8, "2026-12-03T10:00:00Z"),
+    of(4, 7, "2026-12-04T10:00:00Z", "recording"),
+    of(5, 7, "2026-12-05T10:00:00Z"),
+  ];
+  assert.deepEqual(
+    sameClassroom(listed, current).map((r) => r.id),
+    [5, 2, 1],
+  );
+  assert.deepEqual(sameClassroom(listed, { ...current, classroom: { id: null, name: "Gone" } }), []);
+});
