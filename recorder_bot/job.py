@@ -3,7 +3,8 @@
 Both sides import these types (the supervisor in ``server/recorders``, the robot in ``__main__``), so the
 two ends cannot disagree about a field. Every message is one JSON object on one line.
 
-* stdin, server → robot: one :class:`RobotJob`; SIGTERM later asks the robot to finish its file.
+* stdin, server → robot: one :class:`RobotJob`, then commands (:class:`Pause`, :class:`Resume`) as the
+  recording goes; SIGTERM asks the robot to finish its file.
 * stdout, robot → server: :class:`Joined` (in the classroom), :class:`FirstFragment` (the file has its
   first fragment: it plays from now on), then :class:`Finished` (the file is complete) or :class:`Failed`;
   and from the start, about every second, :class:`Receiving` (whose media reaches the recording).
@@ -57,6 +58,41 @@ class RobotJob(_Message):
     """Media time 0 of the file, in seconds since the epoch: the recording's ``started_at``, so the server
     places timeline events on the file's clock (``server.library.media_clock``). None: when the robot
     starts."""
+
+
+class Pause(_Message):
+    """Keep nothing from ``at`` on: the file stops there and continues at the next :class:`Resume`."""
+
+    command: Literal["pause"] = "pause"
+    at: float
+    "The server's instant of the pause, in seconds since the epoch (the recording's ``paused_at``)."
+
+
+class Resume(_Message):
+    """Record again from ``at``: the file continues where the pause cut it, in the same file."""
+
+    command: Literal["resume"] = "resume"
+    at: float
+    "The server's instant of the resume, in seconds since the epoch."
+
+
+Command = Pause | Resume
+_COMMAND: TypeAdapter[Command] = TypeAdapter(Annotated[Command, Field(discriminator="command")])
+
+
+def parse_command(line: bytes | str) -> Command | None:
+    """One line of the robot's stdin after its job as a command; None (logged) for anything else."""
+    if not line.strip():
+        return None
+    try:
+        return _COMMAND.validate_json(line)
+    except ValidationError as exc:
+        first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
+        log.warning(
+            "the server sent a line that is no command",
+            extra={"line": repr(line[:200]), "problem": f"{first['loc']}: {first['msg']}"},
+        )
+        return None
 
 
 class Joined(_Message):

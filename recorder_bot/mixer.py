@@ -226,6 +226,12 @@ class AudioMixer:
             state.ends_at = max(self.position, round(t * self.fmt.sample_rate))
             state.placed.end_at(state.ends_at)
 
+    def cut(self, t: float) -> None:
+        """Forget every sample placed from ``t`` on, of every source (a pause began at ``t``)."""
+        end = max(self.position, round(t * self.fmt.sample_rate))
+        for state in self._sources.values():
+            state.placed.end_at(end)
+
     def render(self, until: float) -> list[AudioFrame]:
         """Every whole output frame that ends at or before ``until`` seconds."""
         end = math.floor(until * self.fmt.sample_rate + 1e-6)
@@ -381,6 +387,11 @@ class VideoCompositor:
         state = self._sources.get(key)
         if state is not None:
             state.removed_at = t
+            state.pending = [item for item in state.pending if item[0] < t]
+
+    def cut(self, t: float) -> None:
+        """Forget every frame waiting to be shown from ``t`` on (a pause began at ``t``)."""
+        for state in self._sources.values():
             state.pending = [item for item in state.pending if item[0] < t]
 
     def set_names(self, names: Mapping[int, str]) -> None:
@@ -623,6 +634,12 @@ class Mixer:
         at = self.rendered if t is None else t
         self.video.remove(key, at)
         self.audio.remove(key, at)
+
+    def cut(self, t: float) -> None:
+        """Drop whatever is waiting to be rendered from ``t`` on: a pause began there, and frames stamped
+        before the robot heard of it must not fill the file where the recording resumes."""
+        self.video.cut(t)
+        self.audio.cut(t)
 
     def render(self, until: float) -> Rendered:
         """Everything up to ``until`` seconds: video frames before it, audio frames ending by it."""

@@ -13,7 +13,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiortc.mediastreams import MediaStreamError
@@ -23,15 +23,19 @@ from recorder_bot.client import NAMESPACE, ClassroomClient, RemoteSource
 from recorder_bot.job import (
     RECEIVING_INTERVAL,
     RECEIVING_WINDOW,
+    Command,
     Finished,
     FirstFragment,
     Joined,
+    Pause,
     Progress,
     Receiving,
+    Resume,
     RobotJob,
 )
 from recorder_bot.layout import DEJAVU_SANS, LabelFont
 from recorder_bot.mixer import MediaFormat, Mixer, SourceKey
+from recorder_bot.pause_clock import PauseClock
 from recorder_bot.rtp_clock import CREEP, StreamClock, rtp_timestamp
 from recorder_bot.writer import EncoderSettings, RecorderPipeline, RecordingWriter, WriterStats
 from server.media.adapter import watch_sender_reports
@@ -55,10 +59,17 @@ Report = Callable[[Progress], None]
 class RobotSession:
     """The robot inside one classroom: what it hears and sees goes into ``pipeline``."""
 
-    def __init__(self, job: RobotJob, pipeline: RecorderPipeline, recording_start: float) -> None:
+    def __init__(
+        self,
+        job: RobotJob,
+        pipeline: RecorderPipeline,
+        recording_start: float,
+        pauses: PauseClock | None = None,
+    ) -> None:
         self.job = job
         self.pipeline = pipeline
         self.recording_start = recording_start
+        self.pauses = pauses or PauseClock()
         self.client = ClassroomClient(
             job.server_url, {}, {}, on_source=self._source, auth={"robot_token": job.token}
         )
@@ -138,7 +149,10 @@ class RobotSession:
                 if wall is None:
                     continue  # no sender report yet: its time is unknown, so it is not placed
                 publisher.observe(wall, arrival)
-                t = publisher.local(wall) - self.recording_start
+                t = self.pauses.file_time(publisher.local(wall) - self.recording_start)
+                if t is None:  # captured while paused: nothing of it is kept
+                    self.pipeline.heard_from(remote.user_id)
+                    continue
                 if isinstance(frame, VideoFrame):
                     self.pipeline.add_video(key, frame, t)
                 elif isinstance(frame, AudioFrame):
@@ -154,9 +168,38 @@ async def report_receiving(pipeline: RecorderPipeline, report: Report) -> None:
         await asyncio.sleep(RECEIVING_INTERVAL)
 
 
-async def record(job: RobotJob, stop: asyncio.Event, report: Report) -> None:
-    """Record until ``stop`` is set or the server goes away; the file is complete when this returns."""
+async def obey(
+    commands: AsyncIterator[Command], pauses: PauseClock, pipeline: RecorderPipeline, origin: float
+) -> None:
+    """Apply the server's pauses and resumes, at the server's instants, until its commands end."""
+    async for command in commands:
+        match command:
+            case Pause(at=at):
+                cut = pauses.pause(at - origin)
+                if cut is None:
+                    continue
+                # Frames stamped after the pause that reached the pipeline before this command did go.
+                pipeline.cut(cut)
+                late = pipeline.mixer.rendered - cut
+                log.info("paused", extra={"file_time": round(cut, 3)})
+                if late > 0:
+                    log.warning("pause heard after its moment was written", extra={"late": round(late, 3)})
+            case Resume(at=at):
+                length = pauses.resume(at - origin)
+                if length is not None:
+                    log.info("resumed", extra={"paused_seconds": round(length, 3)})
+
+
+async def record(
+    job: RobotJob, stop: asyncio.Event, report: Report, commands: AsyncIterator[Command] | None = None
+) -> None:
+    """Record until ``stop`` is set or the server goes away; the file is complete when this returns.
+
+    ``commands`` are the server's pauses and resumes: what is captured while paused is not recorded, and
+    the file continues at the resume (``recorder_bot.pause_clock``).
+    """
     recording_start = job.origin if job.origin is not None else time.time()
+    pauses = PauseClock()
     loop = asyncio.get_running_loop()
     first_fragment = asyncio.Event()
 
@@ -173,12 +216,17 @@ async def record(job: RobotJob, stop: asyncio.Event, report: Report) -> None:
     )
     font = LabelFont(job.label_font or DEJAVU_SANS)
     pipeline = RecorderPipeline(
-        Mixer(fmt, job.classroom_name, font=font), writer, clock=lambda: time.time() - recording_start
+        Mixer(fmt, job.classroom_name, font=font),
+        writer,
+        clock=lambda: pauses.now(time.time() - recording_start),
     )
     pipeline.start()
+    obeying = None
+    if commands is not None:
+        obeying = asyncio.create_task(obey(commands, pauses, pipeline, recording_start))
     # From the start, joining included: a moderator hears within seconds that nobody's media arrives.
     receiving = asyncio.create_task(report_receiving(pipeline, report))
-    session = RobotSession(job, pipeline, recording_start)
+    session = RobotSession(job, pipeline, recording_start, pauses)
     try:
         await session.start()
         report(Joined())
@@ -195,6 +243,8 @@ async def record(job: RobotJob, stop: asyncio.Event, report: Report) -> None:
         # connection joins aiortc's decoder threads, which takes a while on a busy machine) goes on beside
         # it; frames still decoded meanwhile are refused by the stopping pipeline.
         receiving.cancel()
+        if obeying is not None:
+            obeying.cancel()
         leaving = asyncio.ensure_future(session.close())
         try:
             stats = await asyncio.to_thread(pipeline.stop)

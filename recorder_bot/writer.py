@@ -333,6 +333,16 @@ class RecorderPipeline:
         at = self._now(t)
         self._submit(0, lambda mixer: mixer.remove_source(key, at), always=True)
 
+    def cut(self, t: float) -> None:
+        """Drop what is queued or buffered for the file from ``t`` on (see :meth:`Mixer.cut`), in order
+        with the frames queued before this call."""
+        self._submit(0, lambda mixer: mixer.cut(t), always=True)
+
+    def heard_from(self, user_id: int) -> None:
+        """A frame of ``user_id`` arrived that is not recorded (paused): they still count as received."""
+        with self._lock:
+            self._reached[user_id] = time.monotonic()
+
     def advance(self, until: float) -> None:
         """Render everything up to ``until`` seconds (for a pipeline without a clock)."""
         self._queue.put(_Advance(until))
