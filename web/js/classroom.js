@@ -254,6 +254,23 @@ function recControls(classroomId) {
       reminderDialog: byId("reminder-dialog"),
       reminderStart: byId("reminder-start"),
       reminderDismiss: byId("reminder-dismiss"),
+      codesPick: byId("rec-codes-pick"),
+      codesSelect: byId("rec-codes-list"),
+      pauseButton: byId("rec-pause-button"),
+      nameDialog: byId("rec-name-dialog"),
+      nameForm: byId("rec-name-form"),
+      nameInput: byId("rec-name-input"),
+      nameError: byId("rec-name-error"),
+      nameCancel: byId("rec-name-cancel"),
+      bookmarks: {
+        button: byId("bookmark-button"),
+        codes: byId("rec-codes"),
+        dialog: byId("bookmark-dialog"),
+        form: byId("bookmark-form"),
+        remark: byId("bookmark-remark"),
+        error: byId("bookmark-error"),
+        cancel: byId("bookmark-cancel"),
+      },
     },
     {
       connection: state.connection,
@@ -263,6 +280,7 @@ function recControls(classroomId) {
       onMessage: ({ text, alert }) => notices.show(text, { kind: alert ? "error" : "info", key: "recording" }),
       onActiveChanged: (active) => participants.setRecordingActive(active),
       onNewRecording: () => participants.forgetConsent(),
+      onNotice: ({ text, kind, key, timeoutMs }) => notices.show(text, { kind, key, timeoutMs }),
     },
   );
 }
@@ -1022,6 +1040,9 @@ function listen(connection) {
   connection.on("recording_state", (payload) => rec.recordingState(payload));
   if (SERVER_EVENTS.includes("recording_media")) {
     connection.on("recording_media", (payload) => rec.recordingMedia(payload));
+  }
+  if (SERVER_EVENTS.includes("bookmark_added")) {
+    connection.on("bookmark_added", (payload) => rec.bookmarkAdded(payload));
   }
 
   connection.on("connection_lost", () => {

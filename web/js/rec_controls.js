@@ -1,11 +1,23 @@
-// REC in the classroom page: the REC button, the recording banner (indicator and consent notice), the
-// consent question (mode "ask"), the reminder to record and the warning that a recording holds no one's
-// media (`recording_media`, for moderators). The recording shown comes from one place: the
-// join ack's `recording`, then `recording_state` events. The answers to start and stop only report errors;
-// until the event comes the button says "Starting…" or "Stopping…".
-import { startRecording, stopRecording } from "/static/js/api.js";
+// REC in the classroom page: the REC button with the codes list picked before it, Pause and Resume, the
+// recording banner (indicator, "Recording paused" and consent notice), the consent question (mode "ask"),
+// the reminder to record, the name asked on Stop (setting `edit_name_on_stop`), bookmarks (web/js/
+// bookmark_controls.js) and the warning that a recording holds no one's media (`recording_media`, for
+// moderators). The recording shown comes from one place: the join ack's `recording`, then
+// `recording_state` events. The answers to start, stop, pause and resume only report errors; until the
+// event comes the buttons say "Starting…", "Stopping…", "Pausing…" or "Resuming…".
+import { getSettings, request, stopRecording, updateRecording } from "/static/js/api.js";
+import { BookmarkControls } from "/static/js/bookmark_controls.js";
+import { clearFieldErrors, reportFormError } from "/static/js/forms.js";
 import { el, showMessage } from "/static/js/nav.js";
-import { elapsedMs, formatDuration, isActive, recControl, recordingEndMessage } from "/static/js/recording.js";
+import {
+  elapsedMs,
+  formatDuration,
+  isActive,
+  isPaused,
+  pauseControl,
+  recControl,
+  recordingEndMessage,
+} from "/static/js/recording.js";
 
 // While a stop is pending, these states are the recording not yet stopping.
 const BEFORE_STOP = Object.freeze(["starting", "recording"]);
@@ -17,7 +29,9 @@ export class RecControls {
   /**
    * @param elements the page's REC elements: {button, text, elapsed, reason, banner, warning,
    *   consentDialog, consentText, consentAccept, consentDecline, reminderDialog, reminderStart,
-   *   reminderDismiss}
+   *   reminderDismiss}, and optionally {codesPick, codesSelect} (the codes list picked before REC),
+   *   pauseButton, {nameDialog, nameForm, nameInput, nameError, nameCancel} (the name asked on Stop) and
+   *   bookmarks (the elements of BookmarkControls)
    * @param hooks.connection the ClassroomConnection (consent answers)
    * @param hooks.classroomId the classroom REC starts and stops
    * @param hooks.onError (err): a request failed (shown as an alert; a 401 leaves for the login page)
@@ -25,6 +39,7 @@ export class RecControls {
    * @param hooks.onMessage ({text, alert}): what to tell the classroom when its recording ends
    * @param hooks.onActiveChanged (active): a recording began or ended
    * @param hooks.onNewRecording (): another recording than the one known: consent answers start afresh
+   * @param hooks.onNotice ({text, kind, key}): a short notice (a bookmark added)
    */
   constructor(elements, hooks) {
     this.elements = elements;
@@ -41,9 +56,34 @@ export class RecControls {
     this.timer = null; // ticks the elapsed time while recording
     this.banner = null; // {indicator, notice, declined}: the banner's elements while a recording runs
     this.mediaWarning = null; // recording id whose robot receives no one's media (recording_media)
+    this.codesLists = []; // the classroom's codes lists ([{name, codes}]), for who may record
+    this.pausePending = null; // {action: "pause" | "resume", recordingId}: awaiting its recording_state
+    this.naming = null; // the stopped recording whose name the name dialog asks for
 
     const e = elements;
     e.button.addEventListener("click", () => this._press());
+    e.pauseButton?.addEventListener("click", () => this._pressPause());
+    if (e.nameDialog) {
+      e.nameForm.addEventListener("submit", (event) => {
+        event.preventDefault();
+        this._saveName();
+      });
+      e.nameCancel.addEventListener("click", () => closeDialog(e.nameDialog));
+      e.nameDialog.addEventListener("close", () => {
+        this.naming = null;
+        if (!e.button.hidden) e.button.focus();
+      });
+    }
+    // Lists edited in another tab (the classroom's settings) are there when the person comes back.
+    if (e.codesSelect) {
+      window.addEventListener("focus", () => this._loadCodesLists());
+    }
+    this.bookmarks = e.bookmarks
+      ? new BookmarkControls(e.bookmarks, {
+          onNotice: (notice) => this.hooks.onNotice?.(notice),
+          onError: (err) => this.hooks.onError(err),
+        })
+      : null;
     e.consentAccept.addEventListener("click", () => this._answerConsent(true));
     e.consentDecline.addEventListener("click", () => this._answerConsent(false));
     // Escape does not answer the consent question; each person says yes or no.
@@ -66,15 +106,23 @@ export class RecControls {
     this.rights = ack.rights ?? { can_record: false };
     if (ack.consent) this.consent = ack.consent;
     this.pending = null;
+    this.pausePending = null;
     // The ack's participants carry their consent for the recording it names: nothing to forget.
     this._show(ack.recording ?? null, { fresh: true });
     this._considerReminder(ack);
+    this._loadCodesLists();
   }
 
   /** The server changed what this person may do (rights_changed). */
   setRights(rights) {
     this.rights = rights ?? { can_record: false };
     this._renderButton();
+    this._loadCodesLists();
+  }
+
+  /** A `bookmark_added` event (to moderators): another moderator's bookmark is told. */
+  bookmarkAdded(payload) {
+    this.bookmarks?.bookmarkAdded(payload, this.self?.user_id ?? null);
   }
 
   /** This person's participant changed (e.g. the server now holds their consent answer). */
@@ -87,7 +135,9 @@ export class RecControls {
   recordingState({ recording, reason = null }) {
     const previous = this.recording;
     if (this.pending && this._settles(this.pending, recording)) this.pending = null;
+    if (this.pausePending && this._pauseSettles(this.pausePending, recording)) this.pausePending = null;
     this._show(recording);
+    if (isActive(previous) && previous.id === recording.id && !isActive(recording)) this._loadCodesLists();
     if (isActive(previous) && previous.id === recording.id) {
       const message = recordingEndMessage(recording, reason);
       if (message) this.hooks.onMessage(message);
@@ -112,6 +162,7 @@ export class RecControls {
     this.recording = null;
     this.mediaWarning = null;
     this.pending = null;
+    this.pausePending = null;
     if (this.timer !== null) {
       clearInterval(this.timer);
       this.timer = null;
@@ -122,6 +173,7 @@ export class RecControls {
     this.elements.button.hidden = true;
     closeDialog(this.elements.consentDialog);
     closeDialog(this.elements.reminderDialog);
+    this.bookmarks?.update({ recording: null, rights: this.rights, online: false });
   }
 
   // ---- internals ----------------------------------------------------------------------------------
@@ -129,6 +181,11 @@ export class RecControls {
   _settles(pending, recording) {
     if (recording.id !== pending.recordingId) return true;
     return pending.action === "stop" && !BEFORE_STOP.includes(recording.state);
+  }
+
+  _pauseSettles(pending, recording) {
+    if (recording.id !== pending.recordingId || !isActive(recording)) return true;
+    return Boolean(recording.paused) === (pending.action === "pause");
   }
 
   _show(recording, { fresh = false } = {}) {
@@ -171,7 +228,7 @@ export class RecControls {
         "p",
         { id: "recording-indicator", className: "recording-indicator" },
         el("span", { className: "rec-dot", "aria-hidden": "true" }),
-        "Recording",
+        el("span", { className: "recording-indicator-text" }, "Recording"),
       );
       const notice = el("p", { id: "recording-notice", className: "recording-notice" });
       const declined = el("p", { id: "recording-declined", className: "recording-declined", hidden: true });
@@ -179,6 +236,12 @@ export class RecControls {
       this.banner = { indicator, notice, declined };
       banner.replaceChildren(indicator, notice, declined);
     }
+    // While paused nothing of the class is kept: everyone is told so in place of the indicator.
+    const paused = isPaused(this.recording);
+    const said = paused ? "Recording paused" : "Recording";
+    const indicatorText = this.banner.indicator.querySelector(".recording-indicator-text");
+    if (indicatorText.textContent !== said) indicatorText.textContent = said;
+    this.banner.indicator.classList.toggle("paused", paused);
     const text = this.consent.text || "This class is being recorded.";
     if (this.banner.notice.textContent !== text) this.banner.notice.textContent = text;
     this.banner.declined.hidden = this.answers.get(this.recording.id) !== false;
@@ -202,6 +265,9 @@ export class RecControls {
     // may stop is theirs to see too.
     const shown = Boolean(this.rights.can_record || (this.active && this.recording.can_stop));
     button.hidden = !shown;
+    this._renderPause();
+    this._renderCodesPick();
+    this.bookmarks?.update({ recording: this.recording, rights: this.rights, online: this.online });
     if (!shown) {
       showMessage(reason, "");
       return;
@@ -228,25 +294,167 @@ export class RecControls {
   }
 
   async _start() {
-    await this._request("start", () => startRecording(this.hooks.classroomId));
+    const picked = this._pickedCodesList();
+    const body = picked ? { codes_list: picked } : {};
+    const path = `/api/classrooms/${encodeURIComponent(this.hooks.classroomId)}/recording`;
+    await this._request("start", () => request("POST", path, body));
   }
 
+  /**
+   * Stops at once; then, with the moderator's setting `edit_name_on_stop` on, asks for the name of the
+   * recording just saved (the file is ready either way). The setting is read as Stop is pressed, so a
+   * change made on the Settings page meanwhile counts.
+   */
   async _stop() {
-    await this._request("stop", () => stopRecording(this.hooks.classroomId));
+    const settings = getSettings().catch(() => null);
+    const stopped = await this._request("stop", () => stopRecording(this.hooks.classroomId));
+    if (!stopped || stopped.state === "failed") return;
+    if ((await settings)?.edit_name_on_stop) this._askName(stopped);
   }
 
-  /** Sends a start or stop; the button waits for the recording_state that follows, or for the error. */
+  /**
+   * Sends a start or stop; the button waits for the recording_state that follows, or for the error.
+   * Returns the answer, or null when it failed.
+   */
   async _request(action, send) {
     const pending = { action, recordingId: this.recording?.id ?? null };
     this.pending = pending;
     this._renderButton();
     try {
-      await send();
+      const answer = await send();
       this.hooks.onSuccess();
+      return answer?.recording ?? answer;
     } catch (err) {
       if (this.pending === pending) this.pending = null;
       this._renderButton();
       this.hooks.onError(err);
+      return null;
+    }
+  }
+
+  // ---- pause and resume ----
+
+  _renderPause() {
+    const button = this.elements.pauseButton;
+    if (!button) return;
+    const control = pauseControl(this.recording, this.pausePending?.action ?? null);
+    button.hidden = control === null;
+    if (!control) return;
+    button.querySelector(".tool-label").textContent = control.text;
+    button.setAttribute("aria-label", control.label);
+    const icon = button.querySelector(".icon");
+    icon.classList.toggle("icon-rec-pause", !this.recording.paused);
+    icon.classList.toggle("icon-rec-resume", Boolean(this.recording.paused));
+    button.disabled = !this.online || control.action === null;
+    button.dataset.action = control.action ?? "";
+  }
+
+  async _pressPause() {
+    const control = pauseControl(this.recording, this.pausePending?.action ?? null);
+    if (!control?.action) return;
+    const pending = { action: control.action, recordingId: this.recording.id };
+    this.pausePending = pending;
+    this._renderPause();
+    const path = `/api/classrooms/${encodeURIComponent(this.hooks.classroomId)}/recording/${control.action}`;
+    try {
+      await request("POST", path);
+      this.hooks.onSuccess();
+    } catch (err) {
+      if (this.pausePending === pending) this.pausePending = null;
+      this._renderPause();
+      this.hooks.onError(err);
+    }
+  }
+
+  // ---- the codes list picked before REC ----
+
+  /** Reads the classroom's codes lists for who may record (they pick one before REC). */
+  async _loadCodesLists() {
+    if (!this.elements.codesSelect) return;
+    if (!this.joined || !this.rights.can_record) {
+      this.codesLists = [];
+      this._renderCodesPick();
+      return;
+    }
+    const path = `/api/classrooms/${encodeURIComponent(this.hooks.classroomId)}/codes`;
+    try {
+      const answer = await request("GET", path);
+      this.codesLists = Array.isArray(answer?.lists) ? answer.lists : [];
+    } catch (err) {
+      // Without its lists REC still works, with no codes list; only a lost session is worth saying.
+      if (err.code === "unauthorized") this.hooks.onError(err);
+      this.codesLists = [];
+    }
+    this._renderCodesPick();
+  }
+
+  _pickedCodesList() {
+    const select = this.elements.codesSelect;
+    if (!select || this.elements.codesPick.hidden) return null;
+    return select.value || null;
+  }
+
+  /** The picker beside REC: shown to who may record, before REC, when the classroom has codes lists. */
+  _renderCodesPick() {
+    const { codesPick: pick, codesSelect: select } = this.elements;
+    if (!select) return;
+    const shown = this.joined && Boolean(this.rights.can_record) && !this.active && this.codesLists.length > 0;
+    pick.hidden = !shown;
+    const names = ["", ...this.codesLists.map((list) => list.name)];
+    const current = [...select.options].map((option) => option.value);
+    if (names.join("\n") !== current.join("\n")) {
+      const chosen = select.value;
+      select.replaceChildren(
+        el("option", { value: "" }, "No codes list"),
+        ...this.codesLists.map((list) => el("option", { value: list.name }, list.name)),
+      );
+      select.value = names.includes(chosen) ? chosen : "";
+    }
+    select.disabled = !this.online || this.pending !== null;
+  }
+
+  // ---- the name asked on Stop ----
+
+  _askName(recording) {
+    const e = this.elements;
+    if (!e.nameDialog || e.nameDialog.open) return;
+    this.naming = recording;
+    clearFieldErrors(e.nameForm);
+    showMessage(e.nameError, "");
+    e.nameInput.value = recording.name;
+    e.nameDialog.showModal();
+    e.nameInput.focus();
+    e.nameInput.select();
+  }
+
+  async _saveName() {
+    const e = this.elements;
+    const recording = this.naming;
+    if (!recording) return;
+    const name = e.nameInput.value.trim();
+    if (name === recording.name) {
+      closeDialog(e.nameDialog);
+      return;
+    }
+    clearFieldErrors(e.nameForm);
+    showMessage(e.nameError, "");
+    const save = e.nameForm.querySelector("button[type=submit]");
+    save.disabled = true;
+    try {
+      const renamed = await updateRecording(recording.id, { name });
+      closeDialog(e.nameDialog);
+      this.hooks.onMessage({
+        text: `The recording “${renamed.name}” is saved in Resources → Recorded Classes.`,
+        alert: false,
+      });
+    } catch (err) {
+      if (err.code === "unauthorized") {
+        this.hooks.onError(err);
+        return;
+      }
+      showMessage(e.nameError, reportFormError(e.nameForm, err));
+    } finally {
+      save.disabled = false;
     }
   }
 
