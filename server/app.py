@@ -12,7 +12,15 @@ import socketio
 from aiohttp import web
 
 # Importing the API modules registers their routes on ``api``.
-from server.api import auth_api, classrooms_api, recordings_api, settings_api, system_api, users_api
+from server.api import (
+    auth_api,
+    classrooms_api,
+    pause_api,
+    recordings_api,
+    settings_api,
+    system_api,
+    users_api,
+)
 from server.api.middleware import (
     errors_middleware,
     headers_middleware,
@@ -42,6 +50,7 @@ __all__ = [
     "auth_api",
     "classrooms_api",
     "create_app",
+    "pause_api",
     "recordings_api",
     "settings_api",
     "system_api",

@@ -107,6 +107,26 @@ async def recording_in_progress(app: web.Application, caller: str) -> tuple[str,
     return f"/api/classrooms/{classroom_id}/recording/stop", None
 
 
+def active_recording_route(action: str, paused: bool = False) -> Target:
+    """``/recording/<action>`` of a fresh classroom being recorded (no robot), paused if asked."""
+
+    async def target(app: web.Application, caller: str) -> tuple[str, Any]:
+        from datetime import UTC, datetime
+
+        from server.db.models import Recording
+
+        classroom_id, recording_id = await fresh_recording(app, state="recording")
+        if paused:
+            async with app[SERVICES].db() as db:
+                recording = await db.get(Recording, recording_id)
+                assert recording is not None
+                recording.paused_at = datetime.now(UTC)
+                await db.commit()
+        return f"/api/classrooms/{classroom_id}/recording/{action}", None
+
+    return target
+
+
 async def login_target(app: web.Application, caller: str) -> tuple[str, Any]:
     return "/api/auth/login", {"username": USERNAMES.get(caller, "admin"), "password": PASSWORD}
 
@@ -183,6 +203,20 @@ TABLE: list[tuple[str, str, Target, dict[str, int]]] = [
         "POST",
         "/api/classrooms/{id}/recording/stop",
         recording_in_progress,
+        {"anonymous": 401, "student": 403, "outsider_student": 404, "owner_teacher": 200}
+        | {"other_teacher": 404, "admin": 200},
+    ),
+    (
+        "POST",
+        "/api/classrooms/{id}/recording/pause",
+        active_recording_route("pause"),
+        {"anonymous": 401, "student": 403, "outsider_student": 404, "owner_teacher": 200}
+        | {"other_teacher": 404, "admin": 200},
+    ),
+    (
+        "POST",
+        "/api/classrooms/{id}/recording/resume",
+        active_recording_route("resume", paused=True),
         {"anonymous": 401, "student": 403, "outsider_student": 404, "owner_teacher": 200}
         | {"other_teacher": 404, "admin": 200},
     ),

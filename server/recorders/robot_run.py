@@ -4,7 +4,8 @@ The robot is the installed ``recorder_bot`` package run in isolated mode (``pyth
 with an environment chosen here rather than inherited: a ``recorder_bot`` directory planted where the
 server happens to run is never imported, and the robot never sees the server's secrets
 (``AULA_ADMIN_PASSWORD``, database credentials). It reads one :class:`~recorder_bot.job.RobotJob` on
-stdin and writes its progress on stdout (``recorder_bot.job``).
+stdin, then commands (pause, resume) on the same pipe, and writes its progress on stdout
+(``recorder_bot.job``).
 
 A :class:`RobotRun` follows one such process; the supervisor owns the map of runs and the recordings'
 state in the database.
@@ -22,7 +23,16 @@ import sys
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from recorder_bot.job import Failed, Finished, FirstFragment, Joined, Receiving, RobotJob, parse_progress
+from recorder_bot.job import (
+    Command,
+    Failed,
+    Finished,
+    FirstFragment,
+    Joined,
+    Receiving,
+    RobotJob,
+    parse_progress,
+)
 from server.db.models import StopReason
 
 log = logging.getLogger(__name__)
@@ -30,6 +40,8 @@ log = logging.getLogger(__name__)
 ROBOT_COMMAND = (sys.executable, "-I", "-m", "recorder_bot")
 ROBOT_CWD = "/"
 MAX_LINE = 64 * 1024
+COMMAND_TIMEOUT = 2.0
+"""Seconds a command may wait for room in the robot's stdin pipe (it reads at once unless it is stuck)."""
 # Passed through from the server's environment when set; nothing else is. PyAV (with its own FFmpeg
 # libraries) and aiortc need none of it: locale and zone only keep the robot's log lines like the
 # server's.
@@ -60,11 +72,12 @@ async def spawn_robot(command: Sequence[str] = ROBOT_COMMAND) -> asyncio.subproc
 
 
 async def hand_over(process: asyncio.subprocess.Process, job: RobotJob) -> None:
-    """Give a waiting robot its job (raises ``BrokenPipeError`` or ``ConnectionResetError`` if it died)."""
+    """Give a waiting robot its job (raises ``BrokenPipeError`` or ``ConnectionResetError`` if it died).
+
+    stdin stays open: the run's commands follow on it (:meth:`RobotRun.send`)."""
     assert process.stdin is not None
     process.stdin.write(job.line().encode())
     await process.stdin.drain()
-    process.stdin.close()
 
 
 class RunState(enum.StrEnum):
@@ -171,8 +184,29 @@ class RobotRun:
             with contextlib.suppress(ProcessLookupError):
                 self.process.send_signal(signal.SIGTERM)
 
+    async def send(self, command: Command) -> bool:
+        """Write one command on the robot's stdin without holding the event loop; False if the robot is
+        gone, has finished, or did not take it within ``COMMAND_TIMEOUT`` (logged)."""
+        stdin = self.process.stdin
+        if stdin is None or stdin.is_closing() or self.process.returncode is not None:
+            return False
+        if self.state is RunState.ENDED:
+            return False
+        try:
+            stdin.write(command.line().encode())
+            await asyncio.wait_for(stdin.drain(), COMMAND_TIMEOUT)
+        except (BrokenPipeError, ConnectionResetError, TimeoutError):
+            log.warning(
+                "robot did not take its command",
+                extra={"recording_id": self.recording_id, "command": command.command},
+            )
+            return False
+        return True
+
     async def reap(self) -> None:
         """Wait for the process to exit (its interpreter may outlive the file a moment), else kill it."""
+        if self.process.stdin is not None:
+            self.process.stdin.close()  # no more commands: the file is finished
         try:
             await asyncio.wait_for(self.process.wait(), self._stop_timeout)
         except TimeoutError:

@@ -8,6 +8,11 @@ or ``failed`` when the robot is done and the file has been probed. Every ending 
 full, too long, server stopping, classroom deleted), ``robot_failed`` when the robot could not start or
 ended unasked, ``recovered`` for a recording a previous run of the server left open. Because the file
 is written progressively, a robot that crashes still leaves a recording that plays.
+
+A running recording may be paused and resumed (:meth:`RecorderSupervisor.pause`, ``resume``): the
+instant is stored on the recording (``paused_at``, ``paused_ms``, see ``server.library.media_clock``) and
+the same instant is sent to the robot, which cuts the paused span out of the file; Stop while paused ends
+the file at the pause.
 """
 
 from __future__ import annotations
@@ -18,19 +23,20 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import av
 import av.codec
 import av.error
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from recorder_bot.job import Finished, RobotJob
+from recorder_bot.job import Finished, Pause, Resume, RobotJob
 from server.config import Config
-from server.db.models import Recording, RecordingState, StopReason
+from server.db.models import Recording, RecordingState, StopReason, User
+from server.errors import Conflict, NotFound
 from server.library import probe
 from server.library.files import path_under
-from server.library.media_clock import media_origin
+from server.library.media_clock import MediaClock, as_utc, media_origin
 from server.library.recordings import DISK_FULL_SUFFIX, add_flag, all_active, is_active, transition
 from server.live import LiveClassrooms, NoLiveClassrooms
 from server.recorders.robot_run import ROBOT_COMMAND, RobotExit, RobotRun, RunState, hand_over, spawn_robot
@@ -42,6 +48,16 @@ log = logging.getLogger(__name__)
 Listener = Callable[[Recording, StopReason | None], Awaitable[None]]
 """Told of every change of a recording's state, with the stop reason when it is stopping or has ended."""
 _STOPPABLE = (RecordingState.STARTING, RecordingState.RECORDING)
+
+
+class TimelineWriter(Protocol):
+    """What a pause needs of the class timeline (``server.library.timeline.Timeline``)."""
+
+    async def refresh(self, classroom_id: int) -> None: ...
+
+    async def note_recording(
+        self, recording_id: int, type: str, at: datetime, media_ms: int, **data: Any
+    ) -> None: ...
 
 
 class RecorderSupervisor:
@@ -67,6 +83,8 @@ class RecorderSupervisor:
         self._exiting: set[asyncio.Task[None]] = set()
         # Recordings whose robot is being handed its job; set once it has a run (or could not start).
         self._launching: dict[int, asyncio.Event] = {}
+        # One pause, resume or stop of a recording at a time: two Pause presses never both pause it.
+        self._pausing: dict[int, asyncio.Lock] = {}
         self._watcher: asyncio.Task[None] | None = None
         self._warm: asyncio.subprocess.Process | None = None
         self._warming: asyncio.Task[None] | None = None
@@ -156,11 +174,12 @@ class RecorderSupervisor:
         """End a recording for ``reason``: it is ``finishing`` at once, with its reason stored, and its
         robot is asked to finish the file; the follower takes it to ready. The first reason given is kept.
         """
-        async with self._db() as db:
+        async with self._pause_lock(recording_id), self._db() as db:
             recording = await db.get(Recording, recording_id)
             if recording is not None and RecordingState(recording.state) in _STOPPABLE:
                 transition(recording, RecordingState.FINISHING)
                 recording.stop_reason = reason.value
+                _end_pause(recording)
                 await db.commit()
                 await self._notify(recording, reason)
         launched = self._launching.get(recording_id)
@@ -172,6 +191,70 @@ class RecorderSupervisor:
         elif recording is not None and RecordingState(recording.state) == RecordingState.FINISHING:
             # No robot on this machine will ever finish it (it never started): settle it now.
             await self._end_without_robot(recording_id, None)
+
+    async def pause(
+        self, recording_id: int, by: User | None, timeline: TimelineWriter | None = None
+    ) -> Recording:
+        """Pause a running recording now: nothing of the class is kept until :meth:`resume`.
+
+        Raises ``Conflict`` if it is already paused or is stopping, ``NotFound`` if it does not exist."""
+        return await self._pause_or_resume(recording_id, by, timeline, pausing=True)
+
+    async def resume(
+        self, recording_id: int, by: User | None, timeline: TimelineWriter | None = None
+    ) -> Recording:
+        """Resume a paused recording now; the file continues where the pause cut it.
+
+        Raises ``Conflict`` if it is not paused or is stopping, ``NotFound`` if it does not exist."""
+        return await self._pause_or_resume(recording_id, by, timeline, pausing=False)
+
+    async def _pause_or_resume(
+        self, recording_id: int, by: User | None, timeline: TimelineWriter | None, *, pausing: bool
+    ) -> Recording:
+        async with self._pause_lock(recording_id):
+            launched = self._launching.get(recording_id)
+            if launched is not None:
+                await launched.wait()  # its robot is being handed its job: it must hear this too
+            at = datetime.now(UTC)
+            async with self._db() as db:
+                recording = await db.get(Recording, recording_id)
+                if recording is None:
+                    raise NotFound(f"recording {recording_id} does not exist")
+                if RecordingState(recording.state) not in _STOPPABLE:
+                    raise Conflict("this recording is stopping: it can no longer be paused or resumed")
+                clock = MediaClock.of(recording)
+                if pausing:
+                    if clock.paused:
+                        raise Conflict("the recording is already paused")
+                    media_ms = clock.media_ms(at) or 0
+                    recording.paused_at = at
+                else:
+                    if not clock.paused:
+                        raise Conflict("the recording is not paused")
+                    resumed = clock.resume(at)
+                    media_ms = resumed.media_ms(at) or 0
+                    recording.paused_at, recording.paused_ms = None, resumed.paused_ms
+                await db.commit()
+            # The timeline first, so nothing of the class is noted during the pause; then the robot.
+            if timeline is not None and recording.classroom_id is not None:
+                await timeline.refresh(recording.classroom_id)
+            run = self._runs.get(recording_id)
+            if run is not None:
+                await run.send(Pause(at=at.timestamp()) if pausing else Resume(at=at.timestamp()))
+            if timeline is not None:
+                who = {"id": by.id, "display_name": by.display_name} if by is not None else None
+                await timeline.note_recording(
+                    recording_id, "paused" if pausing else "resumed", at, media_ms, by=who
+                )
+            await self._notify(recording, None)
+        log.info(
+            "recording paused" if pausing else "recording resumed",
+            extra={"recording_id": recording_id, "media_ms": media_ms},
+        )
+        return recording
+
+    def _pause_lock(self, recording_id: int) -> asyncio.Lock:
+        return self._pausing.setdefault(recording_id, asyncio.Lock())
 
     async def wait(self, recording_id: int) -> None:
         """Until the recording's robot is done and the recording is ready or failed."""
@@ -269,6 +352,7 @@ class RecorderSupervisor:
         finally:
             self._runs.pop(run.recording_id, None)
             self._followers.pop(run.recording_id, None)
+            self._pausing.pop(run.recording_id, None)
             # The file is complete once the robot says so, and the recording ready: Stop answers now.
             # The robot's interpreter may take a moment more to exit (it leaves the classroom).
             exiting = asyncio.create_task(run.reap())
@@ -321,6 +405,7 @@ class RecorderSupervisor:
         one any more.
         """
         recording.robot_secret = None
+        _end_pause(recording)
         path = path_under(self._storage.recordings, recording.file_name or "")
         if not path.exists():
             found = probe.Probe(False, 0, False, False, "no file")
@@ -376,3 +461,13 @@ class RecorderSupervisor:
                 await db.commit()
         log.warning("disk low: stopping recording", extra={"recording_id": recording_id})
         await self.stop(recording_id, StopReason.DISK_FULL)
+
+
+def _end_pause(recording: Recording) -> None:
+    """A recording that ends while paused ends where the pause began: the pause closes at its stop, so
+    its media time there is the file's end and it no longer shows as paused."""
+    if recording.paused_at is None:
+        return
+    end = as_utc(recording.stopped_at) if recording.stopped_at is not None else datetime.now(UTC)
+    closed = MediaClock.of(recording).resume(end)
+    recording.paused_at, recording.paused_ms = None, closed.paused_ms
