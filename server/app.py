@@ -19,6 +19,7 @@ from server.api import (
     recordings_api,
     settings_api,
     system_api,
+    timeline_api,
     users_api,
 )
 from server.api.middleware import (
@@ -49,11 +50,13 @@ from server.storage import LocalStorage
 __all__ = [
     "auth_api",
     "classrooms_api",
+    "codes_api",
     "create_app",
     "pause_api",
     "recordings_api",
     "settings_api",
     "system_api",
+    "timeline_api",
     "users_api",
 ]
 

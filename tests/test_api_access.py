@@ -144,6 +144,32 @@ MODERATORS_ONLY = {"anonymous": 401, "student": 404, "outsider_student": 404, "o
 }
 ADMIN_ONLY = dict.fromkeys(CALLERS, 403) | {"anonymous": 401, "admin": 200}
 
+def on_running_recording(suffix: str = "", body: Any = None) -> Target:
+    async def target(app: web.Application, caller: str) -> tuple[str, Any]:
+        _, recording_id = await fresh_recording(app, state="recording")
+        return f"/api/recordings/{recording_id}{suffix}", body
+
+    return target
+
+
+def on_bookmark(body: Any = None) -> Target:
+    """A bookmark of a fresh (ready) recording."""
+
+    async def target(app: web.Application, caller: str) -> tuple[str, Any]:
+        from server.db.models import Bookmark
+
+        _, recording_id = await fresh_recording(app)
+        async with app[SERVICES].db() as db:
+            bookmark = Bookmark(recording_id=recording_id, remark="Here", media_ms=0)
+            db.add(bookmark)
+            await db.commit()
+        return f"/api/recordings/{recording_id}/bookmarks/{bookmark.id}", body
+
+    return target
+
+
+CLASSROOM_MODERATORS = {**USERS_ONLY, "student": 403, "outsider_student": 404, "other_teacher": 404}
+
 # (method, route, how to make the request, expected status per caller)
 TABLE: list[tuple[str, str, Target, dict[str, int]]] = [
     ("GET", "/api/health", fixed("/api/health"), EVERYONE),
@@ -236,6 +262,25 @@ TABLE: list[tuple[str, str, Target, dict[str, int]]] = [
     ),
     ("GET", "/api/recordings/{id}/media", on_recording("/media"), MODERATORS_ONLY),
     ("GET", "/api/recordings/{id}/thumbnail", on_recording("/thumbnail"), MODERATORS_ONLY),
+    *(
+        ("GET", f"/api/recordings/{{id}}/{export}", on_recording(f"/{export}"), MODERATORS_ONLY)
+        for export in ("timeline", "timeline.txt", "chapters", "chapters.vtt", "chat.vtt", "bookmarks")
+    ),
+    (
+        "POST",
+        "/api/recordings/{id}/bookmarks",
+        on_running_recording("/bookmarks", {"remark": "Look"}),
+        MODERATORS_ONLY | {"owner_teacher": 201, "admin": 201},
+    ),
+    ("PATCH", "/api/recordings/{id}/bookmarks/{bookmark_id}", on_bookmark({"remark": "x"}), MODERATORS_ONLY),
+    (
+        "DELETE",
+        "/api/recordings/{id}/bookmarks/{bookmark_id}",
+        on_bookmark(),
+        MODERATORS_ONLY | {"owner_teacher": 204, "admin": 204},
+    ),
+    ("GET", "/api/classrooms/{id}/codes", on_classroom("/codes"), CLASSROOM_MODERATORS),
+    ("PUT", "/api/classrooms/{id}/codes", on_classroom("/codes", {"lists": []}), CLASSROOM_MODERATORS),
 ]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 
 from aiohttp import web
@@ -22,6 +23,7 @@ from server.classrooms import get_classroom
 from server.db.models import DEFAULT_ROBOT_NAME, Classroom, Recording, StopReason, User, UserSettings
 from server.errors import NotFound, Unavailable
 from server.library.chapters import recording_chapters
+from server.library.codes import find_codes_list
 from server.library.files import content_disposition, download_name, path_under
 from server.library.mp4_chapters import Mp4Error, serve, with_chapters
 from server.library.recordings import (
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 class StartBody(Body):
     name: str | None = Field(default=None, max_length=400)
+    codes_list: str | None = Field(default=None, max_length=1000)
 
 
 class RecordingPatchBody(Body):
@@ -77,13 +80,18 @@ async def start_recording(request: web.Request) -> web.Response:
         classroom = await get_classroom(db, match_int(request, "id"))
         require_can_record(user, classroom)
         body = await read_body(request, StartBody)
+        codes = find_codes_list(classroom, body.codes_list) if body.codes_list is not None else None
         await _check_space(svc)
         if not svc.recorders.server_url:
             raise Unavailable("the recorder cannot reach this server yet; try again in a moment")
         settings = await db.get(UserSettings, user.id)
         robot_name = settings.robot_name if settings else DEFAULT_ROBOT_NAME
         recording = await create_recording(db, classroom, user, robot_name, body.name)
+        if codes is not None:
+            recording.codes_list = json.dumps(codes, ensure_ascii=False)
+            await db.commit()
         result = await described(db, recording, user)
+    await svc.timeline.refresh(classroom.id)
     await svc.recorders.start(recording, classroom.name)
     return json_response({"recording": result}, status=201)
 

@@ -202,6 +202,25 @@ def require_can_stop(user: User, recording: Recording, classroom: Classroom | No
         raise Forbidden("only the moderator who started this recording, or an admin, can stop it")
 
 
+def can_bookmark(user: User, recording: Recording, classroom: Classroom | None) -> bool:
+    """Bookmarks are added by whoever may record in the recording's classroom (a deleted classroom's
+    recording is not running, so it takes none)."""
+    return classroom is not None and can_record(user, classroom)
+
+
+def require_can_bookmark(user: User, recording: Recording, classroom: Classroom | None) -> None:
+    require_can_view_recording(user, recording, classroom)
+    if not can_bookmark(user, recording, classroom):
+        raise Forbidden("only the classroom's moderators may add bookmarks")
+
+
+def require_can_use_codes(user: User, classroom: Classroom) -> None:
+    """A classroom's codes lists are its moderators': they edit them and pick one at REC."""
+    require_can_see(user, classroom)
+    if not can_record(user, classroom):
+        raise Forbidden("only the classroom's moderators may see or change its codes lists")
+
+
 # -- live classroom ---------------------------------------------------------------------------------------
 
 

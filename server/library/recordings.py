@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from server.auth.permissions import can_manage_recording, can_stop_recording, can_view_recording
 from server.db.models import Classroom, Recording, RecordingState, User
 from server.errors import AppError, NotFound
+from server.library.codes import recording_codes_list
 from server.library.files import path_under, recording_file_name
 from server.library.media_clock import MediaClock
 from server.names import check_text
@@ -202,6 +203,7 @@ def recording_json(
         "flags": [flag for flag in recording.flags.split(",") if flag],
         "error": recording.error,
         "stop_reason": recording.stop_reason,
+        "codes_list": recording_codes_list(recording),
         "paused": recording.paused_at is not None,
         "paused_at": iso(recording.paused_at),
         "paused_ms": recording.paused_ms or 0,

@@ -166,6 +166,7 @@ class Offer(Message):
 # The HTTP API's objects, made by server.classrooms and server.library.recordings for one viewer.
 Classroom = Annotated[dict[str, Any], WithJsonSchema({"title": "Classroom", "type": "object"})]
 Recording = Annotated[dict[str, Any], WithJsonSchema({"title": "Recording", "type": "object"})]
+Bookmark = Annotated[dict[str, Any], WithJsonSchema({"title": "Bookmark", "type": "object"})]
 
 
 # -- client → server -------------------------------------------------------------------------------------
@@ -399,6 +400,15 @@ class ErrorEvent(ServerEvent):
     )
 
 
+class BookmarkAdded(ServerEvent):
+    event = "bookmark_added"
+    summary = (
+        "a bookmark was added to the classroom's recording (by the page's button or key, or the API), "
+        "to the classroom's moderators"
+    )
+    bookmark: Bookmark
+
+
 class RecordingMedia(ServerEvent):
     event = "recording_media"
     summary = (
@@ -425,4 +435,5 @@ SERVER_EVENTS: tuple[type[ServerEvent], ...] = (
     ClassroomStatus,
     ErrorEvent,
     RecordingMedia,
+    BookmarkAdded,
 )
