@@ -15,6 +15,7 @@ from aiohttp import web
 from server.api import (
     auth_api,
     classrooms_api,
+    codes_api,
     pause_api,
     recordings_api,
     settings_api,
