@@ -144,6 +144,7 @@ MODERATORS_ONLY = {"anonymous": 401, "student": 404, "outsider_student": 404, "o
 }
 ADMIN_ONLY = dict.fromkeys(CALLERS, 403) | {"anonymous": 401, "admin": 200}
 
+
 def on_running_recording(suffix: str = "", body: Any = None) -> Target:
     async def target(app: web.Application, caller: str) -> tuple[str, Any]:
         _, recording_id = await fresh_recording(app, state="recording")
