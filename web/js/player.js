@@ -220,12 +220,8 @@ function buildChapters(chapters) {
     const start = formatMediaTime(chapter.start_ms);
     const button = el(
       "button",
-      {
-        type: "button",
-        className: `chapter chapter-${chapter.kind ?? "start"}`,
-        "aria-label": `${chapter.title}, at ${spokenMediaTime(chapter.start_ms)}`,
-      },
-      el("span", { className: "chapter-start" }, start),
+      { type: "button", className: `chapter chapter-${chapter.kind ?? "start"}` },
+      el("time", { className: "chapter-start", dateTime: `PT${Math.floor(chapter.start_ms / 1000)}S` }, start),
       el("span", { className: "chapter-title" }, chapter.title),
     );
     button.addEventListener("click", () => {
