@@ -271,14 +271,16 @@ def with_chapters(path: Path, chapters: Sequence[ChapterMark]) -> VirtualFile:
 
 def _tail(descriptor: int, start: int, file_size: int, delta: int) -> list[Part]:
     """The file after ``moov``: up to a trailing ``mfra`` (served shifted by ``delta``), or, without one,
-    up to the end of its last whole box (a fragment being written, or cut by a kill, is left out)."""
+    up to the end of its last whole fragment (one being written, or cut by a kill, is left out)."""
     mfra = _trailing_mfra(descriptor, start, file_size)
     if mfra is not None:
         mfra_start = file_size - len(mfra)
         return [FileRange(start, mfra_start - start), shifted_mfra(mfra, delta)]
-    end = start
-    while (found := _box_at(descriptor, end, file_size)) is not None:
-        end += found[1]
+    end = whole = start
+    while (found := _box_at(descriptor, whole, file_size)) is not None:
+        whole += found[1]
+        if found[0] != b"moof":  # a moof is only whole with the mdat after it
+            end = whole
     return [FileRange(start, end - start)]
 
 
@@ -307,7 +309,8 @@ def requested_range(request: web.Request, size: int, etag: str) -> tuple[int, in
     """The byte range asked for as (start, end exclusive), or None for the whole file.
 
     One range only (several are answered with the whole file, as RFC 9110 allows); an ``If-Range`` that
-    is not this version's ETag asks for the whole file. Raises 416 for a range past the end.
+    is not this version's ETag asks for the whole file. Raises :class:`RangeNotSatisfiable` for a range
+    past the end.
     """
     header = request.headers.get("Range")
     if header is None:
@@ -322,25 +325,36 @@ def requested_range(request: web.Request, size: int, etag: str) -> tuple[int, in
     if first == "":
         suffix = int(last)
         if suffix == 0 or size == 0:
-            raise _unsatisfiable(size)
+            raise RangeNotSatisfiable(size)
         return max(0, size - suffix), size
     start = int(first)
     end = min(size, int(last) + 1) if last else size
     if last and int(last) < start:
         return None  # not a valid range: ignored
     if start >= size:
-        raise _unsatisfiable(size)
+        raise RangeNotSatisfiable(size)
     return start, end
 
 
-def _unsatisfiable(size: int) -> web.HTTPRequestRangeNotSatisfiable:
-    return web.HTTPRequestRangeNotSatisfiable(headers={"Content-Range": f"bytes */{size}"})
+class RangeNotSatisfiable(Exception):
+    """The range asked for starts past the end: answered 416 with the size (``Content-Range``)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__(f"the range asked for starts past the end of the file ({size} bytes)")
+        self.size = size
 
 
 async def serve(request: web.Request, virtual: VirtualFile, headers: Mapping[str, str]) -> web.StreamResponse:
     """Stream ``virtual`` (or the range asked for) in chunks read off the event loop."""
     size = virtual.size
-    chosen = requested_range(request, size, virtual.etag)
+    try:
+        chosen = requested_range(request, size, virtual.etag)
+    except RangeNotSatisfiable as refused:
+        return web.json_response(
+            {"error": {"code": "invalid", "message": str(refused)}},
+            status=416,
+            headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
+        )
     start, end = chosen if chosen is not None else (0, size)
     response = web.StreamResponse(status=206 if chosen is not None else 200, headers=headers)
     response.headers["Accept-Ranges"] = "bytes"
