@@ -1,7 +1,9 @@
 // Classroom settings (/classrooms/{id}/settings): rename, resize, enrol and unenrol students, add or remove
-// moderators, what students may use by default, and delete (with a confirmation dialog). What the viewer
-// may do comes with the classroom (can_manage, can_delete).
+// moderators, what students may use by default, the codes lists picked before REC (web/js/codes_editor.js),
+// and delete (with a confirmation dialog). What the viewer may do comes with the classroom (can_manage,
+// can_delete).
 import { deleteClassroom, getClassroom, updateClassroom } from "/static/js/api.js";
+import { CodesEditor } from "/static/js/codes_editor.js";
 import { clearFieldErrors, reportFormError } from "/static/js/forms.js";
 import { clearMessage, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 import { UserPicker } from "/static/js/user_picker.js";
@@ -82,6 +84,29 @@ function setUpForm() {
   });
 }
 
+/** The codes lists: read when the page opens; a failure to read them is said in their section. */
+async function setUpCodes() {
+  const byId = (id) => document.getElementById(id);
+  const codesAlert = byId("codes-alert");
+  const editor = new CodesEditor(
+    {
+      form: byId("codes-form"),
+      lists: byId("codes-lists"),
+      empty: byId("codes-empty"),
+      addList: byId("codes-add-list"),
+      alert: codesAlert,
+      status: byId("codes-status"),
+    },
+    { classroomId, onUnauthorized: redirectIfUnauthorized },
+  );
+  byId("codes").hidden = false;
+  try {
+    await editor.load();
+  } catch (err) {
+    if (!redirectIfUnauthorized(err)) showMessage(codesAlert, `The codes lists could not be read: ${err.message}`);
+  }
+}
+
 function setUpDelete() {
   document.getElementById("delete-open").addEventListener("click", () => {
     document.getElementById("delete-text").textContent =
@@ -123,6 +148,7 @@ async function main() {
   render();
   setUpForm();
   setUpDelete();
+  await setUpCodes();
 }
 
 main();
