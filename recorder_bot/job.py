@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 500
 Positive = Annotated[int, Field(gt=0)]
 Count = Annotated[int, Field(ge=0)]
+ParticipantId = Annotated[int, Field(gt=-(1 << 53), lt=1 << 53)]
+"People are positive; a replay playing into the class (``server.replay``) is negative."
 
 
 class _Message(BaseModel):
@@ -111,7 +113,7 @@ class Receiving(_Message):
     """Whose media the recording holds now: sent about every ``RECEIVING_INTERVAL`` seconds from the start."""
 
     event: Literal["receiving"] = "receiving"
-    receiving: tuple[Positive, ...]
+    receiving: tuple[ParticipantId, ...]
     "User ids whose audio or video frames reached the mixer in the last ``RECEIVING_WINDOW`` seconds."
 
 

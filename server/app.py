@@ -18,6 +18,7 @@ from server.api import (
     codes_api,
     pause_api,
     recordings_api,
+    replay_api,
     settings_api,
     system_api,
     timeline_api,
@@ -42,6 +43,8 @@ from server.metrics import Metrics, watch_loop_lag
 from server.pages import add_page_routes
 from server.recorders.supervisor import RecorderSupervisor
 from server.recorders.tokens import RobotTokens
+from server.replay.grant import ReplayTokens
+from server.replay.supervisor import ReplaySupervisor
 from server.rooms.presence import Presence
 from server.services import SERVICES, Services
 from server.signalling.classroom_namespace import ClassroomNamespace
@@ -55,6 +58,7 @@ __all__ = [
     "create_app",
     "pause_api",
     "recordings_api",
+    "replay_api",
     "settings_api",
     "system_api",
     "timeline_api",
@@ -98,6 +102,8 @@ def create_app(config: Config) -> web.Application:
     db = make_session_factory(engine)
     tokens = RobotTokens(secret, max_age=(config.recording.max_recording_hours + 1) * 3600)
     presence = Presence()
+    replay_tokens = ReplayTokens(secret, max_age=(config.recording.max_recording_hours + 1) * 3600)
+    recorders = RecorderSupervisor(config, db, storage, tokens)
     svc = Services(
         config=config,
         engine=engine,
@@ -113,8 +119,10 @@ def create_app(config: Config) -> web.Application:
         sio=sio,
         media=MediaRooms(config.media),
         tokens=tokens,
-        recorders=RecorderSupervisor(config, db, storage, tokens),
+        recorders=recorders,
         timeline=Timeline(db, presence),
+        replay_tokens=replay_tokens,
+        replays=ReplaySupervisor(replay_tokens, lambda: recorders.server_url),
     )
     app[SERVICES] = svc
     app[STARTUP] = Startup()
@@ -125,11 +133,14 @@ def create_app(config: Config) -> web.Application:
     sio.register_namespace(namespace)
     svc.recorders.listener = namespace.recording_changed
     svc.live = svc.recorders.live = namespace
+    svc.replays.listener = namespace.replay_changed
+    svc.replays.on_ended = namespace.replay_ended
     sio.attach(app)
 
     async def close_sockets(app: web.Application) -> None:
         await namespace.stop_sweeping()
         # Robots first: they finish their files while signalling still works.
+        await svc.replays.close()
         await svc.recorders.close()
         await svc.timeline.close()
         await namespace.disconnect_all()

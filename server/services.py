@@ -16,6 +16,8 @@ from server.media.rooms import MediaRooms
 from server.metrics import Metrics
 from server.recorders.supervisor import RecorderSupervisor
 from server.recorders.tokens import RobotTokens
+from server.replay.grant import ReplayTokens
+from server.replay.supervisor import ReplaySupervisor
 from server.rooms.presence import Presence
 from server.storage import LocalStorage
 
@@ -34,6 +36,8 @@ class Services:
     tokens: RobotTokens
     recorders: RecorderSupervisor
     timeline: Timeline
+    replay_tokens: ReplayTokens
+    replays: ReplaySupervisor
     live: LiveClassrooms = field(default_factory=NoLiveClassrooms)
 
 

@@ -144,6 +144,16 @@ MODERATORS_ONLY = {"anonymous": 401, "student": 404, "outsider_student": 404, "o
 }
 ADMIN_ONLY = dict.fromkeys(CALLERS, 403) | {"anonymous": 401, "admin": 200}
 
+# Pausing, resuming or stopping where nothing is replayed: refused to students, not found for moderators.
+NO_REPLAY = MODERATORS_ONLY | {"student": 403, "owner_teacher": 404, "admin": 404}
+
+
+async def replay_target(app: web.Application, caller: str) -> tuple[str, Any]:
+    """A ready recording of a fresh classroom, replayed into that classroom (its file is not a real one:
+    the replay starts, then ends by itself)."""
+    classroom_id, recording_id = await fresh_recording(app)
+    return f"/api/classrooms/{classroom_id}/replay", {"recording_id": recording_id}
+
 
 def on_running_recording(suffix: str = "", body: Any = None) -> Target:
     async def target(app: web.Application, caller: str) -> tuple[str, Any]:
@@ -282,6 +292,22 @@ TABLE: list[tuple[str, str, Target, dict[str, int]]] = [
     ),
     ("GET", "/api/classrooms/{id}/codes", on_classroom("/codes"), CLASSROOM_MODERATORS),
     ("PUT", "/api/classrooms/{id}/codes", on_classroom("/codes", {"lists": []}), CLASSROOM_MODERATORS),
+    (
+        "POST",
+        "/api/classrooms/{id}/replay",
+        replay_target,
+        MODERATORS_ONLY | {"student": 403, "owner_teacher": 201, "admin": 201},
+    ),
+    *(
+        ("POST", f"/api/classrooms/{{id}}/replay/{action}", on_classroom(f"/replay/{action}"), NO_REPLAY)
+        for action in ("pause", "resume", "stop")
+    ),
+    (
+        "GET",
+        "/api/classrooms/{id}/replay",
+        on_classroom("/replay"),
+        {**USERS_ONLY, "outsider_student": 404, "other_teacher": 404},
+    ),
 ]
 
 

@@ -11,7 +11,7 @@ from collections.abc import Collection, Mapping
 from typing import TYPE_CHECKING
 
 from server.db.models import Classroom, MemberKind, Recording, RecordingState, Role, User
-from server.errors import Forbidden, Invalid, NotFound
+from server.errors import Conflict, Forbidden, Invalid, NotFound
 from server.signalling.protocol import SOURCES, Source
 
 if TYPE_CHECKING:  # presence asks these functions who takes a seat, so it is imported for types only
@@ -221,13 +221,43 @@ def require_can_use_codes(user: User, classroom: Classroom) -> None:
         raise Forbidden("only the classroom's moderators may see or change its codes lists")
 
 
+def can_replay(user: User, classroom: Classroom) -> bool:
+    """Playing a recording into a live classroom, and pausing, resuming or stopping it: its moderators."""
+    return is_moderator(user, classroom)
+
+
+def require_can_control_replay(user: User, classroom: Classroom) -> None:
+    require_can_see(user, classroom)
+    if not can_replay(user, classroom):
+        raise Forbidden("only the classroom's moderators may replay a recording here")
+
+
+def require_can_replay(
+    user: User, classroom: Classroom, recording: Recording, recording_classroom: Classroom | None
+) -> None:
+    """A moderator of the classroom replays a recording they may view (one they may not does not exist for
+    them), once it is ready."""
+    require_can_control_replay(user, classroom)
+    require_can_view_recording(user, recording, recording_classroom)
+    if RecordingState(recording.state) != RecordingState.READY:
+        raise Conflict("this recording is not ready to be replayed yet")
+
+
 # -- live classroom ---------------------------------------------------------------------------------------
 
 
+def is_person(participant: Participant) -> bool:
+    """Neither the recorder robot nor a replay: someone counted as present."""
+    return not participant.robot and not participant.replay
+
+
 def require_person(participant: Participant) -> None:
-    """Chat, hands, consent and moderation are for people: the recorder robot only listens and watches."""
+    """Chat, hands, consent and moderation are for people: the recorder robot only listens and watches,
+    a replay only plays its file."""
     if participant.robot:
         raise Forbidden("the recorder robot cannot do this")
+    if participant.replay:
+        raise Forbidden("a replay cannot do this")
 
 
 def require_can_publish(participant: Participant, sources: list[str]) -> None:
@@ -237,12 +267,13 @@ def require_can_publish(participant: Participant, sources: list[str]) -> None:
 
 
 def can_be_removed(participant: Participant) -> bool:
-    """Moderators and the robot are never removed by ``remove``: only people without a moderator's seat."""
-    return not participant.robot and not participant.moderator
+    """Moderators, the robot and a replay are never removed by ``remove`` (a replay is stopped by its
+    route): only people without a moderator's seat."""
+    return is_person(participant) and not participant.moderator
 
 
 def can_be_asked_to_mute(participant: Participant) -> bool:
-    return not participant.robot
+    return is_person(participant)
 
 
 def require_can_remove(moderator: Participant, target: Participant) -> None:
@@ -261,6 +292,23 @@ def require_robot_classroom(robot_classroom_id: int, classroom_id: int) -> None:
     """A robot's token names the one classroom it records."""
     if robot_classroom_id != classroom_id:
         raise Forbidden("the robot may join only the classroom it records")
+
+
+def may_receive(participant: Participant) -> bool:
+    """A replay receives nobody's media: it only plays its file."""
+    return not participant.replay
+
+
+def replay_reaches_robot(publisher: Participant) -> bool:
+    """A replay reaches the recorder robot whatever the consent mode: it plays a recording already made
+    with its participants' consent, and a REC running meanwhile records it like any publisher."""
+    return publisher.replay
+
+
+def require_replay_classroom(replay_classroom_id: int, classroom_id: int) -> None:
+    """A replay's grant names the one classroom it plays into."""
+    if replay_classroom_id != classroom_id:
+        raise Forbidden("a replay may join only the classroom it plays into")
 
 
 def may_reach_robot(consent_mode: str, consent: bool | None) -> bool:
@@ -288,11 +336,14 @@ def require_consent_asked(consent_mode: str) -> None:
 
 def takes_a_seat(participant: Participant) -> bool:
     """A seat limit counts students: moderators (owner, added moderators, admins) always get in, and the
-    recorder robot never takes a seat."""
-    return not participant.robot and not participant.moderator
+    recorder robot and a replay never take a seat."""
+    return is_person(participant) and not participant.moderator
 
 
 # -- what participants may publish --------------------------------------------------------------------------
+
+REPLAY_SOURCES: tuple[Source, ...] = ("microphone", "camera")
+"A replay sends the file's sound as its microphone and its picture as its camera."
 
 
 def student_media_defaults(classroom: Classroom) -> set[Source]:
@@ -306,8 +357,9 @@ def student_media_defaults(classroom: Classroom) -> set[Source]:
 
 
 def media_rights_editable(participant: Participant) -> bool:
-    """Only students' sources are a moderator's to allow or deny (not a moderator's, not the robot's)."""
-    return not participant.robot and not participant.moderator
+    """Only students' sources are a moderator's to allow or deny (not a moderator's, the robot's or a
+    replay's)."""
+    return is_person(participant) and not participant.moderator
 
 
 def may_publish(
@@ -317,6 +369,8 @@ def may_publish(
     defaults with a moderator's live decisions for them applied."""
     if participant.robot:
         return []
+    if participant.replay:
+        return list(REPLAY_SOURCES)
     if participant.moderator:
         return list(SOURCES)
     decided = overrides or {}

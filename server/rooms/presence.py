@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from server.auth.permissions import may_return_after_removal, takes_a_seat
+from server.auth.permissions import is_person, may_return_after_removal, takes_a_seat
 from server.errors import AppError, Forbidden
 
 
@@ -33,6 +33,8 @@ class Participant:
     role: str
     moderator: bool
     robot: bool = False
+    # The replay of a recording (``server.replay``): it publishes the file and takes no seat.
+    replay: bool = False
     hand_raised: bool = False
     publishing: list[str] = field(default_factory=list)
     audio_muted: bool = False
@@ -89,7 +91,7 @@ class Presence:
         """Everyone inside but the robot, moderators included (what "In session (N)" counts; seats count
         students only)."""
         room = self._rooms.get(classroom_id)
-        return sum(1 for p in room.participants.values() if not p.robot) if room else 0
+        return sum(1 for p in room.participants.values() if is_person(p)) if room else 0
 
     def total_participants(self) -> int:
         return len(self._by_sid)

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Iterable
+from typing import Any
 
 from sqlalchemy import select
 
@@ -21,6 +22,7 @@ from server.auth.sessions import session_alive
 from server.classrooms import described_classroom
 from server.db.models import Classroom, StopReason, User
 from server.library.recordings import active_recording, described
+from server.replay.supervisor import Replay
 from server.services import Services
 from server.signalling.membership import MembershipEvents, rights_for
 from server.signalling.namespace_core import (
@@ -28,7 +30,14 @@ from server.signalling.namespace_core import (
     participant_model,
     room_name,
 )
-from server.signalling.protocol import LeaveReason, RecordingState, RemovedReason, RightsChanged
+from server.signalling.protocol import (
+    LeaveReason,
+    RecordingState,
+    RemovedReason,
+    ReplayModel,
+    ReplayState,
+    RightsChanged,
+)
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +110,8 @@ class AccessUpdates(MembershipEvents):
         for participant in self.svc.presence.close(classroom_id):
             if participant.robot:
                 await self.svc.recorders.stop(-participant.user_id, StopReason.CLASSROOM_DELETED)
+            if participant.replay and self.svc.replays.get(classroom_id) is not None:
+                await self.svc.replays.stop(classroom_id)
             await self.send_away(classroom_id, participant, RemovedReason.CLASSROOM_DELETED)
         await self.notify_watchers(classroom_id, refresh=True)
 
@@ -111,7 +122,7 @@ class AccessUpdates(MembershipEvents):
     async def reauthorise(self, sid: str) -> None:
         """Check one person's socket against their session, account and classroom as they are now."""
         conn = self._connections.get(sid)
-        if conn is None or conn.robot is not None:
+        if conn is None or conn.robot is not None or conn.replay is not None:
             return
         conn.generation += 1
         async with self.svc.db() as db:
@@ -170,6 +181,29 @@ class AccessUpdates(MembershipEvents):
             await self.send_away(classroom_id, participant, reason)
         log.info("socket ended", extra={"sid": sid, "reason": reason.value})
         await self.disconnect(sid)
+
+    async def replay_changed(self, classroom_id: int, replay: Replay | None) -> None:
+        """Everyone inside hears of each change of the classroom's replay; an ended one's socket goes."""
+        body = ReplayModel.model_validate(replay.json()) if replay is not None else None
+        await self.send(ReplayState(replay=body), room=room_name(classroom_id))
+        if replay is None:
+            await self.end_replay(classroom_id)
+
+    async def replay_ended(self, replay: Replay, by: dict[str, Any] | None) -> None:
+        await self.svc.timeline.note(
+            replay.classroom_id, "replay_stopped", recording_id=replay.recording_id, by=by
+        )
+
+    async def end_replay(self, classroom_id: int) -> None:
+        """A replay ended: its grant is dead and its publisher's socket goes (its tile with it)."""
+        for sid, conn in list(self._connections.items()):
+            if conn.replay is not None and conn.replay.classroom_id == classroom_id:
+                left = self.svc.presence.leave(sid)
+                if left is not None:
+                    await self.svc.media.leave(left[0], left[1].user_id)
+                    await self.leave_room(sid, room_name(left[0]))
+                    await self.announce_left(left[0], left[1].user_id, LeaveReason.LEFT)
+                await self.disconnect(sid)
 
     async def end_robot(self, recording_id: int) -> None:
         """A recording left its active states: its robot's token is dead and its socket goes."""

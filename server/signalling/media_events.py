@@ -13,6 +13,8 @@ from typing import Any
 
 from server.auth.permissions import (
     may_reach_robot,
+    may_receive,
+    replay_reaches_robot,
     require_can_publish,
     require_can_set_media_rights,
     require_may_publish,
@@ -240,9 +242,13 @@ class MediaEvents(MembershipEvents):
         """Media reaches every person; it reaches the robot only as recording consent allows."""
         room = self.svc.presence.room(classroom_id)
         subscriber = room.participants.get(subscriber_id) if room else None
+        if subscriber is not None and not may_receive(subscriber):
+            return False
         if subscriber is None or not subscriber.robot:
             return True
         publisher = room.participants.get(publisher_id) if room else None
+        if publisher is not None and replay_reaches_robot(publisher):
+            return True
         consent = publisher.recording_consent if publisher else None
         return may_reach_robot(self.svc.config.recording.consent, consent)
 

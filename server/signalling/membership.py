@@ -20,6 +20,7 @@ from server.auth.permissions import (
     require_can_request_mute,
     require_can_see,
     require_moderating,
+    require_replay_classroom,
     require_robot_classroom,
     student_media_defaults,
 )
@@ -113,6 +114,9 @@ class MembershipEvents(NamespaceCore):
         if isinstance(auth, dict) and "robot_token" in auth:
             await self._connect_robot(sid, auth["robot_token"])
             return
+        if isinstance(auth, dict) and "replay_token" in auth:
+            await self._connect_replay(sid, auth["replay_token"])
+            return
         request: web.Request | None = environ.get("aiohttp.request")
         found = None
         if request is not None:
@@ -137,6 +141,17 @@ class MembershipEvents(NamespaceCore):
             raise socketio.exceptions.ConnectionRefusedError("unauthorized")
         self._connections[sid] = Connection(
             -recording.id, f"robot-{recording.id}", recording.robot_name, "robot", None, grant
+        )
+        self.svc.metrics.socket_connections.inc()
+
+    async def _connect_replay(self, sid: str, token: Any) -> None:
+        """A replay publisher: seatless, allowed into one classroom while its replay is live."""
+        grant = self.svc.replay_tokens.verify(token)
+        replay = self.svc.replays.allowed(grant) if grant is not None else None
+        if grant is None or replay is None:
+            raise socketio.exceptions.ConnectionRefusedError("unauthorized")
+        self._connections[sid] = Connection(
+            replay.user_id, f"replay-{replay.classroom_id}", replay.display_name, "replay", replay=grant
         )
         self.svc.metrics.socket_connections.inc()
 
@@ -165,6 +180,8 @@ class MembershipEvents(NamespaceCore):
         conn = self.connection(sid)
         if conn.robot is not None:
             return await self._join_robot(sid, conn, data.classroom_id)
+        if conn.replay is not None:
+            return await self._join_replay(sid, conn, data.classroom_id)
         generation = (self.access_generation(data.classroom_id), conn.generation)
         async with self.svc.db() as db:
             user = await db.get(User, conn.user_id)
@@ -261,6 +278,33 @@ class MembershipEvents(NamespaceCore):
             moderator=False,
             robot=True,
         )
+        await self.seat(classroom_id, seat_limit, participant)
+        present = self.svc.presence.room(classroom_id)
+        return RobotJoinAck(
+            self=participant_model(participant),
+            classroom={"id": classroom_id, "name": classroom_name},
+            participants=[participant_model(p) for p in present.participants.values()] if present else [],
+        )
+
+    async def _join_replay(self, sid: str, conn: Connection, classroom_id: int) -> RobotJoinAck:
+        assert conn.replay is not None
+        require_replay_classroom(conn.replay.classroom_id, classroom_id)
+        if self.svc.replays.allowed(conn.replay) is None:
+            raise NotFound("this replay has ended")
+        async with self.svc.db() as db:
+            classroom = await get_classroom(db, classroom_id)
+            seat_limit = classroom.seat_limit
+            classroom_name = classroom.name
+        participant = Participant(
+            sid=sid,
+            user_id=conn.user_id,
+            username=conn.username,
+            display_name=conn.display_name,
+            role="replay",
+            moderator=False,
+            replay=True,
+        )
+        participant.may_publish = list(may_publish(participant, ()))
         await self.seat(classroom_id, seat_limit, participant)
         present = self.svc.presence.room(classroom_id)
         return RobotJoinAck(

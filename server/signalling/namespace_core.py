@@ -31,6 +31,7 @@ from server.auth.permissions import (
 from server.auth.throttle import SlidingWindow
 from server.errors import AppError, Forbidden, Internal, NotJoined, RateLimited
 from server.recorders.tokens import RobotGrant
+from server.replay.grant import ReplayGrant
 from server.rooms.presence import ClassroomPresence, Participant
 from server.services import Services
 from server.signalling.protocol import ErrorEvent, Message, ParticipantModel, ServerEvent
@@ -72,6 +73,7 @@ class Connection:
     checked_at: float = 0.0
     # Bumped each time the identity is checked again, so a join in flight knows to check once more.
     generation: int = 0
+    replay: ReplayGrant | None = None
 
 
 @dataclass(frozen=True)
@@ -275,6 +277,7 @@ def participant_model(participant: Participant) -> ParticipantModel:
         moderator=participant.moderator,
         hand_raised=participant.hand_raised,
         robot=participant.robot,
+        replay=participant.replay,
         publishing=list(participant.publishing),  # type: ignore[arg-type]
         audio_muted=participant.audio_muted,
         video_muted=participant.video_muted,

@@ -86,10 +86,14 @@ class ParticipantModel(Message):
     user_id: UserId
     username: str
     display_name: str
-    role: Literal["admin", "teacher", "student", "robot"]
+    role: Literal["admin", "teacher", "student", "robot", "replay"]
     moderator: bool
     hand_raised: bool
     robot: bool
+    replay: bool = Field(
+        default=False,
+        description="the replay of a recording (`replay_state`): it publishes the file, takes no seat",
+    )
     publishing: list[Source]
     audio_muted: bool
     video_muted: bool
@@ -421,6 +425,33 @@ class RecordingMedia(ServerEvent):
     warning: Literal["no_media"] | None
 
 
+class ReplayStartedBy(Message):
+    id: Id
+    display_name: str
+
+
+class ReplayModel(Message):
+    """A recording (or one chapter of it) playing into the classroom as one shared stream."""
+
+    recording_id: Id
+    name: str
+    bookmark_id: Id | None = Field(description="the chapter played (its bookmark), null: the whole file")
+    loop: bool
+    state: Literal["starting", "playing", "paused"]
+    started_by: ReplayStartedBy
+    started_at: str
+
+
+class ReplayState(ServerEvent):
+    event = "replay_state"
+    summary = (
+        "a replay into the classroom started, paused, resumed or ended (`replay` null), to everyone "
+        "inside; while one plays, pages lock their layout to its tile (the participant whose `replay` is "
+        "true)"
+    )
+    replay: ReplayModel | None
+
+
 SERVER_EVENTS: tuple[type[ServerEvent], ...] = (
     ParticipantJoined,
     ParticipantLeft,
@@ -436,4 +467,5 @@ SERVER_EVENTS: tuple[type[ServerEvent], ...] = (
     ErrorEvent,
     RecordingMedia,
     BookmarkAdded,
+    ReplayState,
 )

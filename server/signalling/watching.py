@@ -41,7 +41,7 @@ class WatchEvents(MembershipEvents):
     )
     async def on_watch_classrooms(self, sid: str, data: Empty) -> Ok:
         conn = self.connection(sid)
-        require_person_connection(conn.robot is not None)
+        require_person_connection(conn.robot is not None or conn.replay is not None)
         async with self.svc.db() as db:
             user = await db.get(User, conn.user_id)
             classrooms = await visible_classrooms(db, user) if user else []
