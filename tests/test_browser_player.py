@@ -1,0 +1,386 @@
+"""The player page (/recordings/{id}) in Chromium, on a class really recorded by the robot: a chapter
+jump seeks there, a looped chapter starts again at its end, a chat line appears when its moment plays (and
+goes when playback goes back before it), the clock reads the original time of day of the moment on screen,
+the classroom's other recording is listed and opens, the keys play, pause and seek, and the page passes axe
+at desktop and phone sizes. A recording someone may not watch, or that does not exist, is refused in words.
+
+One module server and two recordings of the same classroom: a short first one, then one with two
+bookmarks (chapters) and a chat message sent through the classroom's socket while it records."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+from aiohttp import ClientSession, CookieJar
+from playwright.async_api import Browser, Page, expect
+
+from tests.accessibility import assert_accessible, assert_focus_not_obscured, assert_reflows
+from tests.browser import chromium
+from tests.browser_pages import eventually, record_errors
+from tests.live_server import LiveServer, live_server
+from tests.netns import require_private_namespace
+from tests.test_browser_media import set_up_classroom
+from tests.test_browser_moderation import ADMIN_PASSWORD, PASSWORD, SocketParticipant
+
+pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
+WAIT_MS = 30_000
+CHAT_TEXT = "Who has a question about Ohm's law?"
+PAGE_ERRORS: list[str] = []
+
+
+@dataclass
+class Recorded:
+    """The two recordings of Physics 3B, as the API describes them."""
+
+    url: str
+    first: dict[str, Any]
+    second: dict[str, Any]
+    chapters: list[dict[str, Any]]
+    chat_ms: int
+    started_at: datetime  # the second recording's, to the millisecond (the Recording JSON's is to the second)
+
+
+@pytest.fixture(autouse=True)
+def _namespace() -> None:
+    require_private_namespace()
+
+
+@pytest.fixture(autouse=True)
+def _patient_expect() -> Iterator[None]:
+    expect.set_options(timeout=WAIT_MS)
+    yield
+    expect.set_options(timeout=5_000)  # Playwright's default, for the test modules that follow
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[LiveServer]:
+    data = tmp_path_factory.mktemp("player") / "data"
+    async with live_server(data, {"AULA_ADMIN_PASSWORD": ADMIN_PASSWORD}) as running:
+        yield running
+
+
+async def _recording(tess: ClientSession, classroom_id: int) -> dict[str, Any]:
+    """REC, then until the robot has written its first fragment."""
+    started = await tess.post(f"/api/classrooms/{classroom_id}/recording", json={})
+    assert started.status == 201, await started.text()
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while True:
+        answer = await (await tess.get(f"/api/classrooms/{classroom_id}/recording")).json()
+        recording: dict[str, Any] = answer["recording"]
+        if recording["state"] == "recording":
+            return recording
+        assert recording["state"] == "starting", recording
+        assert time.monotonic() < deadline, f"not recording: {recording}"
+        await asyncio.sleep(0.2)
+
+
+async def _stop(tess: ClientSession, classroom_id: int) -> dict[str, Any]:
+    stopped = await tess.post(f"/api/classrooms/{classroom_id}/recording/stop")
+    assert stopped.status == 200, await stopped.text()
+    recording: dict[str, Any] = (await stopped.json())["recording"]
+    assert recording["state"] == "ready", recording
+    return recording
+
+
+async def _bookmark(tess: ClientSession, recording_id: int, remark: str) -> None:
+    made = await tess.post(f"/api/recordings/{recording_id}/bookmarks", json={"remark": remark})
+    assert made.status == 201, await made.text()
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def recorded(server: LiveServer) -> Recorded:
+    classroom = await set_up_classroom(server.url, {"sam": "Sam Student"})
+    room = classroom.classroom_id
+    tess_socket = SocketParticipant(classroom, "tess")
+    await tess_socket.join()
+    async with ClientSession(base_url=server.url, cookie_jar=CookieJar(unsafe=True)) as tess:
+        login = await tess.post("/api/auth/login", json={"username": "tess", "password": PASSWORD})
+        assert login.status == 200, await login.text()
+        await _recording(tess, room)
+        await asyncio.sleep(2)
+        first = await _stop(tess, room)
+        # Recordings are told apart by their start to the second.
+        await asyncio.sleep(1)
+
+        second = await _recording(tess, room)
+        await asyncio.sleep(1.5)
+        await _bookmark(tess, second["id"], "Ohm's law")
+        await asyncio.sleep(1.5)
+        await tess_socket.call("chat", {"text": CHAT_TEXT})
+        await asyncio.sleep(1.0)
+        await _bookmark(tess, second["id"], "Exercise")
+        await asyncio.sleep(2.5)
+        second = await _stop(tess, room)
+        chapters = (await (await tess.get(f"/api/recordings/{second['id']}/chapters")).json())["chapters"]
+        timeline = await (await tess.get(f"/api/recordings/{second['id']}/timeline")).json()
+    await tess_socket.close()
+    chats = [event for event in timeline["events"] if event["type"] == "chat"]
+    assert [event["text"] for event in chats] == [CHAT_TEXT], timeline
+    assert [chapter["kind"] for chapter in chapters] == ["start", "bookmark", "bookmark"], chapters
+    # The clock's first anchor is the recording's start: media time 0 of the file.
+    start = timeline["clock"][0]
+    assert start["media_ms"] == 0, timeline["clock"]
+    started_at = datetime.fromisoformat(start["at"].replace("Z", "+00:00"))
+    assert started_at.replace(microsecond=0) == datetime.fromisoformat(
+        second["started_at"].replace("Z", "+00:00")
+    )
+    return Recorded(server.url, first, second, chapters, chats[0]["media_ms"], started_at)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    PAGE_ERRORS.clear()
+    async with chromium() as launched:
+        yield launched
+    assert PAGE_ERRORS == [], "the player threw or logged errors"
+
+
+async def open_player(browser: Browser, url: str, username: str, recording_id: int | str) -> Page:
+    """A logged-in page on the player, in UTC (the test reads the clock as the user sees it)."""
+    context = await browser.new_context(
+        timezone_id="UTC", locale="en-GB", viewport={"width": 1280, "height": 800}
+    )
+    login = await context.request.post(
+        f"{url}/api/auth/login", data={"username": username, "password": PASSWORD}
+    )
+    assert login.status == 200, await login.text()
+    page = await context.new_page()
+    page.set_default_timeout(WAIT_MS)
+    record_errors(page, PAGE_ERRORS)
+    await page.goto(f"{url}/recordings/{recording_id}")
+    return page
+
+
+async def ready(page: Page) -> None:
+    """The video can show frames and the page has drawn its lists."""
+    await page.wait_for_function("() => document.querySelector('video').readyState >= 2")
+    await expect(page.get_by_role("list", name="Chapters").get_by_role("button")).not_to_have_count(0)
+
+
+async def current_ms(page: Page) -> float:
+    seconds: float = await page.evaluate("document.querySelector('video').currentTime")
+    return seconds * 1000
+
+
+async def pause(page: Page) -> None:
+    await page.evaluate("document.querySelector('video').pause()")
+    await expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
+
+
+def original_time(started_at: datetime, media_ms: float) -> str:
+    """What the clock should read at ``media_ms`` of a recording never paused: started_at + media time."""
+    return (started_at + timedelta(milliseconds=media_ms)).astimezone(UTC).strftime("%H:%M:%S")
+
+
+async def test_chapters_seek_and_a_looped_chapter_starts_again_at_its_end(
+    recorded: Recorded, browser: Browser
+) -> None:
+    page = await open_player(browser, recorded.url, "tess", recorded.second["id"])
+    await expect(page.get_by_role("heading", level=1)).to_have_text(recorded.second["name"])
+    await ready(page)
+    buttons = page.get_by_role("list", name="Chapters").get_by_role("button")
+    await expect(buttons).to_have_count(3)
+    await expect(buttons.nth(0)).to_contain_text("Start")
+    await expect(buttons.nth(1)).to_contain_text("Ohm's law")
+
+    # A chapter's button seeks to its start, and the chapter is marked as the one playing.
+    exercise = recorded.chapters[2]
+    await buttons.nth(2).click()
+    await eventually(
+        lambda: _near(page, exercise["start_ms"], 250),
+        within=10,
+    )
+    await expect(buttons.nth(2)).to_have_attribute("aria-current", "true")
+
+    # Loop the short "Ohm's law" chapter at 2x: past its end, playback is back at its start.
+    ohm = recorded.chapters[1]
+    await page.get_by_label("Speed").select_option("2")
+    await page.get_by_label("Loop").select_option(label=f"Chapter 2: {ohm['title']}")
+    await _near(page, ohm["start_ms"], 250)
+    await page.get_by_role("button", name="Play", exact=True).click()
+    seen = await page.evaluate(WATCH_LOOP, {"start": ohm["start_ms"] / 1000, "end": ohm["end_ms"] / 1000})
+    await pause(page)
+    assert seen["rate"] == 2
+    # It reached the chapter's end, went back to its start, and never played past the end.
+    assert seen["highest"] >= ohm["end_ms"] / 1000 - 0.15, seen
+    assert seen["highest"] <= ohm["end_ms"] / 1000 + 0.25, seen
+    assert seen["jumped_back_to"] is not None, seen
+    assert abs(seen["jumped_back_to"] - ohm["start_ms"] / 1000) < 0.25, seen
+    await page.context.close()
+
+
+# Watches the video for a few seconds: the highest time it reached and where it jumped back to.
+WATCH_LOOP = """
+({ start, end }) => new Promise((resolve) => {
+  const video = document.querySelector("video");
+  let highest = video.currentTime;
+  let last = video.currentTime;
+  let jumped = null;
+  const began = performance.now();
+  const look = () => {
+    const now = video.currentTime;
+    if (now < last - 0.3 && jumped === null) jumped = now;
+    highest = Math.max(highest, now);
+    last = now;
+    if (performance.now() - began < 4000 && !(jumped !== null && now > jumped + 0.2)) {
+      requestAnimationFrame(look);
+    } else {
+      resolve({ highest, jumped_back_to: jumped, rate: video.playbackRate, start, end });
+    }
+  };
+  requestAnimationFrame(look);
+})
+"""
+
+
+async def _near(page: Page, target_ms: float, tolerance_ms: float) -> str | None:
+    now = await current_ms(page)
+    return None if abs(now - target_ms) <= tolerance_ms else f"at {now:.0f} ms, not {target_ms} ms"
+
+
+# Plays from where the video is and reports the time at which the chat line first showed, and the latest
+# time seen while it was still hidden.
+WATCH_CHAT = """
+(text) => new Promise((resolve) => {
+  const video = document.querySelector("video");
+  const line = [...document.querySelectorAll("#chat li")].find((item) => item.textContent.includes(text));
+  let hiddenUpTo = null;
+  const began = performance.now();
+  const look = () => {
+    const shown = line && !line.hidden && line.checkVisibility();
+    if (shown) {
+      resolve({ shownAt: video.currentTime, hiddenUpTo });
+      return;
+    }
+    hiddenUpTo = video.currentTime;
+    if (performance.now() - began > 10000) resolve({ shownAt: null, hiddenUpTo });
+    else requestAnimationFrame(look);
+  };
+  requestAnimationFrame(look);
+})
+"""
+
+
+async def test_the_chat_line_appears_when_its_moment_plays_and_the_clock_reads_the_original_time(
+    recorded: Recorded, browser: Browser
+) -> None:
+    page = await open_player(browser, recorded.url, "tess", recorded.second["id"])
+    await ready(page)
+    chat = page.get_by_role("list", name="Chat")
+    line = chat.get_by_text(CHAT_TEXT)
+    await expect(line).to_be_hidden()
+    await expect(page.get_by_text("No chat messages yet at this point.")).to_be_visible()
+
+    # From the chapter begun 1.5 s before the message, by keyboard (K plays): the line shows once its
+    # moment has played, not before.
+    ohm = recorded.chapters[1]
+    assert ohm["start_ms"] < recorded.chat_ms - 500, (ohm, recorded.chat_ms)
+    await page.get_by_role("list", name="Chapters").get_by_role("button").nth(1).click()
+    await _wait_near(page, ohm["start_ms"])
+    await expect(line).to_be_hidden()
+    await page.keyboard.press("k")
+    seen = await page.evaluate(WATCH_CHAT, CHAT_TEXT)
+    await page.keyboard.press("k")
+    await expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
+    assert seen["shownAt"] is not None, seen
+    assert recorded.chat_ms - 40 <= seen["shownAt"] * 1000 <= recorded.chat_ms + 400, seen
+    assert seen["hiddenUpTo"] * 1000 < recorded.chat_ms + 20, seen
+    await expect(line).to_be_visible()
+    await expect(chat.locator("li:visible")).to_contain_text(["Tess Teacher:"])
+
+    # The clock: the original time of day of the moment on screen, as the user reads it.
+    clock = page.locator("#clock")
+
+    async def clock_matches() -> str | None:
+        shown = (await clock.inner_text()).strip()
+        wanted = original_time(recorded.started_at, await current_ms(page))
+        return None if shown == wanted else f"clock reads {shown}, the moment is {wanted}"
+
+    await eventually(clock_matches, within=5)
+    # Five seconds back (the left arrow, away from the slider): the clock follows.
+    await page.get_by_role("heading", level=1).click()
+    before = await current_ms(page)
+    await page.keyboard.press("ArrowLeft")
+    back = max(0, before - 5000)
+    await _wait_near(page, back)
+    await eventually(clock_matches, within=5)
+    # Going back before the message hides it again.
+    await expect(line).to_be_hidden()
+    await page.keyboard.press("ArrowRight")
+    await _wait_near(page, back + 5000)
+    await expect(line).to_be_visible()
+    await eventually(clock_matches, within=5)
+    await page.context.close()
+
+
+async def _wait_near(page: Page, target_ms: float) -> None:
+    await eventually(lambda: _near(page, target_ms, 300), within=10)
+
+
+async def test_the_other_recording_of_the_classroom_is_listed_and_opens(
+    recorded: Recorded, browser: Browser
+) -> None:
+    page = await open_player(browser, recorded.url, "tess", recorded.second["id"])
+    await ready(page)
+    others = page.get_by_role("navigation", name="Recordings of this classroom")
+    links = others.get_by_role("link")
+    await expect(links).to_have_count(1)
+    first = recorded.first
+    started = datetime.fromisoformat(first["started_at"].replace("Z", "+00:00")).astimezone(UTC)
+    await expect(links).to_contain_text(first["name"])
+    await expect(links).to_contain_text(started.strftime("%H:%M:%S"))
+    await expect(others.locator("[aria-current=page]")).to_contain_text(recorded.second["name"])
+    await links.click()
+    await expect(page).to_have_url(f"{recorded.url}/recordings/{first['id']}")
+    await expect(page.get_by_role("heading", level=1)).to_have_text(first["name"])
+    await page.wait_for_function("() => document.querySelector('video').readyState >= 2")
+    await expect(page.get_by_role("list", name="Chapters").get_by_role("button")).to_have_count(1)
+    await page.context.close()
+
+
+async def test_the_player_is_accessible_at_desktop_and_phone_size(
+    recorded: Recorded, browser: Browser
+) -> None:
+    page = await open_player(browser, recorded.url, "tess", recorded.second["id"])
+    await ready(page)
+    await page.get_by_role("list", name="Chapters").get_by_role("button").nth(2).click()
+    await expect(page.get_by_role("list", name="Chat").get_by_text(CHAT_TEXT)).to_be_visible()
+    for width, height in ((1280, 800), (375, 812)):
+        await page.set_viewport_size({"width": width, "height": height})
+        context = f"player at {width}x{height}"
+        await assert_accessible(page, context=context)
+        await assert_focus_not_obscured(page, context=context)
+        await assert_reflows(page, context=context)
+    # Every control is reachable by Tab, in order: play, seek, speed, loop, then the chapters.
+    await page.get_by_role("heading", level=1).focus()
+    reached: list[str] = []
+    for _ in range(8):
+        await page.keyboard.press("Tab")
+        reached.append(await page.evaluate("document.activeElement.id || document.activeElement.textContent"))
+    assert reached[:4] == ["play", "seek", "speed", "loop"], reached
+    await page.context.close()
+
+
+async def test_a_recording_one_may_not_watch_or_that_does_not_exist_is_refused_in_words(
+    recorded: Recorded, browser: Browser
+) -> None:
+    # Sam is a student of the classroom, but the recording is not published to students.
+    page = await open_player(browser, recorded.url, "sam", recorded.second["id"])
+    await expect(page.get_by_role("alert")).to_have_text(
+        "This recording does not exist, or you are not allowed to watch it."
+    )
+    await expect(page.get_by_role("heading", level=1)).to_have_text("Recording not found")
+    await expect(page.locator("video")).to_be_hidden()
+    await assert_accessible(page, context="player refused")
+    await page.goto(f"{recorded.url}/recordings/999999")
+    await expect(page.get_by_role("alert")).to_have_text(
+        "This recording does not exist, or you are not allowed to watch it."
+    )
+    await page.context.close()
