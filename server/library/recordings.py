@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from server.auth.permissions import can_manage_recording, can_stop_recording, can_view_recording
-from server.db.models import Classroom, Recording, RecordingState, User
+from server.db.models import Classroom, Recording, RecordingState, User, UserSettings
 from server.errors import AppError, NotFound
 from server.library.codes import recording_codes_list
 from server.library.files import path_under, recording_file_name
@@ -94,7 +94,9 @@ async def get_recording(db: AsyncSession, recording_id: int) -> Recording:
 async def create_recording(
     db: AsyncSession, classroom: Classroom, starter: User, robot_name: str, name: str | None = None
 ) -> Recording:
-    """A new recording in ``starting``, numbered after the classroom's last one (Viso style)."""
+    """A new recording in ``starting``, numbered after the classroom's last one (Viso style): unless
+    ``name`` is given it is named "<default name> <number>", the default name being the starter's own
+    (Settings) or else the classroom's."""
     active = await active_recording(db, classroom.id)
     if active is not None:
         raise _active_error(active, await db.get(User, active.started_by_id or 0))
@@ -104,7 +106,7 @@ async def create_recording(
         classroom_id=classroom.id,
         classroom_name=classroom.name,
         number=number,
-        name=check_name(name) if name else f"{classroom.name} {number}",
+        name=check_name(name) if name else await _numbered_name(db, classroom, starter, number),
         state=RecordingState.STARTING.value,
         started_by_id=starter.id,
         robot_name=robot_name,
@@ -124,6 +126,13 @@ async def create_recording(
             else RecordingActive("this classroom is already being recorded")
         ) from None
     return recording
+
+
+async def _numbered_name(db: AsyncSession, classroom: Classroom, starter: User, number: int) -> str:
+    settings = await db.get(UserSettings, starter.id)
+    default = settings.default_recording_name if settings else None
+    # A default name at the limit still leaves room for its number.
+    return f"{(default or classroom.name)[: NAME_MAX - len(str(number)) - 1].rstrip()} {number}"
 
 
 def _active_error(active: Recording, starter: User | None) -> RecordingActive:

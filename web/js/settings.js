@@ -1,4 +1,5 @@
-// Settings (/settings): Session Recording, the reminder to record and the robot's name (per user).
+// Settings (/settings): Session Recording, the reminder to record, the robot's name and how recordings are
+// named (a default name, numbered per classroom; whether Stop asks for the name), per user.
 import { getSettings, updateSettings } from "/static/js/api.js";
 import { clearFieldErrors, showFieldErrors } from "/static/js/forms.js";
 import { clearMessage, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
@@ -10,11 +11,15 @@ const page = {
   notForYou: document.getElementById("recording-not-for-you"),
   reminder: document.getElementById("recording-reminder"),
   robotName: document.getElementById("robot-name"),
+  defaultName: document.getElementById("default-recording-name"),
+  editNameOnStop: document.getElementById("edit-name-on-stop"),
 };
 
 function showSettings(settings) {
   page.reminder.checked = Boolean(settings.recording_reminder);
   page.robotName.value = settings.robot_name ?? "";
+  page.defaultName.value = settings.default_recording_name ?? "";
+  page.editNameOnStop.checked = Boolean(settings.edit_name_on_stop);
 }
 
 /** A refusal: each field's problem next to it, anything else at the top. */
@@ -37,7 +42,16 @@ async function save(event) {
   const button = page.form.querySelector("button[type=submit]");
   button.disabled = true;
   try {
-    showSettings(await updateSettings({ recording_reminder: page.reminder.checked, robot_name: robotName }));
+    // An empty default name means the classroom's name (null), as the hint says.
+    const defaultName = page.defaultName.value.trim() || null;
+    showSettings(
+      await updateSettings({
+        recording_reminder: page.reminder.checked,
+        robot_name: robotName,
+        default_recording_name: defaultName,
+        edit_name_on_stop: page.editNameOnStop.checked,
+      }),
+    );
     showMessage(page.status, "Saved");
   } catch (err) {
     failed(err);
