@@ -1,7 +1,7 @@
 // Settings (/settings): Session Recording, the reminder to record, the robot's name and how recordings are
 // named (a default name, numbered per classroom; whether Stop asks for the name), per user.
 import { getSettings, updateSettings } from "/static/js/api.js";
-import { clearFieldErrors, showFieldErrors } from "/static/js/forms.js";
+import { clearFieldErrors, reportFormError, showFieldErrors } from "/static/js/forms.js";
 import { clearMessage, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 
 const page = {
@@ -22,11 +22,11 @@ function showSettings(settings) {
   page.editNameOnStop.checked = Boolean(settings.edit_name_on_stop);
 }
 
-/** A refusal: each field's problem next to it, anything else at the top. */
+/** A refusal: each field's problem next to it (only there), anything else at the top. */
 function failed(err) {
   if (redirectIfUnauthorized(err)) return;
-  const unplaced = page.form.hidden ? [] : showFieldErrors(page.form, err);
-  showMessage(page.alert, [...new Set([err.message, ...unplaced])].join(" "));
+  const rest = page.form.hidden ? err.message : reportFormError(page.form, err);
+  if (rest) showMessage(page.alert, rest);
 }
 
 async function save(event) {
