@@ -159,6 +159,9 @@ async def test_codes_by_key_and_button_a_remark_pause_for_everyone_and_the_name_
     await remark.fill("Ohm's law on the board")
     await dialog.get_by_role("button", name="Add bookmark").click()
     await expect(dialog).to_be_hidden()
+    await expect(tess.get_by_role("status")).to_contain_text(
+        re.compile(r"Bookmark at \d\d:\d\d: Ohm's law on the board")
+    )
     await expect(tess.get_by_role("button", name="Bookmark", exact=True)).to_be_focused()
     added = await bookmarks(tess, url, recording_id)
     scored = [(b["code"], b["remark"] or "") for b in added]

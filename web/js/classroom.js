@@ -17,6 +17,7 @@ import { ParticipantList, mayPublish } from "/static/js/participants.js";
 import { PreJoin } from "/static/js/prejoin.js";
 import { ClassroomConnection, NAMESPACE, SERVER_EVENTS } from "/static/js/protocol.js";
 import { RecControls } from "/static/js/rec_controls.js";
+import { ReplayControls } from "/static/js/replay_controls.js";
 import { Stage } from "/static/js/stage.js";
 import { TileGrid } from "/static/js/tiles.js";
 
@@ -236,6 +237,34 @@ const deviceMenu = new DeviceMenu(
 );
 
 let rec = null; // RecControls, made once the classroom is known
+let replay = null; // ReplayControls, made once the classroom is known
+let replayUserId = null; // the replay's participant, while one is in the classroom
+
+function replayControls(classroomId) {
+  const byId = (id) => document.getElementById(id);
+  return new ReplayControls(
+    {
+      banner: byId("replay-banner"),
+      section: byId("replay-section"),
+      form: byId("replay-form"),
+      recording: byId("replay-recording"),
+      chapter: byId("replay-chapter"),
+      loop: byId("replay-loop"),
+      start: byId("replay-start"),
+      pause: byId("replay-pause"),
+      stop: byId("replay-stop"),
+      error: byId("replay-error"),
+    },
+    { classroomId, onChange: lockToReplay },
+  );
+}
+
+/** While a replay plays, the stage shows its tile and the layout controls are locked (web/js/stage.js). */
+function lockToReplay() {
+  const playing = Boolean(replay?.current);
+  const key = playing ? (replayUserId !== null ? `user:${replayUserId}` : true) : null;
+  if (stage.locked !== key) stage.lock(key);
+}
 
 function recControls(classroomId) {
   const byId = (id) => document.getElementById(id);
@@ -254,6 +283,7 @@ function recControls(classroomId) {
       reminderDialog: byId("reminder-dialog"),
       reminderStart: byId("reminder-start"),
       reminderDismiss: byId("reminder-dismiss"),
+      tools: byId("rec-tools"),
       codesPick: byId("rec-codes-pick"),
       codesSelect: byId("rec-codes-list"),
       pauseButton: byId("rec-pause-button"),
@@ -360,12 +390,20 @@ function upsertParticipant(participant, { announce = false } = {}) {
   }
   renderHands();
   renderTile(participant.user_id);
+  if (participant.replay && replayUserId !== participant.user_id) {
+    replayUserId = participant.user_id;
+    lockToReplay();
+  }
 }
 
 function removeParticipant(userId) {
   participants.remove(userId);
   tiles.remove(userId);
   renderHands();
+  if (userId === replayUserId) {
+    replayUserId = null;
+    lockToReplay();
+  }
 }
 
 function renderHands() {
@@ -505,8 +543,11 @@ function setTool(button, label, icon = null, more = "") {
   if (icon) button.querySelector(".icon").className = `icon icon-${icon}`;
 }
 
-function stageChanged({ layout, pinned }) {
+function stageChanged({ layout, pinned, locked }) {
   page.layoutButton.setAttribute("aria-pressed", String(layout === "grid"));
+  page.layoutButton.disabled = Boolean(locked);
+  if (locked) page.layoutButton.title = "The layout follows the replay while it plays";
+  else page.layoutButton.removeAttribute("title");
   tiles.setPinned(pinned);
 }
 
@@ -913,6 +954,7 @@ function applyJoin(ack) {
   state.self = ack.self;
   setClassroom(classroom);
   rec.join(ack);
+  replayUserId = null;
 
   participants.reset(ack.self.user_id, ack.rights);
   tiles.reset(ack.self.user_id);
@@ -920,6 +962,7 @@ function applyJoin(ack) {
   for (const participant of ack.participants) upsertParticipant(participant);
   if (!participants.get(ack.self.user_id)) upsertParticipant(ack.self);
   setHandRaised(ack.self.hand_raised);
+  replay.join(ack);
 
   chat.reset({
     messages: history ?? [],
@@ -941,6 +984,7 @@ function applyJoin(ack) {
 function applyRights({ self, rights, classroom }) {
   participants.setRights(rights);
   rec.setRights(rights);
+  replay.setRights(rights);
   upsertParticipant(self);
   setClassroom(classroom);
 }
@@ -949,6 +993,7 @@ function joinFailed(err) {
   state.joined = false;
   setControlsEnabled(false);
   rec.leave();
+  replay.leave();
   stopMedia({ notify: false });
   prejoin.close();
   page.body.hidden = true;
@@ -987,6 +1032,7 @@ function stopParticipating(alertText) {
   page.body.hidden = true;
   setControlsEnabled(false);
   rec.leave();
+  replay.leave();
   if (removeDialog.dialog.open) removeDialog.dialog.close("cancel");
   notices.clear();
   page.controls.hidden = true;
@@ -1037,7 +1083,13 @@ function listen(connection) {
     if (!SELF_HANDLED_ERRORS.has(err.event)) showActionError(err);
   });
   connection.on("active_speaker", ({ user_id: userId }) => setSpeaker(userId ?? null));
-  connection.on("recording_state", (payload) => rec.recordingState(payload));
+  connection.on("recording_state", (payload) => {
+    rec.recordingState(payload);
+    replay.recordingsChanged(payload.recording);
+  });
+  if (SERVER_EVENTS.includes("replay_state")) {
+    connection.on("replay_state", (payload) => replay.replayState(payload));
+  }
   if (SERVER_EVENTS.includes("recording_media")) {
     connection.on("recording_media", (payload) => rec.recordingMedia(payload));
   }
@@ -1082,6 +1134,7 @@ async function main() {
   state.connection = new ClassroomConnection(socket);
   state.classroomId = classroomId;
   rec = recControls(classroomId);
+  replay = replayControls(classroomId);
   listen(state.connection);
   setUpControls();
   // The check before entering: the tracks it opened are published as they are.

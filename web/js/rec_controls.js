@@ -29,7 +29,8 @@ export class RecControls {
   /**
    * @param elements the page's REC elements: {button, text, elapsed, reason, banner, warning,
    *   consentDialog, consentText, consentAccept, consentDecline, reminderDialog, reminderStart,
-   *   reminderDismiss}, and optionally {codesPick, codesSelect} (the codes list picked before REC),
+   *   reminderDismiss}, and optionally tools (the row of recording tools), {codesPick, codesSelect} (the
+   *   codes list picked before REC),
    *   pauseButton, {nameDialog, nameForm, nameInput, nameError, nameCancel} (the name asked on Stop) and
    *   bookmarks (the elements of BookmarkControls)
    * @param hooks.connection the ClassroomConnection (consent answers)
@@ -173,7 +174,7 @@ export class RecControls {
     this.elements.button.hidden = true;
     closeDialog(this.elements.consentDialog);
     closeDialog(this.elements.reminderDialog);
-    this.bookmarks?.update({ recording: null, rights: this.rights, online: false });
+    this._renderTools();
   }
 
   // ---- internals ----------------------------------------------------------------------------------
@@ -265,9 +266,7 @@ export class RecControls {
     // may stop is theirs to see too.
     const shown = Boolean(this.rights.can_record || (this.active && this.recording.can_stop));
     button.hidden = !shown;
-    this._renderPause();
-    this._renderCodesPick();
-    this.bookmarks?.update({ recording: this.recording, rights: this.rights, online: this.online });
+    this._renderTools();
     if (!shown) {
       showMessage(reason, "");
       return;
@@ -332,6 +331,15 @@ export class RecControls {
     }
   }
 
+  /** The row of recording tools, shown while it holds one: the codes list picker, Pause, bookmarks. */
+  _renderTools() {
+    this._renderPause();
+    this._renderCodesPick();
+    this.bookmarks?.update({ recording: this.recording, rights: this.rights, online: this.online });
+    const tools = this.elements.tools;
+    if (tools) tools.hidden = ![...tools.children].some((child) => !child.hidden);
+  }
+
   // ---- pause and resume ----
 
   _renderPause() {
@@ -373,7 +381,7 @@ export class RecControls {
     if (!this.elements.codesSelect) return;
     if (!this.joined || !this.rights.can_record) {
       this.codesLists = [];
-      this._renderCodesPick();
+      this._renderTools();
       return;
     }
     const path = `/api/classrooms/${encodeURIComponent(this.hooks.classroomId)}/codes`;
@@ -385,7 +393,7 @@ export class RecControls {
       if (err.code === "unauthorized") this.hooks.onError(err);
       this.codesLists = [];
     }
-    this._renderCodesPick();
+    this._renderTools();
   }
 
   _pickedCodesList() {

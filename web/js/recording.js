@@ -60,11 +60,21 @@ export function formatMediaTime(ms) {
   return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
 }
 
-/** The confirmation of a bookmark: "Bookmark “Question” at 01:23" (just "Bookmark at 01:23" without a code). */
+/** How much of a remark a bookmark's confirmation repeats. */
+export const REMARK_SHOWN = 60;
+
+/**
+ * The confirmation of a bookmark: "Bookmark “Question” at 01:23" ("Bookmark at 01:23" without a code), then
+ * its remark, if any, cut at REMARK_SHOWN characters: "Bookmark at 01:23: Ohm's law".
+ */
 export function bookmarkText(bookmark) {
   const name = bookmark?.label || bookmark?.code;
   const at = formatMediaTime(bookmark?.media_ms);
-  return name ? `Bookmark “${name}” at ${at}` : `Bookmark at ${at}`;
+  const text = name ? `Bookmark “${name}” at ${at}` : `Bookmark at ${at}`;
+  const remark = String(bookmark?.remark ?? "").trim();
+  if (!remark) return text;
+  const shown = remark.length > REMARK_SHOWN ? `${remark.slice(0, REMARK_SHOWN - 1).trimEnd()}…` : remark;
+  return `${text}: ${shown}`;
 }
 
 /**

@@ -195,6 +195,9 @@ test("a bookmark is confirmed with its code's label and media time", () => {
   assert.equal(bookmarkText({ code: "q", label: "Question", media_ms: 83_000 }), "Bookmark “Question” at 01:23");
   assert.equal(bookmarkText({ code: "q", label: "", media_ms: 1000 }), "Bookmark “q” at 00:01");
   assert.equal(bookmarkText({ code: null, label: null, media_ms: 0 }), "Bookmark at 00:00");
+  assert.equal(bookmarkText({ code: null, remark: " Ohm's law ", media_ms: 0 }), "Bookmark at 00:00: Ohm's law");
+  const long = bookmarkText({ code: null, remark: "x".repeat(200), media_ms: 0 });
+  assert.equal(long, `Bookmark at 00:00: ${"x".repeat(59)}…`);
 });
 
 test("a key press finds its code, exactly or ignoring case when only one fits", () => {
