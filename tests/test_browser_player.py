@@ -104,7 +104,7 @@ async def recorded(server: LiveServer) -> Recorded:
         login = await tess.post("/api/auth/login", json={"username": "tess", "password": PASSWORD})
         assert login.status == 200, await login.text()
         await _recording(tess, room)
-        await asyncio.sleep(2)
+        await asyncio.sleep(1)
         first = await _stop(tess, room)
         # Recordings are told apart by their start to the second.
         await asyncio.sleep(1)
@@ -213,6 +213,18 @@ async def test_chapters_seek_and_a_looped_chapter_starts_again_at_its_end(
     assert seen["highest"] <= ohm["end_ms"] / 1000 + 0.25, seen
     assert seen["jumped_back_to"] is not None, seen
     assert abs(seen["jumped_back_to"] - ohm["start_ms"] / 1000) < 0.25, seen
+
+    # Loop the whole recording: from the last chapter, past the file's end, playback is back at its start.
+    await page.get_by_label("Loop").select_option(label="Whole recording")
+    await buttons.nth(2).click()
+    await _wait_near(page, exercise["start_ms"])
+    await page.get_by_role("button", name="Play", exact=True).click()
+    end = recorded.second["duration_ms"] / 1000
+    seen = await page.evaluate(WATCH_LOOP, {"start": 0, "end": end})
+    await pause(page)
+    assert seen["jumped_back_to"] is not None, seen
+    assert seen["jumped_back_to"] < 0.5, seen
+    assert seen["highest"] >= end - 0.5, seen
     await page.context.close()
 
 
