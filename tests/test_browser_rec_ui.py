@@ -19,6 +19,7 @@ import pytest
 from playwright.async_api import Browser, Page, ViewportSize, expect
 
 from tests import test_browser_recording as recording
+from tests.accessibility import assert_accessible
 from tests.live_server import LiveServer
 from tests.netns import require_private_namespace
 from tests.test_browser_recording import (
@@ -139,6 +140,7 @@ async def test_codes_by_key_and_button_a_remark_pause_for_everyone_and_the_name_
     await expect(sam.get_by_role("button", name="Bookmark", exact=True)).to_have_count(0)
     await expect(sam.get_by_role("button", name="Pause recording")).to_have_count(0)
     await every_toolbar_button_on_screen(tess)
+    await assert_accessible(tess, context="recording with a codes list, on a phone")
 
     # The code's key adds a bookmark with that code, and says so.
     await tess.keyboard.press("q")
@@ -156,6 +158,7 @@ async def test_codes_by_key_and_button_a_remark_pause_for_everyone_and_the_name_
     dialog = tess.get_by_role("dialog", name="Add a bookmark")
     remark = dialog.get_by_role("textbox", name="Remark (optional)")
     await expect(remark).to_be_focused()
+    await assert_accessible(tess, context="the bookmark's remark asked")
     await remark.fill("Ohm's law on the board")
     await dialog.get_by_role("button", name="Add bookmark").click()
     await expect(dialog).to_be_hidden()
@@ -176,7 +179,7 @@ async def test_codes_by_key_and_button_a_remark_pause_for_everyone_and_the_name_
     frozen = await rec_elapsed(tess)
     await tess.keyboard.press("q")
     await expect(tess.get_by_role("alert")).to_contain_text("The recording is paused")
-    await asyncio.sleep(2.2)
+    await asyncio.sleep(1.5)
     assert await rec_elapsed(tess) == frozen
     assert len(await bookmarks(tess, url, recording_id)) == 3
     await tess.get_by_role("button", name="Resume recording").click()
@@ -192,6 +195,7 @@ async def test_codes_by_key_and_button_a_remark_pause_for_everyone_and_the_name_
     name = naming.get_by_role("textbox", name="Recording name")
     await expect(name).to_have_value("Optics lab 1")
     await expect(name).to_be_focused()
+    await assert_accessible(tess, context="the name asked on Stop")
     await expect(rec_button(tess)).to_have_accessible_name("REC — start recording")
     await name.fill("Ohm's law lesson")
     await naming.get_by_role("button", name="Save name").click()
@@ -233,6 +237,7 @@ async def test_codes_editor_saves_a_list_and_marks_a_duplicate_code(
     await expect(duplicate).to_have_attribute("aria-invalid", "true")
     await expect(duplicate).to_have_accessible_description("Error: This code is already in the list.")
     await expect(duplicate).to_be_focused()
+    await assert_accessible(tess, context="the codes editor with a field error")
     assert await tess.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
     codes_url = f"{server.url}/api/classrooms/{classroom.classroom_id}/codes"
     assert (await api(tess, "GET", codes_url))["lists"] == []
