@@ -24,7 +24,8 @@ log = logging.getLogger(__name__)
 MAX_ERROR_CHARS = 500
 Positive = Annotated[int, Field(gt=0)]
 Count = Annotated[int, Field(ge=0)]
-ParticipantId = Annotated[int, Field(gt=-(1 << 53), lt=1 << 53)]
+ReplayId = Annotated[int, Field(gt=-(1 << 53), lt=0)]
+ParticipantId = Positive | ReplayId
 "People are positive; a replay playing into the class (``server.replay``) is negative."
 
 

@@ -20,6 +20,7 @@ export const SERVER_EVENTS = Object.freeze([
   "classroom_status",
   "error",
   "recording_media",
+  "replay_state",
 ]);
 
 /**

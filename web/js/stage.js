@@ -20,6 +20,7 @@ export class Stage {
     this.pinned = null; // "user:<id>" or "screen:<id>"
     this.speaker = null; // user id of the active speaker
     this.selfId = null;
+    this.locked = null; // while a replay plays: true, or the key of its tile once it is there
     this._screenKeys = []; // screen shares in the order they appeared: the newest takes the stage
     this._lastSpeaker = null; // the last one who spoke stays large through silences
     this._resize = new ResizeObserver(() => this._sizeGrid());
@@ -35,9 +36,24 @@ export class Stage {
     this.arrange();
   }
 
+  /**
+   * While a replay plays, everyone's stage shows it: its tile (`key`, "user:<id>"; true until it is there)
+   * takes the speaker view's large place, and layout and pins cannot be changed. null unlocks.
+   */
+  lock(key) {
+    this.locked = key;
+    this.elements.stage.dataset.locked = String(key !== null);
+    if (key !== null) {
+      this.layout = "speaker";
+      this.pinned = null;
+    }
+    this.arrange();
+    this._onChange(this._state());
+  }
+
   setLayout(layout) {
     if (!LAYOUTS.includes(layout)) throw new TypeError(`unknown layout: ${layout}`);
-    if (this.layout === layout) return;
+    if (this.locked !== null || this.layout === layout) return;
     this.layout = layout;
     this.arrange();
     this._onChange(this._state());
@@ -45,6 +61,7 @@ export class Stage {
 
   /** Pins `key` (pressing the pinned one again unpins it); pinning shows the speaker view. */
   togglePin(key) {
+    if (this.locked !== null) return;
     this.pinned = this.pinned === key ? null : key;
     if (this.pinned) this.layout = "speaker";
     this.arrange();
@@ -69,7 +86,7 @@ export class Stage {
     const fresh = screens.filter((key) => !this._screenKeys.includes(key));
     this._screenKeys = [...this._screenKeys.filter((key) => screens.includes(key)), ...fresh];
     // A new screen share takes the stage: the grid gives way to the speaker view.
-    if (fresh.length > 0 && this.layout === "grid") {
+    if (fresh.length > 0 && this.layout === "grid" && this.locked === null) {
       this.layout = "speaker";
       this._onChange(this._state());
     }
@@ -89,7 +106,7 @@ export class Stage {
   // ---- internals ----------------------------------------------------------------------------------
 
   _state() {
-    return { layout: this.layout, pinned: this.pinned };
+    return { layout: this.layout, pinned: this.pinned, locked: this.locked !== null };
   }
 
   _figures() {
@@ -100,6 +117,7 @@ export class Stage {
   _mainFigure(figures) {
     const byKey = new Map(figures.map((figure) => [figure.dataset.key, figure]));
     const candidates = [
+      typeof this.locked === "string" ? this.locked : null,
       this.pinned,
       this._screenKeys.at(-1),
       this.speaker !== null && this.speaker !== this.selfId ? `user:${this.speaker}` : null,
