@@ -5,7 +5,8 @@ the classroom's other recording is listed and opens, the keys play, pause and se
 at desktop and phone sizes. A recording someone may not watch, or that does not exist, is refused in words.
 
 One module server and two recordings of the same classroom: a short first one, then one with two
-bookmarks (chapters) and a chat message sent through the classroom's socket while it records."""
+bookmarks (chapters), a chat message sent through the classroom's socket and a 2 s pause (cut out of the
+file, so the clock after it reads 2 s more than started_at + media time)."""
 
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ from tests.test_browser_moderation import ADMIN_PASSWORD, PASSWORD, SocketPartic
 pytestmark = [pytest.mark.browser, pytest.mark.asyncio(loop_scope="module")]
 WAIT_MS = 30_000
 CHAT_TEXT = "Who has a question about Ohm's law?"
+PAUSE_S = 2.0
 PAGE_ERRORS: list[str] = []
 
 
@@ -116,14 +118,22 @@ async def recorded(server: LiveServer) -> Recorded:
         await tess_socket.call("chat", {"text": CHAT_TEXT})
         await asyncio.sleep(1.0)
         await _bookmark(tess, second["id"], "Exercise")
-        await asyncio.sleep(2.5)
+        await asyncio.sleep(2.0)
+        # A pause is cut out of the file: after it the clock is 2 s further on than started_at + t.
+        paused = await tess.post(f"/api/classrooms/{room}/recording/pause")
+        assert paused.status == 200, await paused.text()
+        await asyncio.sleep(PAUSE_S)
+        resumed = await tess.post(f"/api/classrooms/{room}/recording/resume")
+        assert resumed.status == 200, await resumed.text()
+        await asyncio.sleep(2.0)
         second = await _stop(tess, room)
         chapters = (await (await tess.get(f"/api/recordings/{second['id']}/chapters")).json())["chapters"]
         timeline = await (await tess.get(f"/api/recordings/{second['id']}/timeline")).json()
     await tess_socket.close()
     chats = [event for event in timeline["events"] if event["type"] == "chat"]
     assert [event["text"] for event in chats] == [CHAT_TEXT], timeline
-    assert [chapter["kind"] for chapter in chapters] == ["start", "bookmark", "bookmark"], chapters
+    assert [chapter["kind"] for chapter in chapters] == ["start", "bookmark", "bookmark", "resume"], chapters
+    assert second["paused_ms"] >= PAUSE_S * 1000 - 100, second
     # The clock's first anchor is the recording's start: media time 0 of the file.
     start = timeline["clock"][0]
     assert start["media_ms"] == 0, timeline["clock"]
@@ -174,9 +184,10 @@ async def pause(page: Page) -> None:
     await expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
 
 
-def original_time(started_at: datetime, media_ms: float) -> str:
-    """What the clock should read at ``media_ms`` of a recording never paused: started_at + media time."""
-    return (started_at + timedelta(milliseconds=media_ms)).astimezone(UTC).strftime("%H:%M:%S")
+def original_time(started_at: datetime, media_ms: float, paused_ms: int = 0) -> str:
+    """What the clock should read at ``media_ms``: started_at + media time, + the time paused before it."""
+    moment = started_at + timedelta(milliseconds=media_ms + paused_ms)
+    return moment.astimezone(UTC).strftime("%H:%M:%S")
 
 
 async def test_chapters_seek_and_a_looped_chapter_starts_again_at_its_end(
@@ -186,7 +197,7 @@ async def test_chapters_seek_and_a_looped_chapter_starts_again_at_its_end(
     await expect(page.get_by_role("heading", level=1)).to_have_text(recorded.second["name"])
     await ready(page)
     buttons = page.get_by_role("list", name="Chapters").get_by_role("button")
-    await expect(buttons).to_have_count(3)
+    await expect(buttons).to_have_count(4)
     await expect(buttons.nth(0)).to_contain_text("Start")
     await expect(buttons.nth(1)).to_contain_text("Ohm's law")
 
@@ -216,8 +227,8 @@ async def test_chapters_seek_and_a_looped_chapter_starts_again_at_its_end(
 
     # Loop the whole recording: from the last chapter, past the file's end, playback is back at its start.
     await page.get_by_label("Loop").select_option(label="Whole recording")
-    await buttons.nth(2).click()
-    await _wait_near(page, exercise["start_ms"])
+    await buttons.nth(3).click()
+    await _wait_near(page, recorded.chapters[3]["start_ms"])
     await page.get_by_role("button", name="Play", exact=True).click()
     end = recorded.second["duration_ms"] / 1000
     seen = await page.evaluate(WATCH_LOOP, {"start": 0, "end": end})
@@ -329,6 +340,23 @@ async def test_the_chat_line_appears_when_its_moment_plays_and_the_clock_reads_t
     await _wait_near(page, back + 5000)
     await expect(line).to_be_visible()
     await eventually(clock_matches, within=5)
+
+    # After the pause, the clock has skipped the paused seconds: the file has none of them.
+    resumed = recorded.chapters[3]
+    resume_button = page.get_by_role("list", name="Chapters").get_by_role("button").nth(3)
+    await expect(resume_button).to_contain_text("Resumed")
+    await resume_button.click()
+    await _wait_near(page, resumed["start_ms"] + 300)
+    paused_ms = recorded.second["paused_ms"]
+
+    async def clock_after_pause() -> str | None:
+        shown = (await clock.inner_text()).strip()
+        now = await current_ms(page)
+        wanted = original_time(recorded.started_at, now, paused_ms)
+        unpaused = original_time(recorded.started_at, now)
+        return None if shown == wanted != unpaused else f"clock reads {shown}, the moment is {wanted}"
+
+    await eventually(clock_after_pause, within=5)
     await page.context.close()
 
 
