@@ -199,6 +199,7 @@ function showRecording(recording) {
   state.recording = recording;
   const when = formatDate(recording.started_at);
   page.title.textContent = recording.name;
+  page.video.setAttribute("aria-label", `${recording.name}${when ? `, ${when}` : ""}`);
   document.title = `Aula — ${recording.name}${when ? ` (${when})` : ""}`;
   const parts = [];
   if (when) parts.push(el("time", { dateTime: recording.started_at }, when));
