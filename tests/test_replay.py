@@ -6,7 +6,9 @@ requests change nothing."""
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -41,6 +43,18 @@ async def replay_participant(client: ClassroomClient) -> dict[str, Any]:
         joined = await client.next_event("participant_joined", wait=20)
         if joined["participant"]["replay"]:
             return dict(joined["participant"])
+
+
+async def cpu_share(pid: int, seconds: float) -> float:
+    """The share of one core process ``pid`` used over ``seconds`` (utime + stime from /proc)."""
+
+    def ticks() -> int:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return int(fields[11]) + int(fields[12])
+
+    first = ticks()
+    await asyncio.sleep(seconds)
+    return (ticks() - first) / os.sysconf("SC_CLK_TCK") / seconds
 
 
 async def frames_rise(counter: Counter, user_id: int, source: str, within: float = 10) -> None:
@@ -129,6 +143,25 @@ async def test_a_recording_replays_to_everyone_pauses_resumes_and_stops(
     await asyncio.sleep(max(0.0, started + 6 - time.monotonic()))
     await frames_rise(student_frames, replay_id, "camera")
 
+    # The replay process's CPU for this one stream (decode, scale, encode once), over 3 s.
+    live = app[SERVICES].replays.get(cid)
+    assert live is not None
+    assert live.process is not None
+    cpu = await cpu_share(live.process.pid, 3.0)
+    print(f"replay process: {cpu:.0%} of one core for one stream")
+
+    # A REC meanwhile records the replay like any publisher (the robot reports its media as received),
+    # and its timeline holds the replay's pause, resume and stop.
+    rec = await teacher_http.post(f"/api/classrooms/{cid}/recording", json={})
+    assert rec.status == 201, await rec.text()
+    second_id = (await rec.json())["recording"]["id"]
+    deadline = time.monotonic() + 20
+    while True:
+        report = await teacher.next_event("recording_media", wait=20)
+        if replay_id in report["receiving"]:
+            break
+        assert time.monotonic() < deadline, report
+
     paused = await teacher_http.post(f"/api/classrooms/{cid}/replay/pause")
     assert paused.status == 200
     assert (await paused.json())["replay"]["state"] == "paused"
@@ -140,20 +173,8 @@ async def test_a_recording_replays_to_everyone_pauses_resumes_and_stops(
     resumed = await teacher_http.post(f"/api/classrooms/{cid}/replay/resume")
     assert resumed.status == 200
     assert (await resumed.json())["replay"]["state"] == "playing"
+    assert (await teacher_http.post(f"/api/classrooms/{cid}/replay/resume")).status == 409
     await frames_rise(student_frames, replay_id, "camera")
-
-    # A REC meanwhile records the replay like any publisher: the robot reports its media as received.
-    rec = await teacher_http.post(f"/api/classrooms/{cid}/recording", json={})
-    assert rec.status == 201, await rec.text()
-    second_id = (await rec.json())["recording"]["id"]
-    deadline = time.monotonic() + 20
-    while True:
-        report = await teacher.next_event("recording_media", wait=20)
-        if replay_id in report["receiving"]:
-            break
-        assert time.monotonic() < deadline, report
-    assert (await teacher_http.post(f"/api/classrooms/{cid}/recording/stop")).status == 200
-    assert (await until_ended(app, second_id)).state == "ready"
 
     stopped = await teacher_http.post(f"/api/classrooms/{cid}/replay/stop")
     assert stopped.status == 200
@@ -167,3 +188,32 @@ async def test_a_recording_replays_to_everyone_pauses_resumes_and_stops(
     assert student_frames.count(replay_id, "camera") == after
     assert (await (await teacher_http.get(f"/api/classrooms/{cid}/replay")).json()) == {"replay": None}
     assert (await teacher_http.post(f"/api/classrooms/{cid}/replay/stop")).status == 404
+
+    assert (await teacher_http.post(f"/api/classrooms/{cid}/recording/stop")).status == 200
+    assert (await until_ended(app, second_id)).state == "ready"
+    timeline = await (await teacher_http.get(f"/api/recordings/{second_id}/timeline")).json()
+    kinds = [e["type"] for e in timeline["events"] if e["type"].startswith("replay_")]
+    assert kinds == ["replay_paused", "replay_resumed", "replay_stopped"], timeline["events"]
+    assert all(e["recording_id"] == recording_id for e in timeline["events"] if e["type"] in kinds)
+    assert all(e["by"]["id"] == users["teacher"] for e in timeline["events"] if e["type"] in kinds)
+
+    # One chapter, not looping: from its bookmark to the next one (1 s), then it ends by itself.
+    async with app[SERVICES].db() as db:
+        for media_ms in (500, 1500):
+            db.add(Bookmark(recording_id=recording_id, media_ms=media_ms, code=None, label=None, remark="b"))
+        await db.commit()
+    chapters = (await (await teacher_http.get(f"/api/recordings/{recording_id}/chapters")).json())["chapters"]
+    chapter = next(c for c in chapters if c["start_ms"] == 500)
+    assert chapter["end_ms"] == 1500
+    teacher.events.pop("replay_state", None)  # the earlier replay's
+    response = await teacher_http.post(
+        f"/api/classrooms/{cid}/replay",
+        json={"recording_id": recording_id, "bookmark_id": chapter["bookmark_id"]},
+    )
+    assert response.status == 201, await response.text()
+    assert (await response.json())["replay"]["bookmark_id"] == chapter["bookmark_id"]
+    before = student_frames.count(replay_id, "camera")
+    while (await teacher.next_event("replay_state", wait=20))["replay"] is not None:
+        pass
+    assert student_frames.count(replay_id, "camera") > before  # it played, about 15 frames
+    assert student_frames.count(replay_id, "camera") < before + 40  # and only its second
