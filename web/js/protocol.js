@@ -21,6 +21,7 @@ export const SERVER_EVENTS = Object.freeze([
   "error",
   "recording_media",
   "replay_state",
+  "bookmark_added",
 ]);
 
 /**
