@@ -214,13 +214,14 @@ async def test_chapters_seek_and_a_looped_chapter_starts_again_at_its_end(
     ohm = recorded.chapters[1]
     await page.get_by_label("Speed").select_option("2")
     await page.get_by_label("Loop").select_option(label=f"Chapter 2: {ohm['title']}")
-    await _near(page, ohm["start_ms"], 250)
+    await _wait_near(page, ohm["start_ms"])
     await page.get_by_role("button", name="Play", exact=True).click()
     seen = await page.evaluate(WATCH_LOOP, {"start": ohm["start_ms"] / 1000, "end": ohm["end_ms"] / 1000})
     await pause(page)
     assert seen["rate"] == 2
-    # It reached the chapter's end, went back to its start, and never played past the end.
-    assert seen["highest"] >= ohm["end_ms"] / 1000 - 0.15, seen
+    # It reached the chapter's end (up to the frames a loaded machine drops: at 2x, 0.5 s of media is
+    # a quarter of a second), went back to its start, and never played past the end.
+    assert seen["highest"] >= ohm["end_ms"] / 1000 - 0.5, seen
     assert seen["highest"] <= ohm["end_ms"] / 1000 + 0.25, seen
     assert seen["jumped_back_to"] is not None, seen
     assert abs(seen["jumped_back_to"] - ohm["start_ms"] / 1000) < 0.25, seen
@@ -252,7 +253,7 @@ WATCH_LOOP = """
     if (now < last - 0.3 && jumped === null) jumped = now;
     highest = Math.max(highest, now);
     last = now;
-    if (performance.now() - began < 4000 && !(jumped !== null && now > jumped + 0.2)) {
+    if (performance.now() - began < 6000 && !(jumped !== null && now > jumped + 0.2)) {
       requestAnimationFrame(look);
     } else {
       resolve({ highest, jumped_back_to: jumped, rate: video.playbackRate, start, end });
