@@ -405,7 +405,28 @@ async def test_the_player_is_accessible_at_desktop_and_phone_size(
         await page.keyboard.press("Tab")
         reached.append(await page.evaluate("document.activeElement.id || document.activeElement.textContent"))
     assert reached[:4] == ["play", "seek", "speed", "loop"], reached
+    assert [text[:7] for text in reached[4:8]] == [
+        formatted(chapter["start_ms"]) for chapter in recorded.chapters
+    ], reached
+    # The chapters by keyboard: Enter on the focused one seeks there.
+    await page.keyboard.press("Shift+Tab")
+    await page.keyboard.press("Shift+Tab")
+    await page.keyboard.press("Enter")
+    await _wait_near(page, recorded.chapters[1]["start_ms"])
+    # Space plays and pauses from anywhere that is not a control.
+    await page.get_by_role("heading", level=1).focus()
+    await page.keyboard.press(" ")
+    await expect(page.get_by_role("button", name="Pause", exact=True)).to_be_visible()
+    await page.keyboard.press(" ")
+    await expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
+    assert await page.evaluate("document.querySelector('video').paused")
     await page.context.close()
+
+
+def formatted(media_ms: int) -> str:
+    """A media time as the page writes it, h:mm:ss."""
+    seconds = media_ms // 1000
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
 
 
 async def test_a_recording_one_may_not_watch_or_that_does_not_exist_is_refused_in_words(
