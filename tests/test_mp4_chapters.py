@@ -105,6 +105,12 @@ def top_level_boxes(data: bytes) -> list[tuple[str, int]]:
     return boxes
 
 
+def faststart(source: Path, target: Path) -> None:
+    """``source`` as an ordinary MP4 with its index (and absolute sample offsets) at the front."""
+    command = [str(FFMPEG), "-v", "error", "-i", str(source), "-c", "copy", "-movflags", "faststart"]
+    subprocess.run([*command, str(target)], check=True)
+
+
 async def add_recording(app: web.Application, classroom_id: int, path: Path, state: str = "ready") -> int:
     async with app[SERVICES].db() as db:
         recording = Recording(
@@ -285,3 +291,20 @@ async def test_stop_is_ready_within_a_second_and_the_download_then_has_the_bookm
     assert decode_errors(downloaded) == ""
     assert got.video_frames == was.video_frames
     assert got.duration == pytest.approx(was.duration, abs=0.001)
+
+
+async def test_a_file_that_finds_its_samples_by_absolute_offsets_downloads_as_it_is(
+    app: web.Application, teacher: ClientSession, classroom_id: int, tmp_path: Path
+) -> None:
+    """An MP4 not written by the robot (say, imported with its index at the front): adding bytes to its
+    moov would make every sample offset miss, so it is served unchanged, without chapters."""
+    fragmented = record(tmp_path, "fragmented.mp4", 2.0)
+    imported = app[SERVICES].storage.recordings / "physics-1.mp4"
+    faststart(fragmented, imported)
+    recording_id = await add_recording(app, classroom_id, imported)
+    await add_bookmark(app, recording_id, 1000, "Lost")
+
+    downloaded = await download(teacher, recording_id, tmp_path / "download.mp4")
+
+    assert downloaded.read_bytes() == imported.read_bytes()
+    assert decode_errors(downloaded) == ""

@@ -154,6 +154,25 @@ def _payload(whole: bytes) -> bytes:
     return whole[16:] if size == 1 else whole[8:]
 
 
+_CONTAINERS = {b"moov", b"trak", b"mdia", b"minf", b"stbl", b"moof", b"traf"}
+TFHD_BASE_DATA_OFFSET = 0x000001
+
+
+def check_relative_offsets(box_bytes: bytes) -> None:
+    """Raise :class:`Mp4Error` if ``box_bytes`` (a ``moov`` or ``moof``) points at media by absolute file
+    offsets (samples in ``moov``'s ``stco``/``co64``, or a ``tfhd`` base data offset): bytes added before
+    them would make them miss. The robot's files have neither (empty moov, default_base_moof)."""
+    for kind, whole in _children(_payload(box_bytes)):
+        if kind in _CONTAINERS:
+            check_relative_offsets(whole)
+        elif kind in (b"stco", b"co64") and (len(whole) < 16 or struct.unpack_from(">I", whole, 12)[0]):
+            raise Mp4Error("samples in the moov are found by absolute offsets")
+        elif kind == b"tfhd" and (
+            len(whole) < 12 or struct.unpack_from(">I", whole, 8)[0] & TFHD_BASE_DATA_OFFSET
+        ):
+            raise Mp4Error("fragments are found by absolute base data offsets")
+
+
 def moov_with_chapters(moov: bytes, chapters: Sequence[ChapterMark]) -> bytes:
     """``moov`` with its ``udta`` holding ``chpl`` for ``chapters`` (an old ``chpl`` is replaced; no
     chapters, no ``chpl``); ``udta`` is made if there is none."""
@@ -234,7 +253,8 @@ def with_chapters(path: Path, chapters: Sequence[ChapterMark]) -> VirtualFile:
     """The download of ``path`` with ``chapters`` in its ``moov`` (blocking: call it in a thread).
 
     Raises :class:`Mp4Error` when the file does not start with its ``moov`` (before any ``moof`` or
-    ``mdat``): then it has to be served as it is.
+    ``mdat``), or finds its media by absolute offsets (see :func:`check_relative_offsets`): then it has to
+    be served as it is.
     """
     descriptor = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
@@ -254,6 +274,10 @@ def with_chapters(path: Path, chapters: Sequence[ChapterMark]) -> VirtualFile:
             head += _read(descriptor, size, offset)
             offset += size
         body_start = offset + size
+        check_relative_offsets(moov)
+        first = _box_at(descriptor, body_start, file_size)
+        if first is not None and first[0] == b"moof" and first[1] <= MOOV_MAX:
+            check_relative_offsets(_read(descriptor, first[1], body_start))
         new_moov = moov_with_chapters(moov, chapters)
         delta = len(new_moov) - len(moov)
         tail = _tail(descriptor, body_start, file_size, delta)
