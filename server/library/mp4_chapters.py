@@ -33,7 +33,8 @@ log = logging.getLogger(__name__)
 CHAPTERS_MAX = 255
 TITLE_BYTES_MAX = 255
 MOOV_MAX = 64 << 20
-"""A larger ``moov`` is not one our robot wrote (its ``moov`` is empty, about a kilobyte): refused."""
+"""A larger ``moov`` (or box before it) is not one our robot wrote (its ``moov`` is empty, about a
+kilobyte): refused, as it would be read into memory."""
 CHUNK = 1 << 20
 """Bytes read from the file per step while streaming: large enough for throughput, small for memory."""
 _CONTROLS = re.compile(r"[\x00-\x1f\x7f]+")
@@ -266,8 +267,8 @@ def with_chapters(path: Path, chapters: Sequence[ChapterMark]) -> VirtualFile:
             if found is None:
                 raise Mp4Error("no whole moov at the start of the file")
             kind, size, _ = found
-            if kind in (b"moof", b"mdat") or (kind == b"moov" and size > MOOV_MAX):
-                raise Mp4Error(f"{kind.decode('latin-1')!r} before a usable moov")
+            if kind in (b"moof", b"mdat") or size > MOOV_MAX:
+                raise Mp4Error(f"{kind.decode('latin-1')!r} ({size} bytes) before a usable moov")
             if kind == b"moov":
                 moov = _read(descriptor, size, offset)
                 break
