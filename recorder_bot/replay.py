@@ -75,14 +75,23 @@ class FrameQueue:
     async def get(self) -> Any:
         return await self._queue.get()
 
+    def empty(self) -> bool:
+        return self._queue.empty()
+
 
 class ReplayTrack(MediaStreamTrack):
-    """A track fed by the decoder thread; timestamps follow the wall clock, so a pause is a gap."""
+    """A track fed by the decoder thread; timestamps follow the wall clock, so a pause is a gap.
 
-    def __init__(self, kind: str, frames: FrameQueue, on_first: Callable[[], None]) -> None:
+    ``on_wanted`` is called when aiortc first asks for a frame, i.e. once the connection is up: the file
+    starts playing then, so nobody misses its first seconds to connection set-up."""
+
+    def __init__(
+        self, kind: str, frames: FrameQueue, on_wanted: Callable[[], None], on_first: Callable[[], None]
+    ) -> None:
         super().__init__()
         self.kind = kind
         self._frames = frames
+        self._on_wanted = on_wanted
         self._on_first = on_first
         self._start: float | None = None
         self._samples = 0
@@ -90,6 +99,7 @@ class ReplayTrack(MediaStreamTrack):
     async def recv(self) -> VideoFrame | AudioFrame:
         if self.readyState != "live":
             raise MediaStreamError
+        self._on_wanted()
         frame: VideoFrame | AudioFrame = await self._frames.get()
         now = time.monotonic()
         if self._start is None:
@@ -128,9 +138,13 @@ class Decoder:
         self._running = threading.Event()
         self._running.set()
         self._thread = threading.Thread(target=self._run, name="replay-decoder", daemon=True)
+        self._started = False
 
     def start(self) -> None:
-        self._thread.start()
+        """Start decoding (once; later calls do nothing)."""
+        if not self._started:
+            self._started = True
+            self._thread.start()
 
     def pause(self) -> None:
         self._running.clear()
@@ -141,7 +155,8 @@ class Decoder:
     def stop(self) -> None:
         self._stop.set()
         self._running.set()
-        self._thread.join(timeout=5)
+        if self._started:
+            self._thread.join(timeout=5)
 
     def _run(self) -> None:
         try:
@@ -224,10 +239,14 @@ async def play(job: ReplayJob, commands: asyncio.StreamReader, stop: asyncio.Eve
         raise RuntimeError("the file has neither picture nor sound")
     first = asyncio.Event()
     tracks: dict[str, MediaStreamTrack] = {}
+
+    def wanted() -> None:
+        decoder.start()
+
     if audio_q is not None:
-        tracks["microphone"] = ReplayTrack("audio", audio_q, first.set)
+        tracks["microphone"] = ReplayTrack("audio", audio_q, wanted, first.set)
     if video_q is not None:
-        tracks["camera"] = ReplayTrack("video", video_q, first.set)
+        tracks["camera"] = ReplayTrack("video", video_q, wanted, first.set)
 
     def failed(error: str) -> None:  # on the decoder thread
         errors.append(error)
@@ -250,7 +269,6 @@ async def play(job: ReplayJob, commands: asyncio.StreamReader, stop: asyncio.Eve
         await client.join(job.classroom_id)
         await client.start_media()
         report(ReplayJoined())
-        decoder.start()
         waits = [asyncio.ensure_future(e.wait()) for e in (first, stop, ended, disconnected)]
         await asyncio.wait(waits[:], return_when=asyncio.FIRST_COMPLETED)
         if first.is_set():
@@ -263,7 +281,12 @@ async def play(job: ReplayJob, commands: asyncio.StreamReader, stop: asyncio.Eve
             report(ReplayFailed.of(errors[0]))
         elif ended.is_set() and not stop.is_set():
             # The frames still queued play out before the end is told.
-            await asyncio.sleep(0.5)
+            queues = [q for q in (video_q, audio_q) if q is not None]
+            for _ in range(20):
+                if all(q.empty() for q in queues):
+                    break
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(0.2)
             report(ReplayEnded())
     finally:
         reading.cancel()

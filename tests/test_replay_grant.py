@@ -54,7 +54,13 @@ async def test_a_grant_admits_only_while_its_replay_is_live(tmp_path: Path) -> N
         "loop": False,
         "by": (2, "Tess"),
     }
+    supervisor.prepare()  # a publisher waits, libraries loaded: the replay takes it
+    supervisor.prepare()
+    assert supervisor._warming is not None
+    await supervisor._warming
+    waiting = supervisor._warm
     replay = await supervisor.start(**args)  # type: ignore[arg-type]
+    assert replay.process is waiting
     try:
         assert replay.display_name == "Replay: Physics 1"
         assert supervisor.allowed(replay.grant) is replay

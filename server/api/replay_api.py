@@ -9,7 +9,12 @@ from aiohttp import web
 from pydantic import Field
 
 from server.api.registry import Body, api, json_response, match_int, read_body
-from server.auth.permissions import require_can_control_replay, require_can_replay, require_can_see
+from server.auth.permissions import (
+    can_replay,
+    require_can_control_replay,
+    require_can_replay,
+    require_can_see,
+)
 from server.auth.sessions import require_user
 from server.classrooms import get_classroom
 from server.db.models import Bookmark, Classroom, Recording, User
@@ -164,6 +169,8 @@ async def current_replay(request: web.Request) -> web.Response:
         user = await require_user(request, db)
         classroom = await get_classroom(db, match_int(request, "id"))
         require_can_see(user, classroom)
+        if can_replay(user, classroom):
+            svc.replays.prepare()  # a moderator's page: Play may come next
     replay = svc.replays.get(classroom.id)
     return json_response({"replay": replay.json() if replay else None})
 

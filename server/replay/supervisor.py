@@ -95,9 +95,45 @@ class ReplaySupervisor:
         self._command = tuple(command)
         self._replays: dict[int, Replay] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._warm: asyncio.subprocess.Process | None = None
+        self._warming: asyncio.Task[None] | None = None
         self.listener: Listener | None = None
         self.on_ended: Ended | None = None
         "Told when a replay ends by itself (played out, failed) or is stopped: the timeline notes it."
+
+    def prepare(self) -> None:
+        """Have a publisher waiting with its libraries loaded (about a second of CPU, several on a busy
+        machine), so Play starts the picture sooner; done when a moderator's page asks for the replay
+        state, i.e. opens a classroom. At most one waits."""
+        alive = self._warm is not None and self._warm.returncode is None
+        if alive or (self._warming is not None and not self._warming.done()):
+            return
+        self._warming = asyncio.ensure_future(self._spawn_warm())
+
+    async def _spawn_warm(self) -> None:
+        try:
+            self._warm = await self._spawn()
+        except OSError:
+            log.exception("no replay publisher could be made ready")
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            *self._command,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            cwd=ROBOT_CWD,
+            env=robot_environment(os.environ),
+            limit=MAX_LINE,
+        )
+
+    async def _process(self) -> asyncio.subprocess.Process:
+        """The waiting publisher if it is still alive, else a new one."""
+        if self._warming is not None and not self._warming.done():
+            await self._warming
+        warm, self._warm = self._warm, None
+        if warm is not None and warm.returncode is None:
+            return warm
+        return await self._spawn()
 
     def get(self, classroom_id: int) -> Replay | None:
         return self._replays.get(classroom_id)
@@ -148,21 +184,14 @@ class ReplaySupervisor:
             loop=loop,
         )
         try:
-            process = await asyncio.create_subprocess_exec(
-                *self._command,
-                stdin=asyncio.subprocess.PIPE,
-                stdout=asyncio.subprocess.PIPE,
-                cwd=ROBOT_CWD,
-                env=robot_environment(os.environ),
-                limit=MAX_LINE,
-            )
+            process = await self._process()
             replay.process = process
             await self._write(replay, job.line())
         except OSError as exc:
             log.exception("replay could not be started", extra={"classroom_id": classroom_id})
             self._replays.pop(classroom_id, None)
             raise NotFound(f"the replay could not be started: {exc}") from exc
-        self._spawn(self._follow(replay))
+        self._background(self._follow(replay))
         await self._notify(classroom_id, replay)
         return replay
 
@@ -193,6 +222,15 @@ class ReplaySupervisor:
     async def close(self) -> None:
         for replay in list(self._replays.values()):
             await self._end(replay, None)
+        if self._warming is not None:
+            with contextlib.suppress(Exception):
+                await self._warming
+        warm, self._warm = self._warm, None
+        if warm is not None and warm.returncode is None:
+            warm.kill()
+            await warm.wait()
+            if warm.stdin is not None:
+                warm.stdin.close()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
 
@@ -210,7 +248,7 @@ class ReplaySupervisor:
         if process is not None and process.returncode is None:
             with contextlib.suppress(ProcessLookupError):
                 process.send_signal(signal.SIGTERM)
-            self._spawn(self._reap(process))
+            self._background(self._reap(process))
         await self._notify(replay.classroom_id, None)
         if self.on_ended is not None:
             try:
@@ -269,7 +307,7 @@ class ReplaySupervisor:
         except Exception:
             log.exception("replay change not passed on", extra={"classroom_id": classroom_id})
 
-    def _spawn(self, work: Awaitable[None]) -> None:
+    def _background(self, work: Awaitable[None]) -> None:
         task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
