@@ -13,6 +13,7 @@ from aiohttp import ClientSession, CookieJar
 from playwright.async_api import Page, expect
 
 from recorder_bot.client import ClassroomClient
+from tests.accessibility import assert_accessible
 from tests.browser_pages import admin_server_fixture, browser_fixture, eventually
 from tests.live_server import LiveServer
 from tests.netns import require_private_namespace
@@ -136,6 +137,16 @@ async def test_a_replay_plays_on_every_page_locks_the_layout_pauses_and_stops(
         await frames_hold(sam, caption)
         await panel.get_by_role("button", name="Resume replay").click()
         await expect(sam.locator("#replay-banner")).to_contain_text("is playing")
+        await frames_rise(sam, caption)
+
+        await assert_accessible(tess, context="a replay playing, its panel open")
+
+        # A page opened while it plays is locked to it at once.
+        await sam.reload()
+        await sam.get_by_role("button", name="Join classroom").click()
+        await expect(sam.locator("#replay-banner")).to_contain_text("is playing")
+        await expect(sam.locator("#stage-main figure", has_text=caption)).to_be_visible()
+        await expect(sam.locator("#layout-button")).to_be_disabled()
         await frames_rise(sam, caption)
 
         stopped = await http.post(f"{url}/api/classrooms/{cid}/replay/stop")
