@@ -29,10 +29,9 @@ export class RecControls {
   /**
    * @param elements the page's REC elements: {button, text, elapsed, reason, banner, warning,
    *   consentDialog, consentText, consentAccept, consentDecline, reminderDialog, reminderStart,
-   *   reminderDismiss}, and optionally tools (the row of recording tools), {codesPick, codesSelect} (the
-   *   codes list picked before REC),
-   *   pauseButton, {nameDialog, nameForm, nameInput, nameError, nameCancel} (the name asked on Stop) and
-   *   bookmarks (the elements of BookmarkControls)
+   *   reminderDismiss}, and optionally: tools (the row of recording tools), {codesPick, codesSelect} (the
+   *   codes list picked before REC), pauseButton, {nameDialog, nameForm, nameInput, nameError, nameCancel}
+   *   (the name asked on Stop) and bookmarks (the elements of BookmarkControls)
    * @param hooks.connection the ClassroomConnection (consent answers)
    * @param hooks.classroomId the classroom REC starts and stops
    * @param hooks.onError (err): a request failed (shown as an alert; a 401 leaves for the login page)
@@ -40,7 +39,7 @@ export class RecControls {
    * @param hooks.onMessage ({text, alert}): what to tell the classroom when its recording ends
    * @param hooks.onActiveChanged (active): a recording began or ended
    * @param hooks.onNewRecording (): another recording than the one known: consent answers start afresh
-   * @param hooks.onNotice ({text, kind, key}): a short notice (a bookmark added)
+   * @param hooks.onNotice ({text, kind, key, timeoutMs}): a short notice (a bookmark added)
    */
   constructor(elements, hooks) {
     this.elements = elements;
