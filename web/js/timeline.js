@@ -104,3 +104,171 @@ export function sameClassroom(recordings, current) {
     .filter((recording) => recording.state === "ready" || recording.id === current.id)
     .sort((a, b) => Date.parse(b.started_at ?? "") - Date.parse(a.started_at ?? "") || b.id - a.id);
 }
+
+// ---- the class's timeline in words ----------------------------------------------------------------------
+
+/** The filters of the timeline list: which kinds of entry each shows ("class" entries only under All). */
+export const TIMELINE_FILTERS = Object.freeze([
+  { value: "all", label: "All", kinds: ["people", "chat", "bookmarks", "class"] },
+  { value: "people", label: "People", kinds: ["people"] },
+  { value: "chat", label: "Chat", kinds: ["chat"] },
+  { value: "bookmarks", label: "Bookmarks", kinds: ["bookmarks"] },
+]);
+
+/** A speaker turn shorter than this is left out of the list: a cough or a word is no change of speaker. */
+export const SPEAKER_MIN_MS = 3000;
+
+const KIND_OF = {
+  chat: "chat",
+  bookmark: "bookmarks",
+  join: "people",
+  leave: "people",
+  hand_raised: "people",
+  hand_lowered: "people",
+  speaker: "people",
+  screen_share_started: "people",
+  screen_share_stopped: "people",
+  muted: "people",
+  unmuted: "people",
+  consent: "people",
+};
+
+/** Which filter an event's entry belongs to: people, chat, bookmarks, or class (REC, pauses, replays). */
+export function entryKind(event) {
+  return KIND_OF[event?.type] ?? "class";
+}
+
+function nameOf(value, fallback = "Someone") {
+  const name = value && typeof value === "object" ? value.display_name : null;
+  return typeof name === "string" && name.trim() ? name.trim() : fallback;
+}
+
+function oneLine(text) {
+  return String(text ?? "")
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .join(" / ");
+}
+
+/** "Tess Teacher paused the recording", or "The recording was paused" when nobody is named. */
+function byWhom(by, did, done) {
+  return by && typeof by === "object" ? `${nameOf(by)} ${did}` : done;
+}
+
+function mediaName(source) {
+  return source === "camera" ? "camera" : source === "microphone" ? "microphone" : "media";
+}
+
+const SENTENCES = {
+  recording_started: (e) => {
+    const present = (e.participants ?? []).map((p) => nameOf(p)).join(", ");
+    const started = byWhom(e.by, "started the recording", "The recording started");
+    return present ? `${started}; present: ${present}` : started;
+  },
+  join: (e) => `${nameOf(e)} joined`,
+  leave: (e) => `${nameOf(e)} left`,
+  chat: (e) => `${nameOf(e)} wrote: ${oneLine(e.text)}`,
+  hand_raised: (e) => `${nameOf(e)} raised a hand`,
+  hand_lowered: (e) => `${nameOf(e)}'s hand went down`,
+  speaker: (e) => (e.user_id === null || e.user_id === undefined ? "Nobody spoke" : `${nameOf(e)} spoke`),
+  screen_share_started: (e) => `${nameOf(e)} started sharing a screen`,
+  screen_share_stopped: (e) => `${nameOf(e)} stopped sharing a screen`,
+  muted: (e) => `${nameOf(e)} turned off their ${mediaName(e.source)}`,
+  unmuted: (e) => `${nameOf(e)} turned on their ${mediaName(e.source)}`,
+  consent: (e) => `${nameOf(e)} ${e.accepted ? "agreed" : "declined"} to be recorded`,
+  paused: (e) => byWhom(e.by, "paused the recording", "The recording was paused"),
+  resumed: (e) => byWhom(e.by, "resumed the recording", "The recording resumed"),
+  bookmark: (e) => {
+    const title = [e.label || e.code, oneLine(e.remark)].filter(Boolean).join(" — ") || "(untitled)";
+    return `Bookmark: ${title}${e.by && typeof e.by === "object" ? ` (by ${nameOf(e.by)})` : ""}`;
+  },
+  replay_started: (e) => {
+    const what = e.name ? `a replay of “${e.name}”` : "a replay";
+    return byWhom(e.by, `started ${what}`, `${what[0].toUpperCase()}${what.slice(1)} started`);
+  },
+  replay_paused: (e) => byWhom(e.by, "paused the replay", "The replay was paused"),
+  replay_resumed: (e) => byWhom(e.by, "resumed the replay", "The replay resumed"),
+  replay_stopped: (e) => byWhom(e.by, "stopped the replay", "The replay stopped"),
+  recording_stopped: () => "The recording stopped",
+};
+
+/** What happened, in words: "Sam Student raised a hand". */
+export function eventSentence(event) {
+  const sentence = SENTENCES[event?.type];
+  if (sentence) return sentence(event);
+  const type = String(event?.type ?? "event").replaceAll("_", " ");
+  return `${type[0]?.toUpperCase() ?? ""}${type.slice(1)}`;
+}
+
+/**
+ * Speaker changes condensed: a turn shorter than SPEAKER_MIN_MS (up to the next speaker event, or
+ * `endMs`) is dropped, "nobody speaks" is never listed, and a speaker who speaks again after such gaps
+ * is not listed twice.
+ */
+function condensedSpeakers(speakers, endMs) {
+  const kept = [];
+  let last = null;
+  speakers.forEach((event, index) => {
+    const next = speakers[index + 1];
+    const until = next ? next.media_ms : (endMs ?? Number.POSITIVE_INFINITY);
+    if (event.user_id === null || event.user_id === undefined) return;
+    if (until - event.media_ms < SPEAKER_MIN_MS) return;
+    if (last !== null && last.user_id === event.user_id) return;
+    kept.push(event);
+    last = event;
+  });
+  return new Set(kept);
+}
+
+/**
+ * The timeline's entries in media order (events sharing a time keep the server's order), each
+ * `{event, kind, text}`; speaker changes condensed (see condensedSpeakers). `endMs`: the recording's length.
+ */
+export function timelineEntries(events, endMs = null) {
+  const ordered = (events ?? [])
+    .map((event, index) => ({ event, index }))
+    .filter(({ event }) => event && Number.isFinite(event.media_ms))
+    .sort((a, b) => a.event.media_ms - b.event.media_ms || a.index - b.index)
+    .map(({ event }) => event);
+  const speakers = condensedSpeakers(
+    ordered.filter((event) => event.type === "speaker"),
+    endMs,
+  );
+  return ordered
+    .filter((event) => event.type !== "speaker" || speakers.has(event))
+    .map((event) => ({ event, kind: entryKind(event), text: eventSentence(event) }));
+}
+
+/** The kinds a filter value shows (All for an unknown value). */
+export function filterKinds(value) {
+  return (TIMELINE_FILTERS.find((filter) => filter.value === value) ?? TIMELINE_FILTERS[0]).kinds;
+}
+
+/**
+ * The index (into `entries`) of the entry playing at `mediaMs` among those `shown` (a predicate): the last
+ * shown one at or before it, -1 when none. Of entries sharing that moment, `preferred` (the one just
+ * clicked) wins, so a click marks what was clicked.
+ */
+export function currentEntry(entries, mediaMs, shown = () => true, preferred = -1) {
+  let found = -1;
+  entries.forEach((entry, index) => {
+    if (entry.event.media_ms <= mediaMs && shown(entry)) found = index;
+  });
+  if (
+    found >= 0 &&
+    preferred >= 0 &&
+    preferred < entries.length &&
+    shown(entries[preferred]) &&
+    entries[preferred].event.media_ms === entries[found].event.media_ms
+  ) {
+    return preferred;
+  }
+  return found;
+}
+
+/** Where on the seek bar (0–100 %) a media time is, for the chapter marks under it. */
+export function markPercent(mediaMs, durationMs) {
+  if (!(durationMs > 0)) return 0;
+  return Math.min(100, Math.max(0, (mediaMs / durationMs) * 100));
+}

@@ -3,14 +3,20 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import {
+  SPEAKER_MIN_MS,
   chapterAt,
   chatLines,
+  currentEntry,
+  eventSentence,
+  filterKinds,
   formatMediaTime,
   loopJump,
+  markPercent,
   originalTime,
   playedCount,
   sameClassroom,
   spokenMediaTime,
+  timelineEntries,
 } from "../js/timeline.js";
 
 // Started at 10:00:00; paused at media 60 s for 5 minutes: media 60 s is 10:06:00.
@@ -110,4 +116,94 @@ test("the recordings to switch to are the playable ones of the same classroom, n
     [5, 2, 1],
   );
   assert.deepEqual(sameClassroom(listed, { ...current, classroom: { id: null, name: "Gone" } }), []);
+});
+
+const sam = { user_id: 2, display_name: "Sam Student" };
+const tess = { id: 1, display_name: "Tess Teacher" };
+
+test("every event reads as a sentence, who did what", () => {
+  const said = (event) => eventSentence(event);
+  assert.equal(said({ type: "hand_raised", ...sam }), "Sam Student raised a hand");
+  assert.equal(said({ type: "join", ...sam, role: "student" }), "Sam Student joined");
+  assert.equal(said({ type: "leave", ...sam }), "Sam Student left");
+  assert.equal(said({ type: "chat", ...sam, text: "Hello\n\n  there " }), "Sam Student wrote: Hello / there");
+  assert.equal(said({ type: "muted", ...sam, source: "microphone" }), "Sam Student turned off their microphone");
+  assert.equal(said({ type: "unmuted", ...sam, source: "camera" }), "Sam Student turned on their camera");
+  assert.equal(said({ type: "consent", ...sam, accepted: false }), "Sam Student declined to be recorded");
+  assert.equal(said({ type: "paused", by: tess }), "Tess Teacher paused the recording");
+  assert.equal(said({ type: "resumed", by: null }), "The recording resumed");
+  assert.equal(
+    said({ type: "bookmark", code: "q", label: "Question", remark: "Ohm", by: tess }),
+    "Bookmark: Question — Ohm (by Tess Teacher)",
+  );
+  assert.equal(said({ type: "bookmark", code: null, label: null, remark: "Ohm's law", by: null }), "Bookmark: Ohm's law");
+  assert.equal(
+    said({ type: "recording_started", by: tess, participants: [{ ...sam, role: "student" }] }),
+    "Tess Teacher started the recording; present: Sam Student",
+  );
+  assert.equal(said({ type: "replay_started", name: "Week 1", by: tess }), "Tess Teacher started a replay of “Week 1”");
+  assert.equal(said({ type: "replay_started", name: null, by: null }), "A replay started");
+  assert.equal(said({ type: "speaker", user_id: null, display_name: null }), "Nobody spoke");
+  assert.equal(said({ type: "something_new" }), "Something new");
+  // A name left empty is still someone.
+  assert.equal(said({ type: "join", user_id: 3, display_name: " " }), "Someone joined");
+});
+
+test("the timeline's entries are in media order, by kind, with speaker changes condensed", () => {
+  const speaker = (ms, who) => ({ type: "speaker", media_ms: ms, ...(who ?? { user_id: null, display_name: null }) });
+  const bob = { user_id: 3, display_name: "Bob" };
+  const events = [
+    { type: "recording_started", media_ms: 0, by: tess, participants: [] },
+    { type: "join", media_ms: 1000, ...sam },
+    speaker(2000, sam), // 10 s: listed
+    speaker(12_000, bob), // 1 s: a cough, left out
+    speaker(13_000, null), // nobody: never listed
+    speaker(14_000, sam), // Sam again, after the gaps: not listed twice
+    speaker(30_000, bob), // to the end, 10 s: listed
+    { type: "chat", media_ms: 5000, ...sam, text: "hi" },
+    { type: "bookmark", media_ms: 5000, label: "Ohm", by: tess },
+  ];
+  const entries = timelineEntries(events, 40_000);
+  assert.deepEqual(
+    entries.map((entry) => [entry.event.media_ms, entry.kind, entry.text]),
+    [
+      [0, "class", "Tess Teacher started the recording"],
+      [1000, "people", "Sam Student joined"],
+      [2000, "people", "Sam Student spoke"],
+      [5000, "chat", "Sam Student wrote: hi"],
+      [5000, "bookmarks", "Bookmark: Ohm (by Tess Teacher)"],
+      [30_000, "people", "Bob spoke"],
+    ],
+  );
+  // A last turn shorter than the minimum, to the recording's end, is left out too.
+  assert.equal(timelineEntries([speaker(0, sam)], SPEAKER_MIN_MS - 1).length, 0);
+  assert.equal(timelineEntries([speaker(0, sam)], SPEAKER_MIN_MS).length, 1);
+  assert.deepEqual(timelineEntries(undefined), []);
+});
+
+test("the entry playing is the last shown one started, the clicked one among those at its moment", () => {
+  const entries = timelineEntries([
+    { type: "join", media_ms: 1000, ...sam },
+    { type: "chat", media_ms: 5000, ...sam, text: "hi" },
+    { type: "bookmark", media_ms: 5000, label: "Ohm" },
+    { type: "leave", media_ms: 9000, ...sam },
+  ]);
+  assert.equal(currentEntry(entries, 500), -1);
+  assert.equal(currentEntry(entries, 1000), 0);
+  assert.equal(currentEntry(entries, 5000), 2);
+  assert.equal(currentEntry(entries, 5000, () => true, 1), 1);
+  assert.equal(currentEntry(entries, 8000, () => true, 0), 2); // a click long ago does not stick
+  const people = filterKinds("people");
+  const shown = (entry) => people.includes(entry.kind);
+  assert.equal(currentEntry(entries, 8000, shown), 0);
+  assert.equal(currentEntry(entries, 9000, shown), 3);
+  assert.deepEqual(filterKinds("bookmarks"), ["bookmarks"]);
+  assert.deepEqual(filterKinds("nonsense"), filterKinds("all"));
+});
+
+test("a mark sits where its moment is on the seek bar", () => {
+  assert.equal(markPercent(2500, 10_000), 25);
+  assert.equal(markPercent(20_000, 10_000), 100);
+  assert.equal(markPercent(-5, 10_000), 0);
+  assert.equal(markPercent(5, 0), 0);
 });
