@@ -3,8 +3,8 @@
 Both sides import these types (the supervisor in ``server/recorders``, the robot in ``__main__``), so the
 two ends cannot disagree about a field. Every message is one JSON object on one line.
 
-* stdin, server → robot: one :class:`RobotJob`, then commands (:class:`Pause`, :class:`Resume`) as the
-  recording goes; SIGTERM asks the robot to finish its file.
+* stdin, server → robot: one :class:`RobotJob`, then commands (:class:`Pause`, :class:`Resume`,
+  :class:`Stop`) as the recording goes; SIGTERM asks the robot to finish its file.
 * stdout, robot → server: :class:`Joined` (in the classroom), :class:`FirstFragment` (the file has its
   first fragment: it plays from now on), then :class:`Finished` (the file is complete) or :class:`Failed`;
   and from the start, about every second, :class:`Receiving` (whose media reaches the recording).
@@ -79,7 +79,17 @@ class Resume(_Message):
     "The server's instant of the resume, in seconds since the epoch."
 
 
-Command = Pause | Resume
+class Stop(_Message):
+    """The file ends at ``at`` (Stop was pressed then); SIGTERM, which follows, tells the robot to finish.
+
+    Without it the file ends when the robot handles SIGTERM, which a busy server may send late."""
+
+    command: Literal["stop"] = "stop"
+    at: float
+    "The server's instant of the stop, in seconds since the epoch (the recording's ``stopped_at``)."
+
+
+Command = Pause | Resume | Stop
 _COMMAND: TypeAdapter[Command] = TypeAdapter(Annotated[Command, Field(discriminator="command")])
 
 

@@ -57,8 +57,14 @@ class PauseClock:
         self._pauses = (*self._pauses[:-1], (start, end))
         return end - start
 
-    def file_time(self, t: float) -> float | None:
-        """Where a frame captured at recording time ``t`` goes in the file; None if captured while paused."""
+    def file_time(self, t: float, arrived: float | None = None) -> float | None:
+        """Where a frame captured at recording time ``t`` goes in the file; None if captured while paused.
+
+        ``arrived`` (recording time, less the lateness a frame may have) also counts: a frame that arrives
+        inside a pause later than that was not captured before it, whatever its stamp says (a sender's
+        clock reports can place its frames early by a few hundred milliseconds under load)."""
+        if arrived is not None and arrived > t and self._inside(arrived):
+            return None
         shift = 0.0
         for start, end in self._pauses:
             if t < start:
@@ -67,6 +73,9 @@ class PauseClock:
                 return None
             shift += end - start
         return t - shift
+
+    def _inside(self, t: float) -> bool:
+        return any(start <= t and (end is None or t < end) for start, end in self._pauses)
 
     def now(self, t: float) -> float:
         """The file's clock at recording time ``t``: like :meth:`file_time`, but standing at the pause's

@@ -14,6 +14,7 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from aiortc.mediastreams import MediaStreamError
@@ -32,6 +33,7 @@ from recorder_bot.job import (
     Receiving,
     Resume,
     RobotJob,
+    Stop,
 )
 from recorder_bot.layout import DEJAVU_SANS, LabelFont
 from recorder_bot.mixer import MediaFormat, Mixer, SourceKey
@@ -54,6 +56,10 @@ log = logging.getLogger(__name__)
 VIDEO_CLOCK = 90_000
 AUDIO_CLOCK = 48_000
 Report = Callable[[Progress], None]
+PAUSE_LATENESS = 0.25
+"""Seconds after its stamp a frame may arrive and still count as captured before a pause that began
+meanwhile (video arrives 0.1-0.2 s after its stamp); one later than that is taken as captured in the
+pause."""
 
 
 class RobotSession:
@@ -149,7 +155,10 @@ class RobotSession:
                 if wall is None:
                     continue  # no sender report yet: its time is unknown, so it is not placed
                 publisher.observe(wall, arrival)
-                t = self.pauses.file_time(publisher.local(wall) - self.recording_start)
+                t = self.pauses.file_time(
+                    publisher.local(wall) - self.recording_start,
+                    arrived=arrival - self.recording_start - PAUSE_LATENESS,
+                )
                 if t is None:  # captured while paused: nothing of it is kept
                     self.pipeline.heard_from(remote.user_id)
                     continue
@@ -168,26 +177,49 @@ async def report_receiving(pipeline: RecorderPipeline, report: Report) -> None:
         await asyncio.sleep(RECEIVING_INTERVAL)
 
 
+@dataclass
+class Orders:
+    """What the server said beyond pauses: where the file ends (``Stop.at``, recording time)."""
+
+    recording: asyncio.Event
+    "Set once the file has its first fragment."
+    stop_at: float | None = None
+
+
 async def obey(
-    commands: AsyncIterator[Command], pauses: PauseClock, pipeline: RecorderPipeline, origin: float
+    commands: AsyncIterator[Command],
+    pauses: PauseClock,
+    pipeline: RecorderPipeline,
+    origin: float,
+    orders: Orders,
 ) -> None:
     """Apply the server's pauses and resumes, at the server's instants, until its commands end."""
     async for command in commands:
         match command:
+            case Stop(at=at):
+                orders.stop_at = at - origin
+                if orders.recording.is_set():
+                    # Nothing after Stop is kept, even if SIGTERM comes late; a file still without its
+                    # first fragment is let write it, so Stop right after REC leaves a valid one.
+                    _pause(pauses, pipeline, orders.stop_at)
             case Pause(at=at):
-                cut = pauses.pause(at - origin)
-                if cut is None:
-                    continue
-                # Frames stamped after the pause that reached the pipeline before this command did go.
-                pipeline.cut(cut)
-                late = pipeline.mixer.rendered - cut
-                log.info("paused", extra={"file_time": round(cut, 3)})
-                if late > 0:
-                    log.warning("pause heard after its moment was written", extra={"late": round(late, 3)})
+                _pause(pauses, pipeline, at - origin)
             case Resume(at=at):
                 length = pauses.resume(at - origin)
                 if length is not None:
                     log.info("resumed", extra={"paused_seconds": round(length, 3)})
+
+
+def _pause(pauses: PauseClock, pipeline: RecorderPipeline, t: float) -> None:
+    cut = pauses.pause(t)
+    if cut is None:
+        return
+    # Frames stamped after the pause that reached the pipeline before this command did go.
+    pipeline.cut(cut)
+    late = pipeline.mixer.rendered - cut
+    log.info("paused", extra={"file_time": round(cut, 3)})
+    if late > 0:
+        log.warning("pause heard after its moment was written", extra={"late": round(late, 3)})
 
 
 async def record(
@@ -195,8 +227,8 @@ async def record(
 ) -> None:
     """Record until ``stop`` is set or the server goes away; the file is complete when this returns.
 
-    ``commands`` are the server's pauses and resumes: what is captured while paused is not recorded, and
-    the file continues at the resume (``recorder_bot.pause_clock``).
+    ``commands`` are the server's pauses and resumes (what is captured while paused is not recorded, and
+    the file continues at the resume: ``recorder_bot.pause_clock``) and the instant of its Stop.
     """
     recording_start = job.origin if job.origin is not None else time.time()
     pauses = PauseClock()
@@ -222,8 +254,9 @@ async def record(
     )
     pipeline.start()
     obeying = None
+    orders = Orders(first_fragment)
     if commands is not None:
-        obeying = asyncio.create_task(obey(commands, pauses, pipeline, recording_start))
+        obeying = asyncio.create_task(obey(commands, pauses, pipeline, recording_start, orders))
     # From the start, joining included: a moderator hears within seconds that nobody's media arrives.
     receiving = asyncio.create_task(report_receiving(pipeline, report))
     session = RobotSession(job, pipeline, recording_start, pauses)
@@ -247,7 +280,9 @@ async def record(
             obeying.cancel()
         leaving = asyncio.ensure_future(session.close())
         try:
-            stats = await asyncio.to_thread(pipeline.stop)
+            # The file ends at the server's Stop if it said when (a pause then ends it at the pause).
+            end = None if orders.stop_at is None else pauses.now(orders.stop_at)
+            stats = await asyncio.to_thread(pipeline.stop, end)
             report(
                 Finished(
                     duration_ms=int(stats.rendered_seconds * 1000),

@@ -61,6 +61,19 @@ def test_several_pauses_add_up_and_a_resume_before_its_pause_is_empty() -> None:
     assert clock.file_time(6.0) == pytest.approx(2.5)
 
 
+def test_a_frame_arriving_well_inside_a_pause_is_not_kept_whatever_its_stamp() -> None:
+    """Stamps come from the sender's reports, which can place frames early; arrival (less the lateness
+    a frame may have) cannot be before the capture."""
+    clock = PauseClock()
+    clock.pause(5.0)
+    assert clock.file_time(4.9, arrived=4.95) == pytest.approx(4.9)  # on time, from before the pause
+    assert clock.file_time(4.7, arrived=5.05) is None  # stamped before, but arrived well inside it
+    clock.resume(10.0)
+    assert clock.file_time(10.1, arrived=9.9) == pytest.approx(5.1)  # after the resume, on time
+    assert clock.file_time(10.1, arrived=10.3) == pytest.approx(5.1)  # late, but after the resume
+    assert clock.file_time(4.0, arrived=12.0) == pytest.approx(4.0)  # very late: the mixer decides
+
+
 def test_the_commands_on_stdin_are_typed_and_anything_else_is_ignored() -> None:
     assert parse_command('{"command": "pause", "at": 1700000000.25}\n') == Pause(at=1700000000.25)
     assert parse_command(Resume(at=5.0).line()) == Resume(at=5.0)

@@ -30,7 +30,7 @@ import av.codec
 import av.error
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from recorder_bot.job import Finished, Pause, Resume, RobotJob
+from recorder_bot.job import Finished, Pause, Resume, RobotJob, Stop
 from server.config import Config
 from server.db.models import Recording, RecordingState, StopReason, User
 from server.errors import Conflict, NotFound
@@ -181,6 +181,10 @@ class RecorderSupervisor:
                 recording.stop_reason = reason.value
                 _end_pause(recording)
                 await db.commit()
+                # The file ends at this instant, however long the classroom takes to hear of it.
+                run = self._runs.get(recording_id)
+                if run is not None and recording.stopped_at is not None:
+                    await run.send(Stop(at=as_utc(recording.stopped_at).timestamp()))
                 await self._notify(recording, reason)
         launched = self._launching.get(recording_id)
         if launched is not None:
@@ -215,7 +219,6 @@ class RecorderSupervisor:
             launched = self._launching.get(recording_id)
             if launched is not None:
                 await launched.wait()  # its robot is being handed its job: it must hear this too
-            at = datetime.now(UTC)
             async with self._db() as db:
                 recording = await db.get(Recording, recording_id)
                 if recording is None:
@@ -223,24 +226,34 @@ class RecorderSupervisor:
                 if RecordingState(recording.state) not in _STOPPABLE:
                     raise Conflict("this recording is stopping: it can no longer be paused or resumed")
                 clock = MediaClock.of(recording)
+                if pausing and clock.paused:
+                    raise Conflict("the recording is already paused")
+                if not pausing and not clock.paused:
+                    raise Conflict("the recording is not paused")
+                at = datetime.now(UTC)
                 if pausing:
-                    if clock.paused:
-                        raise Conflict("the recording is already paused")
                     media_ms = clock.media_ms(at) or 0
                     recording.paused_at = at
                 else:
-                    if not clock.paused:
-                        raise Conflict("the recording is not paused")
-                    resumed = clock.resume(at)
-                    media_ms = resumed.media_ms(at) or 0
-                    recording.paused_at, recording.paused_ms = None, resumed.paused_ms
-                await db.commit()
-            # The timeline first, so nothing of the class is noted during the pause; then the robot.
+                    # Where the pause cut the file, to the millisecond of the ``paused`` event.
+                    assert clock.paused_at is not None
+                    media_ms = clock.resume(clock.paused_at).media_ms(clock.paused_at) or 0
+                    recording.paused_at, recording.paused_ms = None, clock.resume(at).paused_ms
+                # The robot hears it first, at once: what it receives after ``at`` must follow it,
+                # however long the database takes. Should the commit fail, the robot is told the
+                # opposite at the same instant, which leaves its file as the recording says.
+                run = self._runs.get(recording_id)
+                command, undo = (Pause, Resume) if pausing else (Resume, Pause)
+                if run is not None:
+                    await run.send(command(at=at.timestamp()))
+                try:
+                    await db.commit()
+                except BaseException:
+                    if run is not None:
+                        await run.send(undo(at=at.timestamp()))
+                    raise
             if timeline is not None and recording.classroom_id is not None:
                 await timeline.refresh(recording.classroom_id)
-            run = self._runs.get(recording_id)
-            if run is not None:
-                await run.send(Pause(at=at.timestamp()) if pausing else Resume(at=at.timestamp()))
             if timeline is not None:
                 who = {"id": by.id, "display_name": by.display_name} if by is not None else None
                 await timeline.note_recording(
