@@ -160,11 +160,23 @@ async def test_deleting_a_classroom_keeps_its_recordings(
 async def test_settings_are_per_user(users: dict[str, int], client_as: ClientFactory) -> None:
     teacher = await client_as("teacher")
     defaults = await (await teacher.get("/api/me/settings")).json()
-    assert defaults == {"settings": {"recording_reminder": False, "robot_name": "Session Recorder Robot"}}
+    assert defaults == {
+        "settings": {
+            "recording_reminder": False,
+            "robot_name": "Session Recorder Robot",
+            "default_recording_name": None,
+            "edit_name_on_stop": False,
+        }
+    }
     changed = await teacher.patch(
         "/api/me/settings", json={"recording_reminder": True, "robot_name": " Rec  Bot "}
     )
-    assert (await changed.json())["settings"] == {"recording_reminder": True, "robot_name": "Rec Bot"}
+    assert (await changed.json())["settings"] == {
+        "recording_reminder": True,
+        "robot_name": "Rec Bot",
+        "default_recording_name": None,
+        "edit_name_on_stop": False,
+    }
     blank = await teacher.patch("/api/me/settings", json={"robot_name": "   "})
     assert await status_and_code(blank) == (400, "invalid")
     other = await (await (await client_as("teacher2")).get("/api/me/settings")).json()
