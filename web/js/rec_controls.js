@@ -7,7 +7,7 @@
 // event comes the buttons say "Starting…", "Stopping…", "Pausing…" or "Resuming…".
 import { getSettings, request, stopRecording, updateRecording } from "/static/js/api.js";
 import { BookmarkControls } from "/static/js/bookmark_controls.js";
-import { clearFieldErrors, reportFormError } from "/static/js/forms.js";
+import { clearFieldErrors, reportFormError, showFieldErrors } from "/static/js/forms.js";
 import { el, showMessage } from "/static/js/nav.js";
 import {
   elapsedMs,
@@ -445,6 +445,11 @@ export class RecControls {
     }
     clearFieldErrors(e.nameForm);
     showMessage(e.nameError, "");
+    if (!name) {
+      // Said before asking the server, which would name the field in its own words.
+      showFieldErrors(e.nameForm, { fields: { name: "Give the recording a name, or keep this one." } });
+      return;
+    }
     const save = e.nameForm.querySelector("button[type=submit]");
     save.disabled = true;
     try {
