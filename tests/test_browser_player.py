@@ -2,19 +2,24 @@
 jump seeks there, a looped chapter starts again at its end, a chat line appears when its moment plays (and
 goes when playback goes back before it), the clock reads the original time of day of the moment on screen,
 the classroom's other recording is listed and opens, the keys play, pause and seek, and the page passes axe
-at desktop and phone sizes. A recording someone may not watch, or that does not exist, is refused in words.
+at desktop and phone sizes. The class's timeline reads in words at its original times of day, each entry
+seeks to its moment and the one playing is marked; the Download link saves the MP4 with the bookmarks as
+chapters, and the chat is a subtitle track of the video. A recording someone may not watch, or that does
+not exist, is refused in words.
 
-One module server and two recordings of the same classroom: a short first one, then one with two
-bookmarks (chapters), a chat message sent through the classroom's socket and a 2 s pause (cut out of the
-file, so the clock after it reads 2 s more than started_at + media time)."""
+One module server and two recordings of the same classroom: a short first one, then one Sam joins and
+raises a hand in, with two bookmarks (chapters), a chat message sent through the classroom's socket and a
+2 s pause (cut out of the file, so the clock after it reads 2 s more than started_at + media time)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -47,6 +52,7 @@ class Recorded:
     chapters: list[dict[str, Any]]
     chat_ms: int
     started_at: datetime  # the second recording's, to the millisecond (the Recording JSON's is to the second)
+    events: list[dict[str, Any]]  # the second recording's timeline
 
 
 @pytest.fixture(autouse=True)
@@ -102,6 +108,7 @@ async def recorded(server: LiveServer) -> Recorded:
     room = classroom.classroom_id
     tess_socket = SocketParticipant(classroom, "tess")
     await tess_socket.join()
+    sam_socket = SocketParticipant(classroom, "sam")
     async with ClientSession(base_url=server.url, cookie_jar=CookieJar(unsafe=True)) as tess:
         login = await tess.post("/api/auth/login", json={"username": "tess", "password": PASSWORD})
         assert login.status == 200, await login.text()
@@ -112,6 +119,9 @@ async def recorded(server: LiveServer) -> Recorded:
         await asyncio.sleep(1)
 
         second = await _recording(tess, room)
+        # Sam comes in while recording, and raises a hand: the timeline has both.
+        await sam_socket.join()
+        await sam_socket.call("hand", {"raised": True})
         await asyncio.sleep(1.5)
         await _bookmark(tess, second["id"], "Ohm's law")
         await asyncio.sleep(1.5)
@@ -130,6 +140,7 @@ async def recorded(server: LiveServer) -> Recorded:
         chapters = (await (await tess.get(f"/api/recordings/{second['id']}/chapters")).json())["chapters"]
         timeline = await (await tess.get(f"/api/recordings/{second['id']}/timeline")).json()
     await tess_socket.close()
+    await sam_socket.close()
     chats = [event for event in timeline["events"] if event["type"] == "chat"]
     assert [event["text"] for event in chats] == [CHAT_TEXT], timeline
     assert [chapter["kind"] for chapter in chapters] == ["start", "bookmark", "bookmark", "resume"], chapters
@@ -141,7 +152,10 @@ async def recorded(server: LiveServer) -> Recorded:
     assert started_at.replace(microsecond=0) == datetime.fromisoformat(
         second["started_at"].replace("Z", "+00:00")
     )
-    return Recorded(server.url, first, second, chapters, chats[0]["media_ms"], started_at)
+    types = [event["type"] for event in timeline["events"]]
+    assert "join" in types, types
+    assert "hand_raised" in types, types
+    return Recorded(server.url, first, second, chapters, chats[0]["media_ms"], started_at, timeline["events"])
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -401,11 +415,11 @@ async def test_the_player_is_accessible_at_desktop_and_phone_size(
     # Every control is reachable by Tab, in order: play, seek, speed, loop, then the chapters.
     await page.get_by_role("heading", level=1).focus()
     reached: list[str] = []
-    for _ in range(8):
+    for _ in range(9):
         await page.keyboard.press("Tab")
         reached.append(await page.evaluate("document.activeElement.id || document.activeElement.textContent"))
-    assert reached[:4] == ["play", "seek", "speed", "loop"], reached
-    assert [text[:7] for text in reached[4:8]] == [
+    assert reached[:5] == ["play", "seek", "speed", "loop", "subtitles"], reached
+    assert [text[:7] for text in reached[5:9]] == [
         formatted(chapter["start_ms"]) for chapter in recorded.chapters
     ], reached
     # The chapters by keyboard: Enter on the focused one seeks there.
@@ -444,4 +458,115 @@ async def test_a_recording_one_may_not_watch_or_that_does_not_exist_is_refused_i
     await expect(page.get_by_role("alert")).to_have_text(
         "This recording does not exist, or you are not allowed to watch it."
     )
+    await page.context.close()
+
+
+def time_of_day(at: str) -> str:
+    """An event's original time of day, as the page writes it in UTC."""
+    return datetime.fromisoformat(at.replace("Z", "+00:00")).astimezone(UTC).strftime("%H:%M:%S")
+
+
+def first_of(events: list[dict[str, Any]], type_: str) -> dict[str, Any]:
+    return next(event for event in events if event["type"] == type_)
+
+
+async def test_the_timeline_reads_in_words_and_each_entry_seeks_to_its_moment(
+    recorded: Recorded, browser: Browser
+) -> None:
+    page = await open_player(browser, recorded.url, "tess", recorded.second["id"])
+    await ready(page)
+    timeline = page.get_by_role("list", name="Timeline")
+    join = first_of(recorded.events, "join")
+    hand = first_of(recorded.events, "hand_raised")
+    bookmark = first_of(recorded.events, "bookmark")
+    # In words, at the original time of day each happened.
+    joined = timeline.get_by_role("button", name=f"{time_of_day(join['at'])} Sam Student joined", exact=True)
+    raised = timeline.get_by_role(
+        "button", name=f"{time_of_day(hand['at'])} Sam Student raised a hand", exact=True
+    )
+    ohm = timeline.get_by_role("button", name=f"{time_of_day(bookmark['at'])} Bookmark: Ohm's law")
+    for entry in (joined, raised, ohm):
+        await expect(entry).to_be_visible()
+    await expect(ohm).to_contain_text("(by Tess Teacher)")
+    await expect(timeline.get_by_role("button", name="Tess Teacher paused the recording")).to_be_visible()
+    await expect(timeline.get_by_role("button", name=f"Tess Teacher wrote: {CHAT_TEXT}")).to_be_visible()
+
+    # An entry seeks to its media time, and is the one marked as playing.
+    await ohm.click()
+    await eventually(lambda: _near(page, bookmark["media_ms"], 250), within=10)
+    await expect(ohm).to_have_attribute("aria-current", "true")
+    await expect(timeline.locator("[aria-current]")).to_have_count(1)
+    await joined.click()
+    await eventually(lambda: _near(page, join["media_ms"], 250), within=10)
+    await expect(joined).to_have_attribute("aria-current", "true")
+    await expect(ohm).not_to_have_attribute("aria-current", "true")
+
+    # The filters: bookmarks only, then people only, then all again.
+    await page.get_by_role("radio", name="Bookmarks").check()
+    await expect(timeline.get_by_role("button")).to_have_count(2)
+    await expect(timeline.get_by_role("button").nth(1)).to_contain_text("Bookmark: Exercise")
+    await page.get_by_role("radio", name="People").check()
+    await expect(raised).to_be_visible()
+    await expect(ohm).to_be_hidden()
+    await page.get_by_role("radio", name="All").check()
+    await expect(ohm).to_be_visible()
+
+    # The seek bar's marks: one per chapter after the start, in the chapters' order.
+    marks = await page.evaluate(
+        "[...document.querySelectorAll('#seek-marks .seek-mark')].map((m) => m.getBoundingClientRect().x)"
+    )
+    assert len(marks) == len(recorded.chapters) - 1, marks
+    assert marks == sorted(marks), marks
+    assert len(set(marks)) == len(marks), marks
+
+    # The chat as the video's subtitles: off until asked for, then its cue is up at its moment.
+    tracks = await page.evaluate(
+        "[...document.querySelector('video').textTracks].map((t) => [t.kind, t.label, t.mode])"
+    )
+    assert ["chapters", "Chapters", "disabled"] in tracks, tracks
+    assert ["subtitles", "Chat", "disabled"] in tracks, tracks
+    await page.get_by_label("Chat on the video").check()
+    chat_button = timeline.get_by_role("button", name=f"Tess Teacher wrote: {CHAT_TEXT}")
+    await chat_button.click()
+    await eventually(lambda: _near(page, recorded.chat_ms, 250), within=10)
+    await page.wait_for_function(
+        """(text) => {
+          const track = [...document.querySelector('video').textTracks].find((t) => t.label === 'Chat');
+          return track.mode === 'showing' && [...(track.activeCues ?? [])].some((c) => c.text.includes(text));
+        }""",
+        arg=CHAT_TEXT,
+    )
+    await page.context.close()
+
+
+async def test_the_download_link_saves_the_mp4_with_the_bookmarks_as_chapters(
+    recorded: Recorded, browser: Browser, tmp_path: Path
+) -> None:
+    page = await open_player(browser, recorded.url, "tess", recorded.second["id"])
+    await ready(page)
+    files = page.get_by_role("region", name="Download")
+    for name, path in (
+        ("Timeline as text", "timeline.txt"),
+        ("Chapters as WebVTT", "chapters.vtt"),
+        ("Chat as WebVTT", "chat.vtt"),
+    ):
+        await expect(files.get_by_role("link", name=name)).to_have_attribute(
+            "href", f"/api/recordings/{recorded.second['id']}/{path}"
+        )
+    async with page.expect_download() as started:
+        await files.get_by_role("link", name="Download the video").click()
+    download = await started.value
+    assert download.suggested_filename.endswith(".mp4"), download.suggested_filename
+    saved = tmp_path / download.suggested_filename
+    await download.save_as(saved)
+    probe = await asyncio.create_subprocess_exec(
+        "ffprobe", "-v", "error", "-show_chapters", "-of", "json", str(saved),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await probe.communicate()
+    assert probe.returncode == 0, err.decode()
+    titles = [chapter["tags"]["title"] for chapter in json.loads(out)["chapters"]]
+    assert titles == [chapter["title"] for chapter in recorded.chapters], titles
+    assert "Ohm's law" in titles, titles
+    assert "Exercise" in titles, titles
     await page.context.close()

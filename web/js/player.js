@@ -1,19 +1,26 @@
 // The player (/recordings/{id}): a recording's video with its own controls (play, seek, speed, loop of the
-// whole or of one chapter), its chapters, its chat replayed beside it as the moments play, the original time
-// of day of the moment on screen (the timeline's clock anchors: pauses are cut out of the file), and the
-// other recordings of the same classroom to switch to. The arithmetic is web/js/timeline.js's.
+// whole or of one chapter, the chat as subtitles), its chapters (also as marks under the seek bar), the
+// class's timeline in words (each entry seeks to its moment, the one playing is marked, filtered by kind),
+// its chat replayed beside it as the moments play, the original time of day of the moment on screen (the
+// timeline's clock anchors: pauses are cut out of the file), the downloads (the MP4 with its chapters, the
+// timeline as text, chapters and chat as WebVTT, also the video's tracks) and the other recordings of the
+// same classroom to switch to. The arithmetic is web/js/timeline.js's.
 import { ApiError, getRecording, listRecordings, recordingMediaUrl, request } from "/static/js/api.js";
 import { el, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 import {
   SPEEDS,
   chapterAt,
   chatLines,
+  currentEntry,
+  filterKinds,
   formatMediaTime,
   loopJump,
+  markPercent,
   originalTime,
   playedCount,
   sameClassroom,
   spokenMediaTime,
+  timelineEntries,
 } from "/static/js/timeline.js";
 
 const SEEK_STEP_MS = 5000;
@@ -27,6 +34,8 @@ const page = {
   clock: document.getElementById("clock"),
   play: document.getElementById("play"),
   seek: document.getElementById("seek"),
+  seekMarks: document.getElementById("seek-marks"),
+  subtitles: document.getElementById("subtitles"),
   position: document.getElementById("position"),
   speed: document.getElementById("speed"),
   loop: document.getElementById("loop"),
@@ -36,6 +45,13 @@ const page = {
   chatEmpty: document.getElementById("chat-empty"),
   others: document.getElementById("others"),
   othersEmpty: document.getElementById("others-empty"),
+  timeline: document.getElementById("timeline"),
+  timelineEmpty: document.getElementById("timeline-empty"),
+  filters: document.querySelectorAll('input[name="timeline-filter"]'),
+  download: document.getElementById("download"),
+  exportTimeline: document.getElementById("export-timeline"),
+  exportChapters: document.getElementById("export-chapters"),
+  exportChat: document.getElementById("export-chat"),
 };
 
 const state = {
@@ -44,6 +60,11 @@ const state = {
   chapters: [],
   chapterButtons: [],
   chat: [], // [{event, item}] in media order
+  entries: [], // the timeline's [{event, kind, text, item, button}] in media order
+  shownKinds: filterKinds("all"),
+  currentEntry: -2,
+  pickedEntry: -1, // the entry last clicked: of those at its moment, it is the one marked
+  marksFor: null, // the duration the seek bar's marks were placed for
   shownChat: -1,
   currentChapter: -2,
   previousMs: null, // media time at the last frame, for the chapter loop
@@ -153,6 +174,50 @@ function drawChapter(ms) {
   });
 }
 
+function entryShown(entry) {
+  return state.shownKinds.includes(entry.kind);
+}
+
+/** The entry playing is marked (aria-current) and, while playing, kept in view inside the list. */
+function drawTimeline(ms, force = false) {
+  const index = currentEntry(state.entries, ms, entryShown, state.pickedEntry);
+  if (index === state.currentEntry && !force) return;
+  state.currentEntry = index;
+  state.entries.forEach((entry, i) => {
+    if (i === index) entry.button.setAttribute("aria-current", "true");
+    else entry.button.removeAttribute("aria-current");
+  });
+  if (index >= 0 && !page.video.paused) keepInView(page.timeline, state.entries[index].item);
+}
+
+/** Scrolls `list` (never the page) so that `item` is within it. */
+function keepInView(list, item) {
+  const box = list.getBoundingClientRect();
+  const line = item.getBoundingClientRect();
+  if (line.top >= box.top && line.bottom <= box.bottom) return;
+  list.scrollTop += line.top - box.top - list.clientHeight / 3;
+}
+
+/** The chapters' marks under the seek bar, placed once the file's duration is known. */
+function drawMarks() {
+  const total = durationMs();
+  if (!total || state.marksFor === total) return;
+  state.marksFor = total;
+  const marks = state.chapters
+    .filter((chapter) => chapter.start_ms > 0)
+    .map((chapter) => {
+      const mark = el("span", {
+        className: `seek-mark seek-mark-${chapter.kind ?? "bookmark"}`,
+        title: `${formatMediaTime(chapter.start_ms)} ${chapter.title}`,
+      });
+      mark.style.setProperty("--at", String(markPercent(chapter.start_ms, total) / 100));
+      // A pointer's shortcut: the chapters' buttons are the keyboard's (the marks are hidden from readers).
+      mark.addEventListener("click", () => seekTo(chapter.start_ms));
+      return mark;
+    });
+  page.seekMarks.replaceChildren(...marks);
+}
+
 function drawPlayState() {
   const playing = !page.video.paused && !page.video.ended;
   const text = playing ? "Pause" : "Play";
@@ -165,6 +230,8 @@ function draw() {
   drawSeek(ms);
   drawChat(ms);
   drawChapter(ms);
+  drawTimeline(ms);
+  drawMarks();
   drawPlayState();
 }
 
@@ -263,6 +330,75 @@ function buildChat(events) {
   state.shownChat = -1;
 }
 
+/** The class's timeline in words, each entry a button to its moment; the filter shows one kind or all. */
+function buildTimeline(events) {
+  state.entries = timelineEntries(events, state.recording?.duration_ms ?? null).map((entry, index) => {
+    const at = Date.parse(entry.event.at ?? "");
+    const moment = Number.isNaN(at)
+      ? originalTime(state.clock, entry.event.media_ms, state.recording?.started_at)
+      : at;
+    const time = Number.isNaN(moment)
+      ? el("span", { className: "timeline-time" }, formatMediaTime(entry.event.media_ms))
+      : el(
+          "time",
+          { className: "timeline-time", dateTime: new Date(moment).toISOString() },
+          timeOfDay.format(new Date(moment)),
+        );
+    const button = el(
+      "button",
+      { type: "button", className: `timeline-entry timeline-${entry.kind}` },
+      time,
+      " ",
+      el("span", { className: "timeline-text" }, entry.text),
+    );
+    button.addEventListener("click", () => {
+      state.pickedEntry = index;
+      seekTo(entry.event.media_ms);
+    });
+    const item = el("li", { "data-kind": entry.kind, "data-media-ms": entry.event.media_ms }, button);
+    return { ...entry, item, button };
+  });
+  page.timeline.replaceChildren(...state.entries.map((entry) => entry.item));
+  showKinds(checkedFilter());
+}
+
+function checkedFilter() {
+  return [...page.filters].find((input) => input.checked)?.value ?? "all";
+}
+
+function showKinds(value) {
+  state.shownKinds = filterKinds(value);
+  let shown = 0;
+  for (const entry of state.entries) {
+    entry.item.hidden = !entryShown(entry);
+    if (!entry.item.hidden) shown += 1;
+  }
+  page.timelineEmpty.hidden = shown > 0;
+  drawTimeline(mediaMs(), true);
+}
+
+/** The downloads, and the chapters and chat as the video's own tracks (the chat off until asked for). */
+function buildFiles(id) {
+  const base = `/api/recordings/${encodeURIComponent(id)}`;
+  page.download.href = recordingMediaUrl(id, { download: true });
+  page.exportTimeline.href = `${base}/timeline.txt`;
+  page.exportChapters.href = `${base}/chapters.vtt`;
+  page.exportChat.href = `${base}/chat.vtt`;
+  const chapters = el("track", { kind: "chapters", label: "Chapters", srclang: "en", src: `${base}/chapters.vtt` });
+  const chat = el("track", { kind: "subtitles", label: "Chat", srclang: "en", src: `${base}/chat.vtt` });
+  chat.id = "chat-track";
+  page.video.append(chapters, chat);
+}
+
+function chatTrack() {
+  return [...page.video.textTracks].find((track) => track.kind === "subtitles" && track.label === "Chat");
+}
+
+function showSubtitles() {
+  const track = chatTrack();
+  if (track) track.mode = page.subtitles.checked ? "showing" : "disabled";
+}
+
 function buildOthers(recordings) {
   const listed = sameClassroom(recordings, state.recording);
   const items = listed.map((recording) => {
@@ -333,6 +469,8 @@ function wireControls() {
     state.seeking = false;
     seekTo(Number(page.seek.value));
   });
+  for (const input of page.filters) input.addEventListener("change", () => showKinds(checkedFilter()));
+  page.subtitles.addEventListener("change", showSubtitles);
   page.speed.addEventListener("change", () => {
     video.playbackRate = Number(page.speed.value);
   });
@@ -401,9 +539,12 @@ async function main() {
   state.clock = timeline?.clock ?? [];
   buildChapters(chapters?.chapters ?? []);
   buildChat(timeline?.events ?? []);
+  buildTimeline(timeline?.events ?? []);
   buildOthers(recordings ?? [recording]);
+  buildFiles(id);
   page.player.hidden = false;
   page.video.src = recordingMediaUrl(id);
+  showSubtitles();
   draw();
 }
 
