@@ -26,7 +26,6 @@ from av import AudioFrame, VideoFrame
 from recorder_bot.client import ClassroomClient
 from server.config import Config, load_config
 from server.db.models import Recording
-from server.library.chapters import recording_chapters
 from server.library.media_clock import as_utc
 from server.library.timeline import event_json, recording_events
 from server.services import SERVICES
@@ -306,10 +305,14 @@ async def test_pause_five_seconds_then_resume_cuts_them_out_of_the_one_file(
     assert np.median(grey_before) > 30
     assert np.median(grey_after) > 30
 
-    async with app[SERVICES].db() as db:
-        chapters = await recording_chapters(db, await row(app, recording_id))
-    assert [(c.kind, c.start_ms) for c in chapters] == [("start", 0), ("resume", cut_ms)]
-    assert chapters[-1].end_ms == stored.duration_ms
+    # What the player is served: the original clock has an anchor at the resume, and a chapter starts there.
+    served = await (await http.get(f"/api/recordings/{recording_id}/timeline")).json()
+    served_marks = [e["type"] for e in served["events"] if e["type"] in ("paused", "resumed")]
+    assert served_marks == ["paused", "resumed"]
+    assert [anchor["media_ms"] for anchor in served["clock"]] == [0, cut_ms]
+    chapters = (await (await http.get(f"/api/recordings/{recording_id}/chapters")).json())["chapters"]
+    assert [(c["kind"], c["start_ms"]) for c in chapters] == [("start", 0), ("resume", cut_ms)]
+    assert chapters[-1]["end_ms"] == stored.duration_ms
 
 
 async def test_stop_while_paused_ends_the_file_at_the_pause(
