@@ -388,8 +388,6 @@ async def serve(request: web.Request, virtual: VirtualFile, headers: Mapping[str
         response.headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
     response.content_length = end - start
     await response.prepare(request)
-    if request.method == "HEAD":
-        return response
     descriptor = await asyncio.to_thread(os.open, virtual.path, os.O_RDONLY | os.O_CLOEXEC)
     try:
         for part in virtual.slices(start, end):
