@@ -190,23 +190,32 @@ class Timeline:
             while not queue.empty():
                 batch.append(queue.get_nowait())
             try:
-                async with self._db() as db:
-                    db.add_all(
-                        TimelineEvent(
-                            recording_id=e.recording_id,
-                            type=e.type,
-                            media_ms=e.media_ms,
-                            at=e.at,
-                            data=json.dumps(e.data, ensure_ascii=False),
-                        )
-                        for e in batch
-                    )
-                    await db.commit()
-            except Exception:
-                log.exception("timeline events not written", extra={"count": len(batch)})
+                if not await self._commit(batch) and len(batch) > 1:
+                    # One bad event (its recording just deleted) must not take the others with it.
+                    for one in batch:
+                        await self._commit([one])
             finally:
                 for _ in batch:
                     queue.task_done()
+
+    async def _commit(self, batch: list[_Pending]) -> bool:
+        try:
+            async with self._db() as db:
+                db.add_all(
+                    TimelineEvent(
+                        recording_id=e.recording_id,
+                        type=e.type,
+                        media_ms=e.media_ms,
+                        at=e.at,
+                        data=json.dumps(e.data, ensure_ascii=False),
+                    )
+                    for e in batch
+                )
+                await db.commit()
+        except Exception:
+            log.exception("timeline events not written", extra={"count": len(batch)})
+            return False
+        return True
 
     async def flush(self) -> None:
         """Until every event noted so far is committed."""
