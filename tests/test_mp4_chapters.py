@@ -26,7 +26,7 @@ from recorder_bot.mixer import MediaFormat, Mixer
 from recorder_bot.writer import EncoderSettings, RecorderPipeline, RecordingWriter
 from server.config import Config, load_config
 from server.db.models import Bookmark, Recording
-from server.library.mp4_chapters import TITLE_BYTES_MAX
+from server.library.mp4_chapters import CHAPTERS_MAX, TITLE_BYTES_MAX, with_chapters
 from server.services import SERVICES
 from tests.conftest import ClientFactory
 from tests.media_support import Classroom
@@ -308,3 +308,26 @@ async def test_a_file_that_finds_its_samples_by_absolute_offsets_downloads_as_it
 
     assert downloaded.read_bytes() == imported.read_bytes()
     assert decode_errors(downloaded) == ""
+
+
+@dataclass(frozen=True)
+class Mark:
+    start_ms: int
+    title: str
+
+
+def test_past_255_chapters_the_first_255_are_kept_in_order(tmp_path: Path) -> None:
+    """The Nero box counts its chapters in one byte."""
+    original = record(tmp_path, "long.mp4", 1.0)
+    marks = [Mark(index * 10, f"Mark {index}") for index in reversed(range(300))]
+    virtual = with_chapters(original, marks)
+    data = original.read_bytes()
+    served = b"".join(
+        part if isinstance(part, bytes) else data[part.offset : part.offset + part.length]
+        for part in virtual.slices(0, virtual.size)
+    )
+    (tmp_path / "download.mp4").write_bytes(served)
+    chapters = probe(tmp_path / "download.mp4").chapters
+    assert len(chapters) == CHAPTERS_MAX
+    assert chapters[:2] == [(0.0, "Mark 0"), (0.01, "Mark 1")]
+    assert chapters[-1] == (2.54, "Mark 254")
