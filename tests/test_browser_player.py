@@ -500,6 +500,21 @@ async def test_the_timeline_reads_in_words_and_each_entry_seeks_to_its_moment(
     await eventually(lambda: _near(page, join["media_ms"], 250), within=10)
     await expect(joined).to_have_attribute("aria-current", "true")
     await expect(ohm).not_to_have_attribute("aria-current", "true")
+    # Playing on (K), the mark follows: the entry of the latest moment played.
+    await page.keyboard.press("k")
+    await page.wait_for_function(
+        "(ms) => document.querySelector('video').currentTime * 1000 > ms", arg=bookmark["media_ms"] + 200
+    )
+    await page.keyboard.press("k")
+    await expect(page.get_by_role("button", name="Play", exact=True)).to_be_visible()
+    now = await current_ms(page)
+    played = [event for event in recorded.events if event["type"] != "speaker" and event["media_ms"] <= now]
+    assert played[-1]["media_ms"] >= bookmark["media_ms"], (now, played[-1])
+    playing = timeline.locator("[aria-current=true]")
+    await expect(playing).to_have_count(1)
+    await expect(timeline.locator("li:has(> [aria-current=true])")).to_have_attribute(
+        "data-media-ms", str(played[-1]["media_ms"])
+    )
 
     # The filters: bookmarks only, then people only, then all again.
     await page.get_by_role("radio", name="Bookmarks").check()
