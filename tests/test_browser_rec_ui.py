@@ -88,27 +88,36 @@ async def rec_elapsed(page: Page) -> int:
     return elapsed_seconds(await rec_button(page).get_attribute("aria-label"))
 
 
+# Every button shown in the classroom's toolbar, each scrolled into view in turn, that reaches past the
+# window's sides or is smaller than 24 by 24 CSS pixels (WCAG 2.2 target size): "name: x, width × height".
+# One evaluation instead of a round trip per button.
+BUTTONS_OUT_OF_REACH = """
+(width) => [...document.querySelectorAll("#controls button")]
+  .filter((button) => button.checkVisibility())
+  .map((button) => {
+    button.scrollIntoView({ block: "nearest", inline: "nearest" });
+    const box = button.getBoundingClientRect();
+    const name = button.getAttribute("aria-label") || button.innerText.replace(/\\s+/g, " ").trim();
+    const fits = box.left >= 0 && box.right <= width && box.width >= 24 && box.height >= 24;
+    return fits ? null : `${name}: x ${box.left}, ${box.width} × ${box.height}`;
+  })
+  .filter(Boolean)
+"""
+
+
 async def every_toolbar_button_on_screen(page: Page) -> None:
     """The checks of the stage test: no sideways scrolling, every toolbar button inside the screen and at
-    least 24 by 24 CSS pixels (WCAG 2.2 target size)."""
+    least 24 by 24 CSS pixels."""
     assert await page.evaluate("document.scrollingElement.scrollWidth") <= PHONE["width"]
-    buttons = page.get_by_role("region", name="Classroom controls").get_by_role("button")
-    for index in range(await buttons.count()):
-        button = buttons.nth(index)
-        await button.scroll_into_view_if_needed()
-        box = await button.bounding_box()
-        name = await button.get_attribute("aria-label") or await button.inner_text()
-        assert box is not None, name
-        assert box["x"] >= 0, (name, box)
-        assert box["x"] + box["width"] <= PHONE["width"], (name, box)
-        assert box["width"] >= 24, (name, box)
-        assert box["height"] >= 24, (name, box)
+    assert await page.evaluate("document.querySelectorAll('#controls button').length") >= 12
+    assert await page.evaluate(BUTTONS_OUT_OF_REACH, PHONE["width"]) == []
 
 
 async def test_codes_by_key_and_button_a_remark_pause_for_everyone_and_the_name_asked_on_stop(
     server: LiveServer, browser: Browser
 ) -> None:
-    classroom = await set_up_classroom(server.url, {"sam": ("Sam Student", "student")})
+    people = {"sam": ("Sam Student", "student"), "theo": ("Theo Teacher", "teacher")}
+    classroom = await set_up_classroom(server.url, people, moderators=("theo",))
     url, classroom_id = server.url, classroom.classroom_id
     setup = await open_page(browser, url, "tess")
     await api(setup, "PUT", f"{url}/api/classrooms/{classroom_id}/codes", {"lists": [LESSON]})
@@ -118,8 +127,10 @@ async def test_codes_by_key_and_button_a_remark_pause_for_everyone_and_the_name_
         f"{url}/api/me/settings",
         {"default_recording_name": "Optics lab", "edit_name_on_stop": True},
     )
-    tess, sam = await asyncio.gather(
-        enter_on_phone(browser, classroom, "tess"), enter(browser, classroom, "sam")
+    tess, sam, theo = await asyncio.gather(
+        enter_on_phone(browser, classroom, "tess"),
+        enter(browser, classroom, "sam"),
+        enter(browser, classroom, "theo"),
     )
 
     # Before REC Tess picks a codes list; Sam, who cannot record, has nothing to pick.
@@ -139,12 +150,16 @@ async def test_codes_by_key_and_button_a_remark_pause_for_everyone_and_the_name_
     await expect(question).to_have_attribute("aria-keyshortcuts", "q")
     await expect(sam.get_by_role("button", name="Bookmark", exact=True)).to_have_count(0)
     await expect(sam.get_by_role("button", name="Pause recording")).to_have_count(0)
+    # Theo moderates too: he scores codes, but only Tess (who may stop) pauses.
+    await expect(theo.get_by_role("button", name="Bookmark Question")).to_be_enabled()
+    await expect(theo.get_by_role("button", name="Pause recording")).to_have_count(0)
     await every_toolbar_button_on_screen(tess)
     await assert_accessible(tess, context="recording with a codes list, on a phone")
 
     # The code's key adds a bookmark with that code, and says so.
     await tess.keyboard.press("q")
     await expect(tess.get_by_role("status")).to_contain_text(BOOKMARK_NOTICE)
+    await expect(theo.get_by_role("status")).to_contain_text("Tess Teacher added: Bookmark “Question” at")
     added = await bookmarks(tess, url, recording_id)
     assert [(b["code"], b["label"]) for b in added] == [("q", "Question")], added
     # Typed into the chat, the key is a letter of the message.
@@ -158,7 +173,6 @@ async def test_codes_by_key_and_button_a_remark_pause_for_everyone_and_the_name_
     dialog = tess.get_by_role("dialog", name="Add a bookmark")
     remark = dialog.get_by_role("textbox", name="Remark (optional)")
     await expect(remark).to_be_focused()
-    await assert_accessible(tess, context="the bookmark's remark asked")
     await remark.fill("Ohm's law on the board")
     await dialog.get_by_role("button", name="Add bookmark").click()
     await expect(dialog).to_be_hidden()
@@ -172,7 +186,7 @@ async def test_codes_by_key_and_button_a_remark_pause_for_everyone_and_the_name_
 
     # Pause: everyone's page says so, and the REC time stands still.
     await tess.get_by_role("button", name="Pause recording").click()
-    for page in (tess, sam):
+    for page in (tess, sam, theo):
         await expect(indicator(page)).to_have_text("Recording paused")
     await expect(tess.get_by_role("button", name="Resume recording")).to_be_enabled()
     await expect(tess.get_by_role("button", name="Bookmark", exact=True)).to_be_disabled()
@@ -183,7 +197,7 @@ async def test_codes_by_key_and_button_a_remark_pause_for_everyone_and_the_name_
     assert await rec_elapsed(tess) == frozen
     assert len(await bookmarks(tess, url, recording_id)) == 3
     await tess.get_by_role("button", name="Resume recording").click()
-    for page in (tess, sam):
+    for page in (tess, sam, theo):
         await expect(indicator(page)).to_have_text("Recording")
     await expect(tess.get_by_role("button", name="Pause recording")).to_be_enabled()
     await asyncio.sleep(2.2)
