@@ -96,12 +96,35 @@ async def test_a_recording_replays_to_everyone_pauses_resumes_and_stops(
             started_by_id=users["teacher"],
             file_name=f"other-{first.file_name}",
         )
-        db.add(another)
+        # Theo's recording of a classroom since deleted: Tess may not view it; and one that failed.
+        theirs = Recording(
+            classroom_id=None,
+            classroom_name="Chemistry",
+            number=1,
+            name="Chemistry 1",
+            state="ready",
+            started_by_id=users["teacher2"],
+            file_name=f"theirs-{first.file_name}",
+        )
+        failed = Recording(
+            classroom_id=cid,
+            classroom_name="Physics",
+            number=3,
+            name="Physics 3",
+            state="failed",
+            started_by_id=users["teacher"],
+            file_name=f"failed-{first.file_name}",
+        )
+        db.add_all([another, theirs, failed])
         await db.flush()
         elsewhere = Bookmark(recording_id=another.id, media_ms=500, code=None, label=None, remark="x")
         db.add(elsewhere)
         await db.commit()
-        bookmark_id = elsewhere.id
+        bookmark_id, theirs_id, failed_id = elsewhere.id, theirs.id, failed.id
+    not_viewable = await teacher_http.post(f"/api/classrooms/{cid}/replay", json={"recording_id": theirs_id})
+    assert not_viewable.status == 404
+    not_ready = await teacher_http.post(f"/api/classrooms/{cid}/replay", json={"recording_id": failed_id})
+    assert not_ready.status == 409
     wrong = await teacher_http.post(
         f"/api/classrooms/{cid}/replay", json={"recording_id": recording_id, "bookmark_id": bookmark_id}
     )
