@@ -78,6 +78,11 @@ async def test_a_grant_admits_only_while_its_replay_is_live(tmp_path: Path) -> N
     assert seen[-1] is None
     with pytest.raises(NotFound):
         await supervisor.stop(3)
+    # Deleting the recording stops its replay too.
+    again = await supervisor.start(**args)  # type: ignore[arg-type]
+    await supervisor.stop_replays_of(7)
+    assert supervisor.get(3) is None
+    assert supervisor.allowed(again.grant) is None
     await supervisor.close()
     assert replay.process is not None
     assert replay.process.returncode is not None

@@ -201,8 +201,10 @@ async def delete_recording(request: web.Request) -> web.Response:
         if is_active(recording):
             raise RecordingActive("stop the recording before deleting it")
         files = [path_under(svc.storage.recordings, recording.file_name)] if recording.file_name else []
+        recording_id = recording.id
         await db.delete(recording)
         await db.commit()
+    await svc.replays.stop_replays_of(recording_id)  # its id may be given to another recording later
     for path in files:
         for item in (path, path.with_suffix(".jpg")):
             item.unlink(missing_ok=True)

@@ -219,6 +219,11 @@ class ReplaySupervisor:
         await self._end(replay, by)
         return replay
 
+    async def stop_replays_of(self, recording_id: int) -> None:
+        """A recording was deleted: wherever it plays, it stops."""
+        for replay in [r for r in self._replays.values() if r.recording_id == recording_id]:
+            await self._end(replay, None)
+
     async def close(self) -> None:
         for replay in list(self._replays.values()):
             await self._end(replay, None)
