@@ -187,7 +187,10 @@ async def recording_now(http: ClientSession, classroom_id: int) -> dict[str, Any
 
 
 async def until_media_reaches_the_robot(teacher: ClassroomClient, user_id: int) -> None:
+    """Until the recording records (its file has a fragment) and the teacher's media reaches it."""
     while user_id not in (await teacher.next_event("recording_media", wait=20))["receiving"]:
+        pass
+    while (await teacher.next_event("recording_state", wait=20))["recording"]["state"] != "recording":
         pass
 
 

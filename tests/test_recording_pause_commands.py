@@ -84,6 +84,16 @@ async def heard(path: Path, lines: int) -> list[Any]:
     raise AssertionError(f"the robot heard only {found}")
 
 
+async def until_recording(db: async_sessionmaker[AsyncSession], recording_id: int) -> None:
+    for _ in range(250):
+        async with db() as session:
+            row = await session.get(Recording, recording_id)
+        if row is not None and row.state == "recording":
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("never recording")
+
+
 async def test_pause_resume_and_stop_reach_the_robot_at_the_stored_instants(
     config: Config, db: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
@@ -111,6 +121,7 @@ async def test_pause_resume_and_stop_reach_the_robot_at_the_stored_instants(
         await supervisor.start(recording, "Physics")
         with pytest.raises(Conflict):
             await supervisor.resume(recording.id, tess, timeline)  # not paused
+        await until_recording(db, recording.id)
 
         paused = await supervisor.pause(recording.id, tess, timeline)
         assert paused.paused_at is not None
@@ -174,7 +185,10 @@ async def test_stop_while_paused_closes_the_pause_at_the_stop(
         await session.commit()
         recording = await create_recording(session, room, tess, "Robot")
     try:
+        with pytest.raises(Conflict, match="still starting"):
+            await supervisor.pause(recording.id, tess)  # no fragment yet: a paused robot would write none
         await supervisor.start(recording, "Physics")
+        await until_recording(db, recording.id)
         paused = await supervisor.pause(recording.id, tess)
         await asyncio.sleep(0.4)
         await supervisor.stop(recording.id, StopReason.STOPPED)

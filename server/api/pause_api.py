@@ -48,7 +48,7 @@ async def _answer(svc: Services, user: User, recording_id: int) -> web.Response:
     "POST", "/api/classrooms/{id}/recording/pause",
     summary="Pause the recording: nothing of the class is kept until Resume; the robot stays in the class",
     access="who may stop it: its starter while a moderator, admins", tag="recordings",
-    responses={200: "Paused", 409: "Already paused, or stopping (conflict)", **_ERRORS},
+    responses={200: "Paused", 409: "Already paused, still starting, or stopping (conflict)", **_ERRORS},
 )  # fmt: skip
 async def pause_recording(request: web.Request) -> web.Response:
     svc = services(request)

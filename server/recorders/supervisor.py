@@ -228,6 +228,9 @@ class RecorderSupervisor:
                 clock = MediaClock.of(recording)
                 if pausing and clock.paused:
                     raise Conflict("the recording is already paused")
+                if pausing and recording.state == RecordingState.STARTING:
+                    # Its file has no fragment yet: a robot paused now would never write one.
+                    raise Conflict("the recording is still starting: pause it once it records")
                 if not pausing and not clock.paused:
                     raise Conflict("the recording is not paused")
                 at = datetime.now(UTC)
