@@ -229,6 +229,7 @@ def recording_status(recording: Recording, starter: User | None) -> dict[str, An
         "state": recording.state,
         "started_by": _starter_ref(starter),
         "started_at": iso(recording.started_at),
+        "paused": recording.paused_at is not None,
     }
 
 
