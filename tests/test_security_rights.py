@@ -192,6 +192,7 @@ async def test_rights_travel_with_me_users_classrooms_and_recordings(
         "state": "recording",
         "started_by": {"id": users["teacher2"], "username": "teacher2", "display_name": "Theo Teacher"},
         "started_at": status["started_at"],
+        "paused": False,
     }
     both = (await (await s["teacher"].get("/api/classrooms")).json())["classrooms"]
     assert [(c["name"], c["recording"] and c["recording"]["id"]) for c in both] == [

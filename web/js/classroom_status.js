@@ -1,4 +1,5 @@
-// A classroom's status as the dashboard lists it (Recording, In session, Idle) and the order it sorts in.
+// A classroom's status as the dashboard lists it (Recording, Recording paused, In session, Idle) and the
+// order it sorts in.
 // DOM-free: it reads the Classroom object the server sends (`present`: people inside, moderators included;
 // `recording`: RecordingStatus).
 import { starterName } from "./recording.js";
@@ -8,15 +9,18 @@ export const STATUS_ORDER = Object.freeze(["recording", "live", "idle"]);
 
 /**
  * {key, text, seats, recording}: `key` one of STATUS_ORDER; `text` what the status column says first
- * ("Recording", "In session (N)", "Idle"); `seats` "In session (N)" also for a classroom that records (or
- * null); `recording` {by, since} for a classroom that records (since: ISO time or null), else null.
+ * ("Recording", "Recording paused", "In session (N)", "Idle"); `seats` "In session (N)" also for a
+ * classroom that records (or null); `recording` {by, since, paused} for a classroom that records (since:
+ * ISO time or null; paused: nothing is kept until it resumes), else null. A paused recording still sorts
+ * with those recording: it runs, and Resume is one click away.
  */
 export function classroomStatus(classroom) {
   const used = classroom.present ?? 0;
   const seats = used > 0 ? `In session (${used})` : null;
   if (classroom.recording) {
-    const recording = { by: starterName(classroom.recording), since: classroom.recording.started_at ?? null };
-    return { key: "recording", text: "Recording", seats, recording };
+    const paused = Boolean(classroom.recording.paused);
+    const recording = { by: starterName(classroom.recording), since: classroom.recording.started_at ?? null, paused };
+    return { key: "recording", text: paused ? "Recording paused" : "Recording", seats, recording };
   }
   if (seats) return { key: "live", text: seats, seats, recording: null };
   return { key: "idle", text: "Idle", seats: null, recording: null };

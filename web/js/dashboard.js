@@ -1,5 +1,6 @@
 // Dashboard (/classrooms): the classrooms the user can see with their live status (who records since
-// when, who is in session), sortable by status, and a form to create one for those the server allows.
+// when, and whether the recording is paused; who is in session), sortable by status, and a form to create
+// one for those the server allows.
 import { io } from "/vendor/socket.io.esm.min.js";
 import { createClassroom, getClassroom, listClassrooms } from "/static/js/api.js";
 import { classroomStatus, nextSort, sortClassrooms } from "/static/js/classroom_status.js";
@@ -40,7 +41,8 @@ function since(iso) {
 function statusCell(classroom) {
   const status = classroomStatus(classroom);
   const cell = el("td", { className: "classroom-status" });
-  cell.append(el("span", { className: `status status-${status.key}` }, status.text));
+  const paused = status.recording?.paused ? " status-paused" : "";
+  cell.append(el("span", { className: `status status-${status.key}${paused}` }, status.text));
   if (status.recording) {
     if (status.seats) cell.append(" ", el("span", { className: "status status-live" }, status.seats));
     const detail = el("p", { className: "status-detail" }, `Started by ${status.recording.by}`);

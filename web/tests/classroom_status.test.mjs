@@ -1,4 +1,4 @@
-// web/js/classroom_status.js: the dashboard's status column (Recording, In session, Idle) and its sorting,
+// web/js/classroom_status.js: the dashboard's status column (Recording, paused or not, In session, Idle) and its sorting,
 // from the Classroom objects the server sends.
 import assert from "node:assert/strict";
 import { test } from "node:test";
@@ -33,8 +33,13 @@ test("status: who records since when, how many are in session, or idle", () => {
     key: "recording",
     text: "Recording",
     seats: "In session (2)",
-    recording: { by: "Tess Teacher", since: "2026-11-23T15:01:31Z" },
+    recording: { by: "Tess Teacher", since: "2026-11-23T15:01:31Z", paused: false },
   });
+  // Paused: still a recording (it sorts with them), said in words.
+  const paused = classroomStatus(classroom(1, "A", 2, recordingStatus({ paused: true })));
+  assert.equal(paused.key, "recording");
+  assert.equal(paused.text, "Recording paused");
+  assert.equal(paused.recording.paused, true);
   const starting = classroomStatus(classroom(1, "A", 0, recordingStatus({ state: "starting", started_by: null })));
   assert.equal(starting.key, "recording");
   assert.equal(starting.seats, null);
