@@ -272,6 +272,21 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
     await asyncio.sleep(8)  # the class goes on
     assert elapsed_seconds(await rec_button(tess).get_attribute("aria-label")) >= 7
 
+    # Paused (through the API, as another of Tess's tools would): the dashboard says so in words, and
+    # after Resume it says Recording again, still with who started it.
+    room = f"{server.url}/api/classrooms/{classroom.classroom_id}/recording"
+    paused = await tess.request.post(f"{room}/pause")
+    assert paused.status == 200, await paused.text()
+    await expect(status.locator(".status").first).to_have_text("Recording paused")
+    await expect(status).to_contain_text("Started by Tess Teacher, since")
+    listed = await tess.request.get(f"{server.url}/api/classrooms/{classroom.classroom_id}")
+    assert (await listed.json())["classroom"]["recording"]["paused"] is True
+    resumed = await tess.request.post(f"{room}/resume")
+    assert resumed.status == 200, await resumed.text()
+    await expect(status.locator(".status").first).to_have_text("Recording")
+    await expect(status).not_to_contain_text("paused")
+    await expect(status).to_contain_text("In session (3)")
+
     library = await another_page(tess)
     pressed = time.monotonic()
     await rec_button(tess).click()
@@ -304,15 +319,22 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
     assert re.fullmatch(r"0:00:(0[7-9]|[12]\d)", cells[4]), cells  # about the 8 s the class ran
     assert re.fullmatch(r"\d+ kB|\d+\.\d MB", cells[5]), cells
 
+    # Play opens the player page, where the file plays at once: frames decode and time runs.
     await (await row_menu(library, row, name)).get_by_role("menuitem", name="Play").click()
-    player = library.get_by_role("region", name="Player")
-    await expect(player).to_be_visible()
-    video = player.locator("video")
+    await expect(library).to_have_url(f"{server.url}/recordings/{recording['id']}")
+    await expect(library.get_by_role("heading", level=1)).to_have_text(name)
+    video = library.get_by_role("region", name="Video").locator("video")
     await library.wait_for_function("(video) => video.readyState >= 2", arg=await video.element_handle())
-    start = await video.evaluate("async (video) => { await video.play(); return video.currentTime; }")
+    start = await video.evaluate("(video) => video.currentTime")
+    await library.get_by_role("button", name="Play", exact=True).click()
+    await expect(library.get_by_role("button", name="Pause", exact=True)).to_be_visible()
     await library.wait_for_function(
-        "([video, start]) => video.currentTime > start + 0.5", arg=[await video.element_handle(), start]
+        """([video, start]) => video.currentTime > start + 0.5
+             && video.getVideoPlaybackQuality().totalVideoFrames > 0 && video.videoWidth > 0""",
+        arg=[await video.element_handle(), start],
     )
+    await library.go_back()
+    await expect(row.get_by_text("Ready", exact=True)).to_be_visible()
 
     menu = await row_menu(library, row, name)
     href = await menu.get_by_role("menuitem", name="Download").get_attribute("href")
@@ -326,6 +348,8 @@ async def test_teacher_records_a_class_everyone_is_told_and_the_recording_plays_
 
     # Published, the class's students find it too, to play but not to manage.
     await (await row_menu(library, row, name)).get_by_role("menuitem", name="Publish").click()
+    # The row is rebuilt once the list is read again: its menu is opened after that, not before.
+    await expect(row.get_by_text("published", exact=True)).to_be_visible()
     await expect(row.get_by_role("button", name=f"Actions for {name}")).to_be_focused()
     menu = await row_menu(library, row, name)
     await expect(menu.get_by_role("menuitem", name="Unpublish")).to_be_visible()
