@@ -240,3 +240,15 @@ async def test_a_recording_replays_to_everyone_pauses_resumes_and_stops(
         pass
     assert student_frames.count(replay_id, "camera") > before  # it played, about 15 frames
     assert student_frames.count(replay_id, "camera") < before + 40  # and only its second
+
+    # Looping, it would play on for ever: once the last person has left (and not come back), it stops.
+    app[SERVICES].replays.empty_grace = 0.5
+    response = await teacher_http.post(
+        f"/api/classrooms/{cid}/replay", json={"recording_id": recording_id, "loop": True}
+    )
+    assert response.status == 201, await response.text()
+    await replay_participant(student)
+    for client in (student, teacher):
+        await client.close()
+        classroom.clients.remove(client)
+    await wait_for(lambda: app[SERVICES].replays.get(cid) is None, 5)

@@ -39,6 +39,8 @@ log = logging.getLogger(__name__)
 
 REPLAY_COMMAND = (sys.executable, "-I", "-m", "recorder_bot.replay")
 STOP_TIMEOUT = 5.0
+EMPTY_GRACE = 60.0
+"Seconds a replay plays on in a classroom nobody is in (a reload or a reconnect is not the end)."
 ReplayStateName = Literal["starting", "playing", "paused"]
 
 
@@ -95,6 +97,9 @@ class ReplaySupervisor:
         self._command = tuple(command)
         self._replays: dict[int, Replay] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        self._waiting: set[asyncio.Task[None]] = set()
+        "Replays in empty classrooms waiting out ``empty_grace`` (cancelled at shutdown)."
+        self.empty_grace = EMPTY_GRACE
         self._warm: asyncio.subprocess.Process | None = None
         self._warming: asyncio.Task[None] | None = None
         self.listener: Listener | None = None
@@ -219,12 +224,28 @@ class ReplaySupervisor:
         await self._end(replay, by)
         return replay
 
+    def classroom_empty(self, classroom_id: int, still_empty: Callable[[], bool]) -> None:
+        """The last person left: if nobody is back within ``empty_grace`` seconds, the replay (perhaps
+        looping) stops instead of playing on into an empty classroom."""
+        replay = self._replays.get(classroom_id)
+        if replay is not None:
+            task = asyncio.ensure_future(self._end_if_still_empty(replay, still_empty))
+            self._waiting.add(task)
+            task.add_done_callback(self._waiting.discard)
+
+    async def _end_if_still_empty(self, replay: Replay, still_empty: Callable[[], bool]) -> None:
+        await asyncio.sleep(self.empty_grace)
+        if still_empty():
+            await self._end(replay, None)
+
     async def stop_replays_of(self, recording_id: int) -> None:
         """A recording was deleted: wherever it plays, it stops."""
         for replay in [r for r in self._replays.values() if r.recording_id == recording_id]:
             await self._end(replay, None)
 
     async def close(self) -> None:
+        for task in list(self._waiting):
+            task.cancel()
         for replay in list(self._replays.values()):
             await self._end(replay, None)
         if self._warming is not None:

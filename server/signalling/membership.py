@@ -552,6 +552,10 @@ class MembershipEvents(NamespaceCore):
             room=room_name(classroom_id),
         )
         await self.notify_watchers(classroom_id)
+        if user_id > 0 and self.svc.presence.people_present(classroom_id) == 0:
+            self.svc.replays.classroom_empty(
+                classroom_id, lambda: self.svc.presence.people_present(classroom_id) == 0
+            )
 
     def forget_user(self, user_id: int) -> None:
         super().forget_user(user_id)
