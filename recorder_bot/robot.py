@@ -10,6 +10,7 @@ media never reaches the robot.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import time
@@ -56,6 +57,10 @@ log = logging.getLogger(__name__)
 VIDEO_CLOCK = 90_000
 AUDIO_CLOCK = 48_000
 Report = Callable[[Progress], None]
+HOLD_SECONDS = 0.5
+HOLD_BYTES = 32 << 20
+"""While paused, the last ``HOLD_SECONDS`` of frames (at most ``HOLD_BYTES`` of them) are held: those
+captured after the resume but received before the robot heard of it then still reach the file."""
 PAUSE_LATENESS = 0.25
 """Seconds after its stamp a frame may arrive and still count as captured before a pause that began
 meanwhile (video arrives 0.1-0.2 s after its stamp); one later than that is taken as captured in the
@@ -83,6 +88,8 @@ class RobotSession:
         self._names: dict[int, str] = {}
         self._publishers: dict[int, PublisherClock] = {}
         self._readers: set[asyncio.Task[None]] = set()
+        self._held: collections.deque[_Held] = collections.deque()
+        self._held_bytes = 0
         sio = self.client.sio
         sio.on("disconnect", self._on_disconnect, namespace=NAMESPACE)
         sio.on("participant_joined", self._on_arrival, namespace=NAMESPACE)
@@ -148,26 +155,46 @@ class RobotSession:
             while True:
                 frame = await remote.track.recv()
                 arrival = time.time()
-                if frame.pts is None:
+                if frame.pts is None or not isinstance(frame, AudioFrame | VideoFrame):
                     continue
                 rtp = rtp_timestamp(remote.receiver, frame.pts)
                 wall = None if rtp is None else clock.wall_time(rtp)
                 if wall is None:
                     continue  # no sender report yet: its time is unknown, so it is not placed
                 publisher.observe(wall, arrival)
-                t = self.pauses.file_time(
-                    publisher.local(wall) - self.recording_start,
-                    arrived=arrival - self.recording_start - PAUSE_LATENESS,
-                )
+                recorded = publisher.local(wall) - self.recording_start
+                arrived = arrival - self.recording_start - PAUSE_LATENESS
+                t = self.pauses.file_time(recorded, arrived=arrived)
                 if t is None:  # captured while paused: nothing of it is kept
                     self.pipeline.heard_from(remote.user_id)
+                    if self.pauses.paused:
+                        self._hold(_Held(recorded, arrived, key, frame))
                     continue
-                if isinstance(frame, VideoFrame):
-                    self.pipeline.add_video(key, frame, t)
-                elif isinstance(frame, AudioFrame):
-                    self.pipeline.add_audio(key, frame, t)
+                self._add(key, frame, t)
         except MediaStreamError:
             self.pipeline.remove_source(key)
+
+    def _add(self, key: SourceKey, frame: AudioFrame | VideoFrame, t: float) -> None:
+        if isinstance(frame, VideoFrame):
+            self.pipeline.add_video(key, frame, t)
+        else:
+            self.pipeline.add_audio(key, frame, t)
+
+    def _hold(self, held: _Held) -> None:
+        self._held.append(held)
+        self._held_bytes += held.size
+        while self._held and (
+            self._held_bytes > HOLD_BYTES or self._held[0].recorded < held.recorded - HOLD_SECONDS
+        ):
+            self._held_bytes -= self._held.popleft().size
+
+    def release_held(self) -> None:
+        """After a resume: the held frames captured since it go to the file, the rest are dropped."""
+        held, self._held, self._held_bytes = self._held, collections.deque(), 0
+        for frame in held:
+            t = self.pauses.file_time(frame.recorded, arrived=frame.arrived)
+            if t is not None:
+                self._add(frame.key, frame.frame, t)
 
 
 async def report_receiving(pipeline: RecorderPipeline, report: Report) -> None:
@@ -177,6 +204,22 @@ async def report_receiving(pipeline: RecorderPipeline, report: Report) -> None:
         await asyncio.sleep(RECEIVING_INTERVAL)
 
 
+@dataclass(frozen=True)
+class _Held:
+    """A frame received while paused, kept a moment in case it was captured after the resume."""
+
+    recorded: float
+    arrived: float
+    key: SourceKey
+    frame: AudioFrame | VideoFrame
+
+    @property
+    def size(self) -> int:
+        if isinstance(self.frame, VideoFrame):
+            return self.frame.width * self.frame.height * 3 // 2
+        return self.frame.samples * len(self.frame.layout.channels) * 4
+
+
 @dataclass
 class Orders:
     """What the server said beyond pauses: where the file ends (``Stop.at``, recording time)."""
@@ -184,6 +227,8 @@ class Orders:
     recording: asyncio.Event
     "Set once the file has its first fragment."
     stop_at: float | None = None
+    resumed: Callable[[], None] | None = None
+    "Called after each resume (the session releases the frames it held)."
 
 
 async def obey(
@@ -207,6 +252,8 @@ async def obey(
             case Resume(at=at):
                 length = pauses.resume(at - origin)
                 if length is not None:
+                    if orders.resumed is not None:
+                        orders.resumed()
                     log.info("resumed", extra={"paused_seconds": round(length, 3)})
 
 
@@ -260,6 +307,7 @@ async def record(
     # From the start, joining included: a moderator hears within seconds that nobody's media arrives.
     receiving = asyncio.create_task(report_receiving(pipeline, report))
     session = RobotSession(job, pipeline, recording_start, pauses)
+    orders.resumed = session.release_held
     try:
         await session.start()
         report(Joined())

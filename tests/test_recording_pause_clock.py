@@ -4,16 +4,21 @@ on its stdin, and a mixer fed through the clock, whose output keeps nothing capt
 from __future__ import annotations
 
 import math
+from pathlib import Path
+from typing import cast
 
 import numpy as np
 import numpy.typing as npt
 import pytest
 from av import AudioFrame
 
-from recorder_bot.job import Pause, Resume, parse_command
+from recorder_bot.job import Pause, Resume, RobotJob, parse_command
 from recorder_bot.mixer import MediaFormat, Mixer, SourceKey
 from recorder_bot.pause_clock import PauseClock
+from recorder_bot.robot import HOLD_SECONDS, RobotSession, _Held
+from recorder_bot.writer import RecorderPipeline
 
+KEPT_HZ = 440.0
 RATE = 48_000
 STEP = 960  # 20 ms, as Opus arrives
 
@@ -131,3 +136,37 @@ def test_a_mixer_fed_through_the_clock_keeps_nothing_captured_while_paused() -> 
     assert level(around_the_cut, 1500) < 0.005
     assert level(pcm[: 2 * RATE], 440) > 0.15
     assert level(pcm[2 * RATE + 480 :], 440) > 0.15
+
+
+class CountedPipeline:
+    """Stands in for the pipeline where the session only reports who was heard."""
+
+    def __init__(self) -> None:
+        self.heard: list[int] = []
+
+    def heard_from(self, user_id: int) -> None:
+        self.heard.append(user_id)
+
+
+async def test_frames_held_while_paused_reach_the_file_if_captured_after_the_resume() -> None:
+    """The robot may hear the resume after frames captured since it arrived: those it held still go in."""
+    job = RobotJob(
+        server_url="http://127.0.0.1:1", token="t", classroom_id=1, classroom_name="Physics",
+        storage_root=Path("/nonexistent"), file_name="x.mp4",
+    )  # fmt: skip
+    pauses = PauseClock()
+    pauses.pause(2.0)
+    session = RobotSession(job, cast(RecorderPipeline, CountedPipeline()), 0.0, pauses)
+    added: list[tuple[SourceKey, float]] = []
+    session._add = lambda key, frame, t: added.append((key, t))  # type: ignore[method-assign]
+    voice = SourceKey(1, "microphone")
+    for stamp in (3.0, 5.0, 6.7, 6.9, 7.05, 7.2):  # all received before the robot heard the resume
+        session._hold(_Held(stamp, stamp, voice, tone(KEPT_HZ, 0)))
+    # Only the last HOLD_SECONDS are held: the oldest were let go as newer ones came.
+    assert [held.recorded for held in session._held] == [6.7, 6.9, 7.05, 7.2]
+    assert HOLD_SECONDS == 0.5
+    pauses.resume(7.0)
+    session.release_held()
+    assert [t for _, t in added] == pytest.approx([2.05, 2.2])  # after the resume, moved back by 5 s
+    session.release_held()
+    assert len(added) == 2  # released once
