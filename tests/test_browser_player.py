@@ -7,14 +7,20 @@ seeks to its moment and the one playing is marked; the Download link saves the M
 chapters, and the chat is a subtitle track of the video. A recording someone may not watch, or that does
 not exist, is refused in words.
 
-One module server and two recordings of the same classroom: a short first one, then one Sam joins and
-raises a hand in, with two bookmarks (chapters), a chat message sent through the classroom's socket and a
-2 s pause (cut out of the file, so the clock after it reads 2 s more than started_at + media time)."""
+Those who manage a recording edit its bookmarks after the class (code, remark, "Move here"), delete one
+after a confirmation, and the chapters, marks and timeline follow; a student watching it published sees no
+edit controls.
+
+One module server and two recordings of the same classroom: a short first one with the codes list
+"Lesson" and two bookmarks (edited and deleted by one test), then one Sam joins and raises a hand in, with
+two bookmarks (chapters), a chat message sent through the classroom's socket and a 2 s pause (cut out of
+the file, so the clock after it reads 2 s more than started_at + media time)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -74,9 +80,9 @@ async def server(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Live
         yield running
 
 
-async def _recording(tess: ClientSession, classroom_id: int) -> dict[str, Any]:
-    """REC, then until the robot has written its first fragment."""
-    started = await tess.post(f"/api/classrooms/{classroom_id}/recording", json={})
+async def _recording(tess: ClientSession, classroom_id: int, **body: Any) -> dict[str, Any]:
+    """REC (``body``: e.g. its codes_list), then until the robot has written its first fragment."""
+    started = await tess.post(f"/api/classrooms/{classroom_id}/recording", json=body)
     assert started.status == 201, await started.text()
     deadline = time.monotonic() + WAIT_MS / 1000
     while True:
@@ -97,9 +103,23 @@ async def _stop(tess: ClientSession, classroom_id: int) -> dict[str, Any]:
     return recording
 
 
-async def _bookmark(tess: ClientSession, recording_id: int, remark: str) -> None:
-    made = await tess.post(f"/api/recordings/{recording_id}/bookmarks", json={"remark": remark})
+async def _bookmark(tess: ClientSession, recording_id: int, remark: str, code: str | None = None) -> None:
+    body = {"remark": remark} if code is None else {"remark": remark, "code": code}
+    made = await tess.post(f"/api/recordings/{recording_id}/bookmarks", json=body)
     assert made.status == 201, await made.text()
+
+
+CODES = {
+    "lists": [
+        {
+            "name": "Lesson",
+            "codes": [
+                {"code": "Q", "label": "Question", "key": "q"},
+                {"code": "EX", "label": "Example", "key": "e"},
+            ],
+        }
+    ]
+}
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
@@ -112,8 +132,15 @@ async def recorded(server: LiveServer) -> Recorded:
     async with ClientSession(base_url=server.url, cookie_jar=CookieJar(unsafe=True)) as tess:
         login = await tess.post("/api/auth/login", json={"username": "tess", "password": PASSWORD})
         assert login.status == 200, await login.text()
-        await _recording(tess, room)
-        await asyncio.sleep(1)
+        # The first recording is scored with the codes list "Lesson": a coded bookmark, then a remark only.
+        coded = await tess.put(f"/api/classrooms/{room}/codes", json=CODES)
+        assert coded.status == 200, await coded.text()
+        first = await _recording(tess, room, codes_list="Lesson")
+        await asyncio.sleep(0.5)
+        await _bookmark(tess, first["id"], "Warm-up", code="Q")
+        await asyncio.sleep(0.8)
+        await _bookmark(tess, first["id"], "Homework")
+        await asyncio.sleep(1.7)
         first = await _stop(tess, room)
         # Recordings are told apart by their start to the second.
         await asyncio.sleep(1)
@@ -395,7 +422,14 @@ async def test_the_other_recording_of_the_classroom_is_listed_and_opens(
     await expect(page).to_have_url(f"{recorded.url}/recordings/{first['id']}")
     await expect(page.get_by_role("heading", level=1)).to_have_text(first["name"])
     await page.wait_for_function("() => document.querySelector('video').readyState >= 2")
-    await expect(page.get_by_role("list", name="Chapters").get_by_role("button")).to_have_count(1)
+    # Its own chapters (a test below edits its bookmarks: the server says how many there are now).
+    async with ClientSession(base_url=recorded.url, cookie_jar=CookieJar(unsafe=True)) as tess:
+        await tess.post("/api/auth/login", json={"username": "tess", "password": PASSWORD})
+        chapters = (await (await tess.get(f"/api/recordings/{first['id']}/chapters")).json())["chapters"]
+    assert chapters[0]["kind"] == "start", chapters
+    buttons = page.get_by_role("list", name="Chapters").get_by_role("button")
+    await expect(buttons).to_have_count(len(chapters))
+    await expect(buttons).to_contain_text([chapter["title"] for chapter in chapters])
     await page.context.close()
 
 
@@ -585,3 +619,125 @@ async def test_the_download_link_saves_the_mp4_with_the_bookmarks_as_chapters(
     assert "Ohm's law" in titles, titles
     assert "Exercise" in titles, titles
     await page.context.close()
+
+
+async def _api_chapters(page: Page, recording_id: int) -> list[dict[str, Any]]:
+    url = page.url.split("/recordings/")[0]
+    answer = await page.request.get(f"{url}/api/recordings/{recording_id}/chapters")
+    assert answer.ok, await answer.text()
+    chapters: list[dict[str, Any]] = (await answer.json())["chapters"]
+    return chapters
+
+
+async def test_a_manager_edits_moves_and_deletes_bookmarks_after_the_class_and_a_student_cannot(
+    recorded: Recorded, browser: Browser
+) -> None:
+    first = recorded.first
+    page = await open_player(browser, recorded.url, "tess", first["id"])
+    await ready(page)
+    chapters = page.get_by_role("list", name="Chapters")
+    await expect(chapters.get_by_role("button")).to_contain_text(["Start", "Question — Warm-up", "Homework"])
+    before = await _api_chapters(page, first["id"])
+    warm_up = next(chapter for chapter in before if chapter["title"] == "Question — Warm-up")
+    homework = next(chapter for chapter in before if chapter["title"] == "Homework")
+    # No edit controls until asked for: the chapters stay one button each for the keyboard.
+    await expect(chapters.get_by_role("button", name="Edit", exact=False)).to_have_count(0)
+    toggle = page.get_by_role("button", name="Edit bookmarks")
+    await toggle.click()
+    await expect(toggle).to_have_attribute("aria-pressed", "true")
+    await expect(chapters.get_by_role("button", name="Edit bookmark", exact=False)).to_have_count(2)
+    await chapters.get_by_role("button", name="Edit bookmark “Question — Warm-up”").click()
+    form = page.get_by_role("form", name="Edit bookmark “Question — Warm-up”")
+    code = form.get_by_label("Code")
+    await expect(code).to_be_focused()
+    await expect(code).to_have_value("Q")
+    await expect(form.get_by_label("Remark")).to_have_value("Warm-up")
+    await expect(form.get_by_label("Time")).to_have_value(formatted(warm_up["start_ms"]))
+    await assert_accessible(page, context="bookmark editor open")
+
+    # Refused in words next to the field: a remark with a control character.
+    await form.get_by_label("Remark").fill("Warm-up\u0007")
+    await form.get_by_role("button", name="Save").click()
+    remark_error = form.locator(".field-error")
+    await expect(remark_error).to_have_count(1)
+    await expect(form.get_by_label("Remark")).to_have_attribute("aria-invalid", "true")
+    await expect(form.get_by_label("Remark")).to_have_accessible_description(
+        re.compile(re.escape(await remark_error.inner_text()))
+    )
+
+    # A new code and remark, and moved to where playback is now (past Homework).
+    await form.get_by_label("Code").select_option("EX")
+    await form.get_by_label("Remark").fill("Warm-up questions")
+    # The seek slider moves by whole seconds: the first whole second past Homework's start.
+    target_ms = ((homework["start_ms"] + 300) // 1000 + 1) * 1000
+    assert target_ms < first["duration_ms"], (homework, first["duration_ms"])
+    await page.get_by_label("Seek").fill(str(target_ms))
+    await _wait_near(page, target_ms)
+    moved_to = round(await current_ms(page))
+    await form.get_by_role("button", name="Move here").click()
+    await expect(form.get_by_label("Time")).to_have_value(formatted(moved_to))
+    await form.get_by_role("button", name="Save").click()
+    await expect(page.get_by_role("status").filter(has_text="saved")).to_have_text(
+        f"Bookmark “Example — Warm-up questions” saved, at {formatted(moved_to)}."
+    )
+    await expect(form).to_have_count(0)
+    # The server's chapters follow, and so do the page's list (in media order now), marks and timeline.
+    after = await _api_chapters(page, first["id"])
+    edited = next(chapter for chapter in after if chapter["bookmark_id"] == warm_up["bookmark_id"])
+    assert edited["title"] == "Example — Warm-up questions", after
+    assert edited["start_ms"] == moved_to, (edited, moved_to)
+    assert [chapter["title"] for chapter in after] == ["Start", "Homework", "Example — Warm-up questions"]
+    await expect(chapters.locator(".chapter")).to_contain_text(
+        ["Start", "Homework", "Example — Warm-up questions"]
+    )
+    await expect(chapters.locator(".chapter").nth(2)).to_contain_text(formatted(moved_to))
+    await expect(page.locator("#seek-marks .seek-mark")).to_have_count(2)
+    await expect(page.locator("#seek-marks .seek-mark").nth(1)).to_have_attribute(
+        "title", f"{formatted(moved_to)} Example — Warm-up questions"
+    )
+    timeline = page.get_by_role("list", name="Timeline")
+    await expect(timeline.get_by_role("button", name="Bookmark: Example — Warm-up questions")).to_be_visible()
+    await expect(timeline.get_by_role("button", name="Bookmark: Question — Warm-up")).to_have_count(0)
+    await expect(
+        chapters.get_by_role("button", name="Edit bookmark “Example — Warm-up questions”", exact=False)
+    ).to_be_focused()
+
+    # Delete asks first; Cancel keeps it, Delete removes it everywhere.
+    delete = chapters.get_by_role("button", name="Delete bookmark “Homework”", exact=False)
+    await delete.click()
+    dialog = page.get_by_role("dialog", name="Delete bookmark")
+    await expect(dialog).to_contain_text("Homework")
+    await dialog.get_by_role("button", name="Cancel").click()
+    await expect(delete).to_be_focused()
+    assert len(await _api_chapters(page, first["id"])) == 3
+    await delete.click()
+    await dialog.get_by_role("button", name="Delete").click()
+    await expect(dialog).to_be_hidden()
+    await expect(page.get_by_role("status").filter(has_text="deleted")).to_have_text(
+        "Bookmark “Homework” deleted."
+    )
+    await expect(chapters.locator(".chapter")).to_have_count(2)
+    await expect(chapters.get_by_text("Homework")).to_have_count(0)
+    assert [chapter["title"] for chapter in await _api_chapters(page, first["id"])] == [
+        "Start",
+        "Example — Warm-up questions",
+    ]
+    await expect(timeline.get_by_role("button", name="Bookmark: Homework")).to_have_count(0)
+    await expect(page.locator("#seek-marks .seek-mark")).to_have_count(1)
+
+    # Published, a student of the classroom watches it, with no edit controls at all.
+    published = await page.request.patch(
+        f"{recorded.url}/api/recordings/{first['id']}", data={"published": True}
+    )
+    assert published.ok, await published.text()
+    await page.context.close()
+    sam = await open_player(browser, recorded.url, "sam", first["id"])
+    await ready(sam)
+    sam_chapters = sam.get_by_role("list", name="Chapters")
+    await expect(sam_chapters.get_by_role("button")).to_contain_text(["Start", "Example — Warm-up questions"])
+    await expect(sam.get_by_role("button", name="Edit bookmarks")).to_have_count(0)
+    await expect(sam.get_by_role("button", name="Edit", exact=False)).to_have_count(0)
+    await expect(sam.get_by_role("button", name="Delete", exact=False)).to_have_count(0)
+    recording = await (await sam.request.get(f"{recorded.url}/api/recordings/{first['id']}")).json()
+    assert recording["recording"]["can_manage"] is False
+    await sam.context.close()

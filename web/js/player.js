@@ -4,9 +4,11 @@
 // its chat replayed beside it as the moments play, the original time of day of the moment on screen (the
 // timeline's clock anchors: pauses are cut out of the file), the downloads (the MP4 with its chapters, the
 // timeline as text, chapters and chat as WebVTT, also the video's tracks) and the other recordings of the
-// same classroom to switch to. The arithmetic is web/js/timeline.js's.
+// same classroom to switch to. Those who manage the recording edit and delete its bookmarks here
+// (web/js/player_bookmarks.js). The arithmetic is web/js/timeline.js's.
 import { ApiError, getRecording, listRecordings, recordingMediaUrl, request } from "/static/js/api.js";
 import { el, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
+import { BookmarkEditor } from "/static/js/player_bookmarks.js";
 import {
   SPEEDS,
   chapterAt,
@@ -21,6 +23,7 @@ import {
   sameClassroom,
   spokenMediaTime,
   timelineEntries,
+  withCurrentBookmarks,
 } from "/static/js/timeline.js";
 
 const SEEK_STEP_MS = 5000;
@@ -70,6 +73,7 @@ const state = {
   previousMs: null, // media time at the last frame, for the chapter loop
   seeking: false, // the seek slider is being dragged
   frame: null,
+  editor: null, // BookmarkEditor: the edit controls of bookmark chapters (none without can_manage)
 };
 
 // The original time of day with seconds, in the viewer's time zone (24 h, like the chat's times).
@@ -282,8 +286,13 @@ function buildSpeeds() {
   );
 }
 
+/** The chapters' buttons (with a bookmark's Edit and Delete for those who manage it) and the loop's options;
+ * called again after a bookmark changed, keeping a looped chapter looped when it is still there. */
 function buildChapters(chapters) {
+  const looped = loopedChapter();
   state.chapters = chapters;
+  state.currentChapter = -2;
+  state.marksFor = null;
   state.chapterButtons = chapters.map((chapter, index) => {
     const start = formatMediaTime(chapter.start_ms);
     const button = el(
@@ -299,13 +308,26 @@ function buildChapters(chapters) {
     });
     return button;
   });
-  page.chapters.replaceChildren(...state.chapterButtons.map((button) => el("li", {}, button)));
+  const items = state.chapterButtons.map((button, index) => {
+    const item = el("li", {}, el("div", { className: "chapter-row" }, button));
+    state.editor?.decorate(item, chapters[index], index);
+    return item;
+  });
+  page.chapters.replaceChildren(...items);
   page.chaptersEmpty.hidden = chapters.length > 0;
+  for (const option of [...page.loop.options]) {
+    if (option.value.startsWith("chapter-")) option.remove();
+  }
   page.loop.append(
     ...chapters.map((chapter, index) =>
       el("option", { value: `chapter-${index}` }, `Chapter ${index + 1}: ${chapter.title}`),
     ),
   );
+  if (looped) {
+    const again = chapters.findIndex((c) => c.start_ms === looped.start_ms && c.title === looped.title);
+    page.loop.value = again >= 0 ? `chapter-${again}` : "off";
+  }
+  state.editor?.showTools(chapters);
 }
 
 function buildChat(events) {
@@ -332,6 +354,8 @@ function buildChat(events) {
 
 /** The class's timeline in words, each entry a button to its moment; the filter shows one kind or all. */
 function buildTimeline(events) {
+  state.pickedEntry = -1;
+  state.currentEntry = -2;
   state.entries = timelineEntries(events, state.recording?.duration_ms ?? null).map((entry, index) => {
     const at = Date.parse(entry.event.at ?? "");
     const moment = Number.isNaN(at)
@@ -502,6 +526,22 @@ function keyboard(event) {
   }
 }
 
+/** After a bookmark was edited or deleted: the chapters, their marks and the timeline as the server has
+ * them now. Throws when they cannot be read (the editor says so). */
+async function reloadLists(id) {
+  const base = `/api/recordings/${encodeURIComponent(id)}`;
+  const [timeline, chapters, bookmarks] = await Promise.all([
+    request("GET", `${base}/timeline`),
+    request("GET", `${base}/chapters`),
+    request("GET", `${base}/bookmarks`),
+  ]);
+  state.clock = timeline?.clock ?? [];
+  state.editor.setBookmarks(bookmarks?.bookmarks ?? []);
+  buildChapters(chapters?.chapters ?? []);
+  buildTimeline(withCurrentBookmarks(timeline?.events ?? [], bookmarks?.bookmarks ?? []));
+  draw();
+}
+
 // ---- start --------------------------------------------------------------------------------------------
 
 async function main() {
@@ -531,15 +571,19 @@ async function main() {
   buildSpeeds();
   wireControls();
   const base = `/api/recordings/${encodeURIComponent(id)}`;
-  const [timeline, chapters, recordings] = await Promise.all([
+  const [timeline, chapters, recordings, bookmarks] = await Promise.all([
     optional("chat and original time", () => request("GET", `${base}/timeline`)),
     optional("chapters", () => request("GET", `${base}/chapters`)),
     optional("list of this classroom's recordings", listRecordings),
+    optional("bookmarks", () => request("GET", `${base}/bookmarks`)),
   ]);
   state.clock = timeline?.clock ?? [];
+  state.editor = new BookmarkEditor({ recording, currentMs: mediaMs, onChanged: () => reloadLists(id) });
+  state.editor.setBookmarks(bookmarks?.bookmarks ?? null);
   buildChapters(chapters?.chapters ?? []);
   buildChat(timeline?.events ?? []);
-  buildTimeline(timeline?.events ?? []);
+  // The bookmark events as their bookmarks are now: edited or deleted since the class, perhaps.
+  buildTimeline(withCurrentBookmarks(timeline?.events ?? [], bookmarks?.bookmarks ?? null));
   buildOthers(recordings ?? [recording]);
   buildFiles(id);
   page.player.hidden = false;

@@ -272,3 +272,24 @@ export function markPercent(mediaMs, durationMs) {
   if (!(durationMs > 0)) return 0;
   return Math.min(100, Math.max(0, (mediaMs / durationMs) * 100));
 }
+
+/**
+ * The timeline's events with its bookmarks as they are now (GET /api/recordings/{id}/bookmarks): a
+ * `bookmark` event was written when the bookmark was added, and a moderator may have changed its code,
+ * remark or time since, or deleted it. Each bookmark event takes its bookmark's code, label, remark,
+ * media time and original time; one whose bookmark is gone is left out. `bookmarks` null (not loaded):
+ * the events as they are. A new array; the input is left alone.
+ */
+export function withCurrentBookmarks(events, bookmarks) {
+  if (!Array.isArray(bookmarks)) return [...(events ?? [])];
+  const byId = new Map(bookmarks.map((bookmark) => [bookmark.id, bookmark]));
+  return (events ?? []).flatMap((event) => {
+    if (event?.type !== "bookmark" || event.bookmark_id === null || event.bookmark_id === undefined) {
+      return [event];
+    }
+    const bookmark = byId.get(event.bookmark_id);
+    if (!bookmark) return [];
+    const { code, label, remark, media_ms: mediaMs, at } = bookmark;
+    return [{ ...event, code, label, remark, media_ms: mediaMs, at: at ?? event.at }];
+  });
+}

@@ -17,6 +17,7 @@ import {
   sameClassroom,
   spokenMediaTime,
   timelineEntries,
+  withCurrentBookmarks,
 } from "../js/timeline.js";
 
 // Started at 10:00:00; paused at media 60 s for 5 minutes: media 60 s is 10:06:00.
@@ -206,4 +207,31 @@ test("a mark sits where its moment is on the seek bar", () => {
   assert.equal(markPercent(20_000, 10_000), 100);
   assert.equal(markPercent(-5, 10_000), 0);
   assert.equal(markPercent(5, 0), 0);
+});
+
+test("bookmark events follow their bookmarks as edited since, and go with a deleted one", () => {
+  const by = { id: 1, display_name: "Tess Teacher" };
+  const events = [
+    { type: "join", media_ms: 0, at: "2026-11-23T15:00:00.000Z", user_id: 5, display_name: "Sam" },
+    { type: "bookmark", media_ms: 1000, at: "2026-11-23T15:00:01.000Z", bookmark_id: 7, code: "Q", label: "Question", remark: "Warm-up", by },
+    { type: "bookmark", media_ms: 2000, at: "2026-11-23T15:00:02.000Z", bookmark_id: 8, code: null, label: null, remark: "Homework", by },
+  ];
+  const bookmarks = [
+    { id: 7, code: "EX", label: "Example", remark: "Warm-up questions", media_ms: 2500, at: "2026-11-23T15:00:02.500Z" },
+  ];
+  const merged = withCurrentBookmarks(events, bookmarks);
+  assert.equal(merged.length, 2);
+  assert.deepEqual(merged[0], events[0]);
+  assert.deepEqual(merged[1], {
+    ...events[1],
+    code: "EX",
+    label: "Example",
+    remark: "Warm-up questions",
+    media_ms: 2500,
+    at: "2026-11-23T15:00:02.500Z",
+  });
+  assert.equal(eventSentence(merged[1]), "Bookmark: Example — Warm-up questions (by Tess Teacher)");
+  assert.equal(events[1].remark, "Warm-up", "the input is left alone");
+  // Bookmarks not loaded: the events as written.
+  assert.deepEqual(withCurrentBookmarks(events, null), events);
 });
