@@ -14,7 +14,7 @@ import {
 import { handIcon } from "/static/js/hand_queue.js";
 import { el } from "/static/js/nav.js";
 
-const ROLE_NAMES = { admin: "Admin", teacher: "Teacher", student: "Student" };
+const ROLE_NAMES = { admin: "Admin", teacher: "Teacher", student: "Student", replay: "Replay" };
 const SOURCE_NAMES = { microphone: "microphone", camera: "camera", screen: "screen" };
 const MEDIA_SOURCES = Object.keys(SOURCE_NAMES);
 // What the list says for a participant whose media did not connect (`media_health`, reported by their page).
