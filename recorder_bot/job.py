@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
@@ -95,17 +95,7 @@ _COMMAND: TypeAdapter[Command] = TypeAdapter(Annotated[Command, Field(discrimina
 
 def parse_command(line: bytes | str) -> Command | None:
     """One line of the robot's stdin after its job as a command; None (logged) for anything else."""
-    if not line.strip():
-        return None
-    try:
-        return _COMMAND.validate_json(line)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
-        log.warning(
-            "the server sent a line that is no command",
-            extra={"line": repr(line[:200]), "problem": f"{first['loc']}: {first['msg']}"},
-        )
-        return None
+    return _parse_line(_COMMAND, line, "the server sent a line that is no command")
 
 
 class Joined(_Message):
@@ -156,20 +146,23 @@ class Failed(_Message):
         return cls(error=error[:MAX_ERROR_CHARS])
 
 
+M = TypeVar("M")
 Progress = Joined | FirstFragment | Receiving | Finished | Failed
 _PROGRESS: TypeAdapter[Progress] = TypeAdapter(Annotated[Progress, Field(discriminator="event")])
 
 
-def parse_progress(line: bytes | str) -> Progress | None:
-    """One line of the robot's stdout as its progress message; None (logged) for anything else."""
+def _parse_line(adapter: TypeAdapter[M], line: bytes | str, refusal: str) -> M | None:
+    """One JSON line as a message of ``adapter``; None (logged with ``refusal``) for anything else."""
     if not line.strip():
         return None
     try:
-        return _PROGRESS.validate_json(line)
+        return adapter.validate_json(line)
     except ValidationError as exc:
         first = exc.errors(include_url=False, include_context=False, include_input=False)[0]
-        log.warning(
-            "robot wrote a line that is no progress message",
-            extra={"line": repr(line[:200]), "problem": f"{first['loc']}: {first['msg']}"},
-        )
+        log.warning(refusal, extra={"line": repr(line[:200]), "problem": f"{first['loc']}: {first['msg']}"})
         return None
+
+
+def parse_progress(line: bytes | str) -> Progress | None:
+    """One line of the robot's stdout as its progress message; None (logged) for anything else."""
+    return _parse_line(_PROGRESS, line, "robot wrote a line that is no progress message")
