@@ -654,6 +654,10 @@ async def test_a_manager_edits_moves_and_deletes_bookmarks_after_the_class_and_a
     await expect(form.get_by_label("Remark")).to_have_value("Warm-up")
     await expect(form.get_by_label("Time")).to_have_value(formatted(warm_up["start_ms"]))
     await assert_accessible(page, context="bookmark editor open")
+    await page.set_viewport_size({"width": 375, "height": 812})
+    await assert_accessible(page, context="bookmark editor open on a phone")
+    await assert_reflows(page, context="bookmark editor open on a phone")
+    await page.set_viewport_size({"width": 1280, "height": 800})
 
     # Refused in words next to the field: a remark with a control character.
     await form.get_by_label("Remark").fill("Warm-up\u0007")

@@ -246,7 +246,7 @@ export class BookmarkEditor {
     clearMessage(this.dialogError);
     const name = bookmarkName(bookmark, chapter);
     this.deleting = { bookmarkId: bookmark.id, name, index, done: false };
-    this.dialogText.textContent = `Delete the bookmark “${name}” at ${formatMediaTime(bookmark.media_ms)}? Its chapter goes from the player, the timeline and the downloads.`;
+    this.dialogText.textContent = `Delete the bookmark “${name}” at ${formatMediaTime(bookmark.media_ms)}? It is no longer a chapter, here or in the downloaded video.`;
     this.confirm.disabled = false;
     this.dialog.showModal();
   }
