@@ -210,4 +210,15 @@ async def test_a_recorded_class_keeps_its_timeline_bookmarks_and_chapters_up_to_
     assert "media_ms" in (await too_far.json())["error"]["fields"]
     listed = await (await http.get(f"{rec}/bookmarks")).json()
     assert [b["label"] for b in listed["bookmarks"]] == ["Praise", None]
+    # The timeline and its text tell the bookmarks as they are now: edited, moved, or deleted.
+    moved = await http.patch(f"{rec}/bookmarks/{bookmark['id']}", json={"media_ms": 100})
+    assert moved.status == 200, await moved.text()
+    other = listed["bookmarks"][1]
+    assert (await http.delete(f"{rec}/bookmarks/{other['id']}")).status == 204
+    timeline_now = await (await http.get(f"{rec}/timeline")).json()
+    told = [e for e in timeline_now["events"] if e["type"] == "bookmark"]
+    assert [(e["bookmark_id"], e["label"], e["media_ms"]) for e in told] == [(bookmark["id"], "Praise", 100)]
+    text_now = await (await http.get(f"{rec}/timeline.txt")).text()
+    assert "Praise" in text_now
+    assert "Back to the board" not in text_now
     assert (await student_http.get(f"{rec}/timeline")).status == 404

@@ -28,7 +28,7 @@ from server.library.bookmarks import (
 from server.library.chapters import recording_chapters, recording_duration_ms
 from server.library.files import content_disposition, download_name
 from server.library.recordings import get_recording
-from server.library.timeline import clock_anchors, event_json, recording_events
+from server.library.timeline import clock_anchors, event_json, events_as_now, recording_events
 from server.library.timeline_export import chapters_vtt, chat_vtt, timeline_text
 from server.services import Services, services
 from server.signalling.namespace_core import NAMESPACE
@@ -71,7 +71,7 @@ def _file(text: str, content_type: str, name: str, suffix: str) -> web.Response:
 async def read_timeline(request: web.Request) -> web.Response:
     async with services(request).db() as db:
         _, recording, _ = await _viewed(request, db)
-        events = await recording_events(db, recording.id)
+        events = await events_as_now(db, recording)
         anchors = clock_anchors(recording, events)
         return json_response(
             {"events": [event_json(e) for e in events], "clock": [a.json() for a in anchors]}
@@ -86,7 +86,7 @@ async def read_timeline(request: web.Request) -> web.Response:
 async def read_timeline_text(request: web.Request) -> web.Response:
     async with services(request).db() as db:
         _, recording, _ = await _viewed(request, db)
-        events = await recording_events(db, recording.id)
+        events = await events_as_now(db, recording)
     return _file(timeline_text(events), "text/plain", recording.name, ".txt")
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from server.db.models import Recording, RecordingState, TimelineEvent, User
+from server.db.models import Bookmark, Recording, RecordingState, TimelineEvent, User
 from server.library.media_clock import MediaClock, as_utc
 from server.library.recordings import active_recording
 from server.rooms.presence import Presence
@@ -286,3 +286,38 @@ def original_time(anchors: Sequence[Anchor], media_ms: int) -> datetime:
         if candidate.media_ms <= media_ms:
             anchor = candidate
     return anchor.at + timedelta(milliseconds=media_ms - anchor.media_ms)
+
+
+async def events_as_now(db: AsyncSession, recording: Recording) -> list[TimelineEvent]:
+    """The recording's events with its bookmarks as they are now, in media order.
+
+    The stored ``bookmark`` events keep what was written in class; a bookmark edited after the class is
+    told with its new code, remark and moment (its time of day follows the moment), and a deleted one is
+    left out, so the timeline and its text export agree with the chapters. The events returned are not
+    part of the session: nothing of them is written back.
+    """
+    events = await recording_events(db, recording.id)
+    anchors = clock_anchors(recording, events)
+    bookmarks = {
+        b.id: b for b in await db.scalars(select(Bookmark).where(Bookmark.recording_id == recording.id))
+    }
+    told: list[TimelineEvent] = []
+    for event in events:
+        if event.type != "bookmark":
+            told.append(event)
+            continue
+        data = event_data(event)
+        bookmark = bookmarks.get(data.get("bookmark_id"))  # type: ignore[arg-type]
+        if bookmark is None:
+            continue
+        data.update(code=bookmark.code, label=bookmark.label, remark=bookmark.remark)
+        told.append(
+            TimelineEvent(
+                recording_id=recording.id,
+                type=event.type,
+                media_ms=bookmark.media_ms,
+                at=original_time(anchors, bookmark.media_ms),
+                data=json.dumps(data),
+            )
+        )
+    return sorted(told, key=lambda e: e.media_ms)
