@@ -26,19 +26,24 @@ from server.recorders.supervisor import RecorderSupervisor
 from server.recorders.tokens import RobotTokens
 from server.storage import LocalStorage
 
-# Reads its job, records at once, and writes every later stdin line to argv[1] as it comes.
+# Reads its job, records at once, and writes every later stdin line to argv[1] as it comes. It finishes
+# at the stop command; SIGTERM (which the supervisor sends right after it) only gives it a second more, so
+# a loaded machine cannot make it exit with the command still unread in its pipe.
 STAND_IN = """
 import json, signal, sys
 job = json.loads(sys.stdin.readline())
 def finish(*_):
     print(json.dumps({"event": "finished", "duration_ms": 1000, "size_bytes": 10}), flush=True)
     sys.exit(0)
-signal.signal(signal.SIGTERM, finish)
+signal.signal(signal.SIGALRM, finish)
+signal.signal(signal.SIGTERM, lambda *_: signal.setitimer(signal.ITIMER_REAL, 1.0))
 print(json.dumps({"event": "first_fragment"}), flush=True)
 with open(sys.argv[1], "a") as heard:
     for line in sys.stdin:
         heard.write(line)
         heard.flush()
+        if json.loads(line).get("command") == "stop":
+            finish()
 """
 
 
