@@ -130,6 +130,11 @@ async def test_a_recording_replays_to_everyone_pauses_resumes_and_stops(
     )
     assert wrong.status == 400
     assert "bookmark_id" in (await wrong.json())["error"]["fields"]
+    as_text = await teacher_http.post(
+        f"/api/classrooms/{cid}/replay", json={"recording_id": str(recording_id)}
+    )
+    assert as_text.status == 400
+    assert "recording_id" in (await as_text.json())["error"]["fields"]
     assert (await (await teacher_http.get(f"/api/classrooms/{cid}/replay")).json()) == {"replay": None}
 
     started = time.monotonic()
@@ -252,3 +257,11 @@ async def test_a_recording_replays_to_everyone_pauses_resumes_and_stops(
         await client.close()
         classroom.clients.remove(client)
     await wait_for(lambda: app[SERVICES].replays.get(cid) is None, 5)
+
+    # Deleting the classroom ends its replay at once, also one whose publisher is not inside yet.
+    response = await teacher_http.post(
+        f"/api/classrooms/{cid}/replay", json={"recording_id": recording_id, "loop": True}
+    )
+    assert response.status == 201, await response.text()
+    assert (await teacher_http.delete(f"/api/classrooms/{cid}")).status == 204
+    assert app[SERVICES].replays.get(cid) is None

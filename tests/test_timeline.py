@@ -208,6 +208,10 @@ async def test_a_recorded_class_keeps_its_timeline_bookmarks_and_chapters_up_to_
     too_far = await http.patch(f"{rec}/bookmarks/{bookmark['id']}", json={"media_ms": 10**9})
     assert too_far.status == 400
     assert "media_ms" in (await too_far.json())["error"]["fields"]
+    for not_a_time in (True, "100"):
+        wrong_type = await http.patch(f"{rec}/bookmarks/{bookmark['id']}", json={"media_ms": not_a_time})
+        assert wrong_type.status == 400, not_a_time
+        assert "media_ms" in (await wrong_type.json())["error"]["fields"]
     listed = await (await http.get(f"{rec}/bookmarks")).json()
     assert [b["label"] for b in listed["bookmarks"]] == ["Praise", None]
     # The timeline and its text tell the bookmarks as they are now: edited, moved, or deleted.

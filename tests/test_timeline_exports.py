@@ -60,6 +60,7 @@ def test_the_text_export_has_one_line_per_event_with_its_time_of_day_first() -> 
         event(
             "bookmark", 2000, code="Q", label="Question", remark="why?", by={"id": 1, "display_name": "Tess"}
         ),
+        event("bookmark", 2200, code=None, label=None, remark=None, by={"id": 1, "display_name": "Tess"}),
         event("recording_stopped", 2500),
     ]
     lines = timeline_text(events).splitlines()
@@ -67,6 +68,7 @@ def test_the_text_export_has_one_line_per_event_with_its_time_of_day_first() -> 
         f"{clock(0)}  00:00:00.000  Recording started by Tess; present: nobody",
         f"{clock(1500)}  00:00:01.500  Sam: two / lines",
         f"{clock(2000)}  00:00:02.000  Bookmark: Question — why? by Tess",
+        f"{clock(2200)}  00:00:02.200  Bookmark by Tess",
         f"{clock(2500)}  00:00:02.500  Recording stopped",
     ]
 

@@ -28,9 +28,10 @@ MAX_ID = (1 << 53) - 1
 
 
 class ReplayBody(Body):
-    recording_id: int = Field(gt=0, le=MAX_ID)
-    bookmark_id: int | None = Field(default=None, gt=0, le=MAX_ID)
-    loop: bool = False
+    # Strict: "1" or true is bad input here, not an id.
+    recording_id: int = Field(gt=0, le=MAX_ID, strict=True)
+    bookmark_id: int | None = Field(default=None, gt=0, le=MAX_ID, strict=True)
+    loop: bool = Field(default=False, strict=True)
 
 
 def _by(user: User) -> dict[str, Any]:

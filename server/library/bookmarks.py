@@ -33,7 +33,7 @@ class BookmarkBody(Body):
 
 
 class BookmarkPatchBody(BookmarkBody):
-    media_ms: int | None = Field(default=None, ge=0, lt=1 << 53)
+    media_ms: int | None = Field(default=None, ge=0, lt=1 << 53, strict=True)
 
 
 def check_remark(remark: str | None) -> str | None:

@@ -44,6 +44,13 @@ def _by(data: dict[str, Any]) -> str:
     return f" by {_name(data['by'])}" if isinstance(data.get("by"), dict) else ""
 
 
+def _bookmark_words(data: dict[str, Any]) -> str:
+    """ "Bookmark: Question — remark", or plain "Bookmark" for one with neither code nor remark (as its
+    chapter is called)."""
+    parts = [x for x in (data.get("label") or data.get("code"), _one_line(data.get("remark"))) if x]
+    return "Bookmark: " + " — ".join(parts) if parts else "Bookmark"
+
+
 _SENTENCES: dict[str, Callable[[dict[str, Any]], str]] = {
     "recording_started": lambda d: (
         f"Recording started{_by(d)}; present: "
@@ -62,11 +69,7 @@ _SENTENCES: dict[str, Callable[[dict[str, Any]], str]] = {
     "consent": lambda d: f"{_name(d)} {'agreed' if d.get('accepted') else 'declined'} to be recorded",
     "paused": lambda d: f"Recording paused{_by(d)}",
     "resumed": lambda d: f"Recording resumed{_by(d)}",
-    "bookmark": lambda d: (
-        "Bookmark: "
-        + " — ".join(x for x in (d.get("label") or d.get("code"), _one_line(d.get("remark"))) if x)
-        + _by(d)
-    ),
+    "bookmark": lambda d: _bookmark_words(d) + _by(d),
     "replay_started": lambda d: f"Replay of {d.get('name') or 'a recording'!s} started{_by(d)}",
     "replay_paused": lambda d: f"Replay paused{_by(d)}",
     "replay_resumed": lambda d: f"Replay resumed{_by(d)}",

@@ -107,11 +107,12 @@ class AccessUpdates(MembershipEvents):
 
     async def classroom_deleted(self, classroom_id: int) -> None:
         """Everyone inside is sent away; a recording in progress stops and is kept."""
+        # A replay goes with its classroom, also one still starting (its publisher not yet inside).
+        if self.svc.replays.get(classroom_id) is not None:
+            await self.svc.replays.stop(classroom_id)
         for participant in self.svc.presence.close(classroom_id):
             if participant.robot:
                 await self.svc.recorders.stop(-participant.user_id, StopReason.CLASSROOM_DELETED)
-            if participant.replay and self.svc.replays.get(classroom_id) is not None:
-                await self.svc.replays.stop(classroom_id)
             await self.send_away(classroom_id, participant, RemovedReason.CLASSROOM_DELETED)
         await self.notify_watchers(classroom_id, refresh=True)
 
