@@ -232,6 +232,16 @@ async def _library_while_recording(server: LiveServer, tess: ClientSession, brow
     await expect(page.get_by_role("menu")).to_have_count(0)
     await expect(button).to_be_focused()
 
+    # Paused, the row says so and its length stands still; resumed, it records again.
+    room = await classroom_id(tess)
+    assert (await tess.post(f"/api/classrooms/{room}/recording/pause")).status == 200
+    await expect(row.get_by_text("Recording paused", exact=True)).to_be_visible()
+    held = await figures(row)
+    await page.wait_for_timeout(2_500)
+    assert (await figures(row))[0] == held[0]
+    assert (await tess.post(f"/api/classrooms/{room}/recording/resume")).status == 200
+    await expect(row.get_by_text("Recording", exact=True)).to_be_visible()
+
     done = await stop_recording(tess)
     await expect(row.get_by_text("Ready", exact=True)).to_be_visible()
     final_seconds = done["duration_ms"] // 1000

@@ -16,6 +16,7 @@ import {
   formatDuration,
   formatSize,
   isActive,
+  isPaused,
   recordingLabels,
   stopReasonLabel,
 } from "/static/js/recording.js";
@@ -84,8 +85,11 @@ function stateCell(recording) {
     el("span", { className: `badge badge-flag badge-${flag.replace(/_/g, "-")}` }, FLAG_LABELS[flag] ?? flag),
   );
   if (recording.published) badges.push(el("span", { className: "badge badge-published" }, "published"));
-  const stateName = STATE_NAMES[recording.state] ?? recording.state;
-  const state = el("span", { className: `status status-${recording.state}` }, stateName);
+  // A paused recording still runs, but keeps nothing: it says so, as the classroom and dashboard do.
+  const paused = isPaused(recording);
+  const stateName = paused ? "Recording paused" : (STATE_NAMES[recording.state] ?? recording.state);
+  const stateClass = `status status-${recording.state}${paused ? " status-paused" : ""}`;
+  const state = el("span", { className: stateClass }, stateName);
   const cell = el("td", { className: "recording-state", "data-label": "State" }, state, ...badges);
   const reason = stopReasonLabel(recording);
   if (reason) {
