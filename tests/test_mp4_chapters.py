@@ -218,6 +218,14 @@ async def test_range_requests_give_the_bytes_of_the_whole_download_even_across_t
 
     past = await teacher.get(url, headers={"Range": f"bytes={size}-"})
     assert (past.status, past.headers["Content-Range"]) == (416, f"bytes */{size}")
+    # Playback (the file as it is) refuses what it cannot serve in the API's words too.
+    inline, file_size = f"/api/recordings/{recording_id}/media", original.stat().st_size
+    for asked in ("bytes=abc", "bytes=0-1,5-6", f"bytes={file_size}-"):
+        refused = await teacher.get(inline, headers={"Range": asked})
+        assert (refused.status, refused.headers["Content-Range"]) == (416, f"bytes */{file_size}"), asked
+        assert (await refused.json())["error"]["code"] == "invalid"
+    served = await teacher.get(inline, headers={"Range": "bytes=-100"})
+    assert (served.status, len(await served.read())) == (206, 100)
     resumed = await teacher.get(url, headers={"Range": "bytes=10-19", "If-Range": etag})
     assert (resumed.status, await resumed.read()) == (206, whole[10:20])
     # The chapters changed since: a resumed download starts again rather than mix two versions.

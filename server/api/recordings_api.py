@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from pathlib import Path
 
 from aiohttp import web
 from pydantic import Field
@@ -248,7 +249,29 @@ async def recording_media(request: web.Request) -> web.StreamResponse:
             log.warning("recording %s downloads without chapters: %s", recording.id, exc)
         else:
             return await serve(request, virtual, headers)
+    refused = _unsatisfiable(request, path)
+    if refused is not None:
+        return refused
     return web.FileResponse(path, headers=headers)
+
+
+def _unsatisfiable(request: web.Request, path: Path) -> web.Response | None:
+    """The API's JSON 416 for a Range that aiohttp's FileResponse would refuse with an empty body (one it
+    cannot parse, several ranges, or one starting past the end); None when the range can be served."""
+    size = path.stat().st_size
+    try:
+        asked = request.http_range
+    except ValueError:
+        message = "the Range header must be one range of bytes, e.g. bytes=0-1023"
+    else:
+        if asked.start is None or asked.start < size:
+            return None
+        message = f"the range asked for starts past the end of the file ({size} bytes)"
+    return web.json_response(
+        {"error": {"code": "invalid", "message": message}},
+        status=416,
+        headers={"Content-Range": f"bytes */{size}", "Accept-Ranges": "bytes"},
+    )
 
 
 @api.route(
