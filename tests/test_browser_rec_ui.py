@@ -189,6 +189,8 @@ async def test_codes_by_key_and_button_a_remark_pause_for_everyone_and_the_name_
     for page in (tess, sam, theo):
         await expect(indicator(page)).to_have_text("Recording paused")
     await expect(tess.get_by_role("button", name="Resume recording")).to_be_enabled()
+    # The button pressed stays focused while it is pending, and reads "Resume" once paused.
+    await expect(tess.get_by_role("button", name="Resume recording")).to_be_focused()
     await expect(tess.get_by_role("button", name="Bookmark", exact=True)).to_be_disabled()
     frozen = await rec_elapsed(tess)
     await tess.keyboard.press("q")
@@ -200,6 +202,7 @@ async def test_codes_by_key_and_button_a_remark_pause_for_everyone_and_the_name_
     for page in (tess, sam, theo):
         await expect(indicator(page)).to_have_text("Recording")
     await expect(tess.get_by_role("button", name="Pause recording")).to_be_enabled()
+    await expect(tess.get_by_role("button", name="Pause recording")).to_be_focused()
     await asyncio.sleep(2.2)
     assert await rec_elapsed(tess) >= frozen + 1
 
@@ -244,6 +247,11 @@ async def test_codes_editor_saves_a_list_and_marks_a_duplicate_code(
     await first.get_by_role("textbox", name="List name").fill("Lesson events")
     await first.get_by_role("textbox", name="Code 1").fill("q")
     await first.get_by_role("textbox", name="Label 1").fill("Question")
+    # On a phone the label takes the row's whole width, on its own line under code, key and Remove.
+    share = await first.get_by_role("textbox", name="Label 1").evaluate(
+        "(input) => input.offsetWidth / input.closest('.code-row').offsetWidth"
+    )
+    assert share > 0.95, share
     await first.get_by_role("textbox", name="Key 1").fill("q")
     await first.get_by_role("button", name="Add a code").click()
     await expect(first.get_by_role("textbox", name="Code 2")).to_be_focused()

@@ -1,7 +1,8 @@
 """Replay into a live class, in Chromium: a class recorded by the robot is played into the classroom from the
 moderator's page; the teacher's and the student's pages both decode the replay's frames on its tile, which
 takes the stage, say "Replay of … is playing" and lock their layout to it; Pause on the page stops the frames,
-Resume brings them back, and the stop route takes the tile off both pages and unlocks them."""
+Resume brings them back, and Stop replay takes the tile off both pages and unlocks them. The focus stays on
+the panel's controls through Play, Pause, Resume and Stop, and the recording select's text reads in full."""
 
 from __future__ import annotations
 
@@ -47,6 +48,29 @@ def _namespace() -> None:
 
 server = admin_server_fixture(ADMIN_PASSWORD)
 browser = browser_fixture(PAGE_ERRORS, "The browser; at the end, no page may have thrown or logged an error.")
+
+
+# The widest option's text of a select, and the room its box gives text (its padding and arrow aside), in
+# CSS pixels; and how far it reaches past its panel.
+SELECT_TEXT = """
+(select) => {
+  const style = getComputedStyle(select);
+  const context = document.createElement("canvas").getContext("2d");
+  context.font = `${style.fontStyle} ${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+  const widest = Math.max(...[...select.options].map((option) => context.measureText(option.text).width));
+  const room = select.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const panel = select.closest("section").getBoundingClientRect();
+  return { widest, room, past: select.getBoundingClientRect().right - panel.right };
+}
+"""
+# The arrow of Chromium's menulist takes this much of the select's room beside its text.
+ARROW = 16
+
+
+async def assert_select_reads_in_full(page: Page) -> None:
+    fit = await page.locator("#replay-recording").evaluate(SELECT_TEXT)
+    assert fit["widest"] <= fit["room"] - ARROW, fit
+    assert fit["past"] <= 0.5, fit
 
 
 async def logged_in(url: str, username: str) -> ClientSession:
@@ -116,8 +140,11 @@ async def test_a_replay_plays_on_every_page_locks_the_layout_pauses_and_stops(
         await expect(panel).to_be_visible()
         await expect(sam.get_by_role("region", name="Replay a recording")).to_be_hidden()
         await expect(panel.get_by_label("Recording")).to_have_value(str(recording["id"]))
+        await assert_select_reads_in_full(tess)
         await panel.get_by_label("Loop").check()
         await panel.get_by_role("button", name="Play into the class").click()
+        # Play's form gives way to Pause replay, which takes the focus.
+        await expect(panel.get_by_role("button", name="Pause replay")).to_be_focused(timeout=20_000)
 
         for page in (tess, sam):
             await expect(page.locator("#replay-banner")).to_contain_text(
@@ -134,9 +161,11 @@ async def test_a_replay_plays_on_every_page_locks_the_layout_pauses_and_stops(
 
         await panel.get_by_role("button", name="Pause replay").click()
         await expect(sam.locator("#replay-banner")).to_contain_text("is paused")
+        await expect(panel.get_by_role("button", name="Resume replay")).to_be_focused()
         await frames_hold(sam, caption)
         await panel.get_by_role("button", name="Resume replay").click()
         await expect(sam.locator("#replay-banner")).to_contain_text("is playing")
+        await expect(panel.get_by_role("button", name="Pause replay")).to_be_focused()
         await frames_rise(sam, caption)
 
         await assert_accessible(tess, context="a replay playing, its panel open")
@@ -149,12 +178,32 @@ async def test_a_replay_plays_on_every_page_locks_the_layout_pauses_and_stops(
         await expect(sam.locator("#layout-button")).to_be_disabled()
         await frames_rise(sam, caption)
 
-        stopped = await http.post(f"{url}/api/classrooms/{cid}/replay/stop")
-        assert stopped.status == 200, await stopped.text()
+        await panel.get_by_role("button", name="Stop replay").click()
+        # Stop's buttons give way to the form again: its Play button takes the focus.
+        await expect(panel.get_by_role("button", name="Play into the class")).to_be_focused()
         for page in (tess, sam):
             await expect(page.locator("#media figure", has_text=caption)).to_have_count(0)
             await expect(page.locator("#replay-banner")).to_be_hidden()
             await expect(page.locator("#layout-button")).to_be_enabled()
         await expect(panel.get_by_role("button", name="Play into the class")).to_be_visible()
+        assert (await http.get(f"{url}/api/classrooms/{cid}/replay")).status == 200
+
     finally:
         await http.close()
+
+
+async def test_the_replay_panel_of_a_classroom_without_recordings_says_so_in_full(
+    server: LiveServer, browser: Any
+) -> None:
+    classroom = await set_up_classroom(server.url, {})
+    tess = await enter(browser, classroom, "tess")
+    panel = tess.get_by_role("region", name="Replay a recording")
+    await expect(panel.get_by_text("No recordings of this classroom yet.")).to_be_visible()
+    none = panel.locator("#replay-none")
+    assert await none.evaluate("(p) => p.scrollWidth <= p.clientWidth")
+    await expect(panel.get_by_label("Recording")).to_have_accessible_description(
+        "No recordings of this classroom yet."
+    )
+    await expect(panel.get_by_label("Recording")).to_be_disabled()
+    await expect(panel.get_by_role("button", name="Play into the class")).to_be_disabled()
+    await assert_select_reads_in_full(tess)

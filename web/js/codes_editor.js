@@ -168,7 +168,7 @@ function codeRow(code, listIndex, codeIndex) {
     "div",
     { className: "code-row" },
     cell("code", { "aria-label": `Code ${number}`, maxLength: 40, autocomplete: "off", spellcheck: false }),
-    cell("label", { "aria-label": `Label ${number}`, maxLength: 120 }),
+    cell("label", { "aria-label": `Label ${number}`, maxLength: 120, placeholder: "Label" }),
     cell("key", { "aria-label": `Key ${number}`, maxLength: 1, autocomplete: "off", className: "code-key-input" }),
     el(
       "button",

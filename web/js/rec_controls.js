@@ -352,7 +352,11 @@ export class RecControls {
     const icon = button.querySelector(".icon");
     icon.classList.toggle("icon-rec-pause", !this.recording.paused);
     icon.classList.toggle("icon-rec-resume", Boolean(this.recording.paused));
-    button.disabled = !this.online || control.action === null;
+    // Offline it is disabled; while a pause or resume is pending it stays focusable (aria-disabled, clicks
+    // ignored), so the focus of who pressed it is not dropped, and it reads "Resume" or "Pause" once settled.
+    button.disabled = !this.online;
+    if (control.action === null) button.setAttribute("aria-disabled", "true");
+    else button.removeAttribute("aria-disabled");
     button.dataset.action = control.action ?? "";
   }
 

@@ -3,6 +3,15 @@
 // recording of this classroom (or one chapter of it), loop it, and pause, resume or stop it. The page locks
 // its layout to the replay's tile from `onChange` (web/js/classroom.js, web/js/stage.js).
 import { request } from "/static/js/api.js";
+import { recordingLabels } from "/static/js/recording.js";
+
+// The same dates, with seconds, as the Recorded Classes page (web/js/recordings.js) and the player.
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
+function formatDate(iso) {
+  const date = new Date(iso);
+  return Number.isNaN(date.getTime()) ? String(iso) : dateFormat.format(date);
+}
 
 const WHOLE = "";
 
@@ -68,7 +77,9 @@ export class ReplayControls {
   /** `replay_state` from the server (also the GET at join). */
   replayState({ replay }) {
     this.current = replay ?? null;
-    const { banner, form, pause, stop } = this.el;
+    const { banner, form, pause, stop, start, recording, section } = this.el;
+    // Focus inside the panel stays there: on the control that replaces one now hidden.
+    const focused = section.contains(document.activeElement) ? document.activeElement : null;
     banner.textContent = replaySentence(this.current);
     banner.hidden = !this.current;
     form.hidden = Boolean(this.current);
@@ -76,6 +87,11 @@ export class ReplayControls {
     if (this.current) {
       pause.textContent = this.current.state === "paused" ? "Resume replay" : "Pause replay";
       pause.disabled = stop.disabled = false;
+    }
+    if (focused && focused.closest("[hidden]")) {
+      if (this.current) pause.focus();
+      else if (!start.disabled) start.focus();
+      else recording.focus();
     }
     this.onChange(this.current);
   }
@@ -94,12 +110,15 @@ export class ReplayControls {
     } catch {
       this._recordings = [];
     }
-    recording.replaceChildren(
-      ...this._recordings.map((r) => new Option(`${r.name} (${new Date(r.started_at).toLocaleString()})`, String(r.id))),
-    );
+    // Each by its name; with its start date and time when others share that name (as Recorded Classes).
+    const labels = recordingLabels(this._recordings, formatDate);
+    recording.replaceChildren(...this._recordings.map((r) => new Option(labels.get(r.id), String(r.id))));
     const none = this._recordings.length === 0;
     recording.disabled = this.el.start.disabled = none;
-    if (none) recording.append(new Option("No recordings of this classroom yet", ""));
+    // The select is as narrow as the panel: the sentence saying there are none is a paragraph that wraps.
+    const noneText = this.el.section.querySelector("#replay-none");
+    if (noneText) noneText.hidden = !none;
+    if (none) recording.append(new Option("None yet", ""));
     else if (this._recordings.some((r) => String(r.id) === chosen)) recording.value = chosen;
     this._loadChapters();
   }
@@ -132,8 +151,10 @@ export class ReplayControls {
   }
 
   async _call(button, method, path, body) {
+    // Pending, the button stays focusable (aria-disabled) and a second press is ignored.
+    if (button.getAttribute("aria-disabled") === "true") return;
     this.el.error.textContent = "";
-    button.disabled = true;
+    button.setAttribute("aria-disabled", "true");
     try {
       const { replay } = await request(method, path, body);
       if (path.endsWith("/stop")) this.replayState({ replay: null });
@@ -141,7 +162,7 @@ export class ReplayControls {
     } catch (err) {
       this.el.error.textContent = err.message || "That did not work. Please try again.";
     } finally {
-      button.disabled = false;
+      button.removeAttribute("aria-disabled");
     }
   }
 }
