@@ -9,6 +9,7 @@
 import { ApiError, getRecording, listRecordings, recordingMediaUrl, request } from "/static/js/api.js";
 import { el, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 import { BookmarkEditor } from "/static/js/player_bookmarks.js";
+import { formatDateTime } from "/static/js/recording.js";
 import {
   SPEEDS,
   chapterAt,
@@ -83,13 +84,6 @@ const timeOfDay = new Intl.DateTimeFormat(undefined, {
   second: "2-digit",
   hourCycle: "h23",
 });
-// When a recording started: told apart from another of the same name by its date and time.
-const dateAndTime = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
-
-function formatDate(iso) {
-  const date = new Date(iso ?? "");
-  return Number.isNaN(date.getTime()) ? "" : dateAndTime.format(date);
-}
 
 function recordingIdOfPage() {
   const match = location.pathname.match(/^\/recordings\/(\d+)\/?$/);
@@ -268,7 +262,7 @@ function startTicking() {
 
 function showRecording(recording) {
   state.recording = recording;
-  const when = formatDate(recording.started_at);
+  const when = formatDateTime(recording.started_at);
   page.title.textContent = recording.name;
   page.video.setAttribute("aria-label", `${recording.name}${when ? `, ${when}` : ""}`);
   document.title = `Aula — ${recording.name}${when ? ` (${when})` : ""}`;
@@ -426,7 +420,7 @@ function showSubtitles() {
 function buildOthers(recordings) {
   const listed = sameClassroom(recordings, state.recording);
   const items = listed.map((recording) => {
-    const when = formatDate(recording.started_at);
+    const when = formatDateTime(recording.started_at);
     const text = when ? `${recording.name} — ${when}` : recording.name;
     if (recording.id === state.recording.id) {
       return el("li", {}, el("span", { className: "current-recording", "aria-current": "page" }, `${text} (playing)`));

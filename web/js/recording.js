@@ -90,6 +90,15 @@ export function codeForKey(codes, key) {
   return folded.length === 1 ? folded[0] : null;
 }
 
+// When a recording started, to the second: every list tells recordings of the same name apart by it.
+const DATE_AND_TIME = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
+
+/** A moment as "Dec 2, 2026, 4:17:45 AM" (the browser's locale); "" for a missing or unreadable one. */
+export function formatDateTime(iso) {
+  const date = new Date(iso ?? "");
+  return Number.isNaN(date.getTime()) ? "" : DATE_AND_TIME.format(date);
+}
+
 /** "h:mm:ss", e.g. 8 s → "0:00:08", 1 h 2 min 3 s → "1:02:03"; "" for a missing value. */
 export function formatDuration(ms) {
   if (ms === null || ms === undefined || ms === "" || !Number.isFinite(Number(ms))) return "";

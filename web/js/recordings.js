@@ -13,6 +13,7 @@ import {
 import { clearMessage, el, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 import {
   FLAG_LABELS,
+  formatDateTime,
   formatDuration,
   formatSize,
   isActive,
@@ -42,8 +43,6 @@ const page = {
   deleteCancel: document.getElementById("delete-cancel"),
 };
 
-// Dates with seconds: two recordings with the same name are told apart by when they started.
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 
 const library = {
   rows: new Map(), // recording id -> {key, row, recording, label}
@@ -54,14 +53,10 @@ const library = {
   refreshError: null,
 };
 
-function formatDate(iso) {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? iso : dateFormat.format(date);
-}
 
 function dateCell(iso) {
   if (!iso) return el("td");
-  return el("td", { "data-label": "Date" }, el("time", { dateTime: iso }, formatDate(iso)));
+  return el("td", { "data-label": "Date" }, el("time", { dateTime: iso }, formatDateTime(iso)));
 }
 
 function thumbnailCell(recording, label) {
@@ -288,7 +283,7 @@ function focusActions(id) {
  * renamed, a thumbnail already loaded).
  */
 function render(recordings) {
-  const labels = recordingLabels(recordings, formatDate);
+  const labels = recordingLabels(recordings, formatDateTime);
   const body = page.table.tBodies[0];
   const seen = new Set();
   let previous = null;

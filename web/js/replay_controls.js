@@ -3,15 +3,8 @@
 // recording of this classroom (or one chapter of it), loop it, and pause, resume or stop it. The page locks
 // its layout to the replay's tile from `onChange` (web/js/classroom.js, web/js/stage.js).
 import { request } from "/static/js/api.js";
-import { recordingLabels } from "/static/js/recording.js";
+import { formatDateTime, recordingLabels } from "/static/js/recording.js";
 
-// The same dates, with seconds, as the Recorded Classes page (web/js/recordings.js) and the player.
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
-
-function formatDate(iso) {
-  const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? String(iso) : dateFormat.format(date);
-}
 
 const WHOLE = "";
 
@@ -111,7 +104,7 @@ export class ReplayControls {
       this._recordings = [];
     }
     // Each by its name; with its start date and time when others share that name (as Recorded Classes).
-    const labels = recordingLabels(this._recordings, formatDate);
+    const labels = recordingLabels(this._recordings, formatDateTime);
     recording.replaceChildren(...this._recordings.map((r) => new Option(labels.get(r.id), String(r.id))));
     const none = this._recordings.length === 0;
     recording.disabled = this.el.start.disabled = none;
