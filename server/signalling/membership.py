@@ -278,6 +278,12 @@ class MembershipEvents(NamespaceCore):
             moderator=False,
             robot=True,
         )
+        return await self._seat_seatless(classroom_id, seat_limit, classroom_name, participant)
+
+    async def _seat_seatless(
+        self, classroom_id: int, seat_limit: int, classroom_name: str, participant: Participant
+    ) -> RobotJoinAck:
+        """Seat the robot or a replay (neither takes a seat) and tell it who is inside."""
         await self.seat(classroom_id, seat_limit, participant)
         present = self.svc.presence.room(classroom_id)
         return RobotJoinAck(
@@ -305,13 +311,7 @@ class MembershipEvents(NamespaceCore):
             replay=True,
         )
         participant.may_publish = list(may_publish(participant, ()))
-        await self.seat(classroom_id, seat_limit, participant)
-        present = self.svc.presence.room(classroom_id)
-        return RobotJoinAck(
-            self=participant_model(participant),
-            classroom={"id": classroom_id, "name": classroom_name},
-            participants=[participant_model(p) for p in present.participants.values()] if present else [],
-        )
+        return await self._seat_seatless(classroom_id, seat_limit, classroom_name, participant)
 
     @event(
         Empty, Ok, who=Who.JOINED, errors=("not_joined",), rate=Rate.BROADCAST, summary="leave the classroom"
