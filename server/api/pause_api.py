@@ -9,13 +9,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.api.registry import api, json_response, match_int
-from server.auth.permissions import require_can_see, require_can_stop
-from server.auth.sessions import require_user
-from server.classrooms import get_classroom
+from server.api.recordings_api import recording_to_stop
+from server.api.registry import api, json_response
 from server.db.models import User
-from server.errors import NotFound
-from server.library.recordings import active_recording, described, get_recording
+from server.library.recordings import described, get_recording
 from server.services import Services, services
 
 _ERRORS = {
@@ -23,18 +20,6 @@ _ERRORS = {
     403: "Not the starter or an admin",
     404: "No such classroom, not visible to you, or not being recorded",
 }
-
-
-async def _recording_to_change(request: web.Request, svc: Services) -> tuple[User, int]:
-    async with svc.db() as db:
-        user = await require_user(request, db)
-        classroom = await get_classroom(db, match_int(request, "id"))
-        require_can_see(user, classroom)
-        recording = await active_recording(db, classroom.id)
-        if recording is None:
-            raise NotFound("this classroom is not being recorded")
-        require_can_stop(user, recording, classroom)
-        return user, recording.id
 
 
 async def _answer(svc: Services, user: User, recording_id: int) -> web.Response:
@@ -52,7 +37,7 @@ async def _answer(svc: Services, user: User, recording_id: int) -> web.Response:
 )  # fmt: skip
 async def pause_recording(request: web.Request) -> web.Response:
     svc = services(request)
-    user, recording_id = await _recording_to_change(request, svc)
+    user, recording_id = await recording_to_stop(request, svc)
     await svc.recorders.pause(recording_id, user, svc.timeline)
     return await _answer(svc, user, recording_id)
 
@@ -65,6 +50,6 @@ async def pause_recording(request: web.Request) -> web.Response:
 )  # fmt: skip
 async def resume_recording(request: web.Request) -> web.Response:
     svc = services(request)
-    user, recording_id = await _recording_to_change(request, svc)
+    user, recording_id = await recording_to_stop(request, svc)
     await svc.recorders.resume(recording_id, user, svc.timeline)
     return await _answer(svc, user, recording_id)

@@ -105,13 +105,9 @@ async def _check_space(svc: Services) -> None:
         raise StorageFull(f"not enough free space to record: {free_mib} MiB free, {floor_mib} MiB needed")
 
 
-@api.route(
-    "POST", "/api/classrooms/{id}/recording/stop", summary="Stop the recording; the file is ready at once",
-    access="the moderator who started it while still a moderator, admins", tag="recordings",
-    responses={200: "Stopped", 403: "Not the starter or an admin", **_REC_ERRORS},
-)  # fmt: skip
-async def stop_recording(request: web.Request) -> web.Response:
-    svc = services(request)
+async def recording_to_stop(request: web.Request, svc: Services) -> tuple[User, int]:
+    """The user and the classroom's running recording, once they may stop it (and so pause or resume it):
+    404 when nothing records there, 403 for anyone but its starter (still a moderator) or an admin."""
     async with svc.db() as db:
         user = await require_user(request, db)
         classroom = await get_classroom(db, match_int(request, "id"))
@@ -120,7 +116,17 @@ async def stop_recording(request: web.Request) -> web.Response:
         if recording is None:
             raise NotFound("this classroom is not being recorded")
         require_can_stop(user, recording, classroom)
-        recording_id = recording.id
+        return user, recording.id
+
+
+@api.route(
+    "POST", "/api/classrooms/{id}/recording/stop", summary="Stop the recording; the file is ready at once",
+    access="the moderator who started it while still a moderator, admins", tag="recordings",
+    responses={200: "Stopped", 403: "Not the starter or an admin", **_REC_ERRORS},
+)  # fmt: skip
+async def stop_recording(request: web.Request) -> web.Response:
+    svc = services(request)
+    user, recording_id = await recording_to_stop(request, svc)
     await svc.recorders.stop(recording_id, StopReason.STOPPED)
     await svc.recorders.wait(recording_id)
     async with svc.db() as db:
