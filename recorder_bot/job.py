@@ -6,7 +6,8 @@ two ends cannot disagree about a field. Every message is one JSON object on one 
 * stdin, server → robot: one :class:`RobotJob`, then commands (:class:`Pause`, :class:`Resume`,
   :class:`Stop`) as the recording goes; SIGTERM asks the robot to finish its file.
 * stdout, robot → server: :class:`Joined` (in the classroom), :class:`FirstFragment` (the file has its
-  first fragment: it plays from now on), then :class:`Finished` (the file is complete) or :class:`Failed`;
+  first fragment: it plays from now on), :class:`TrackStarted` for each participant's track file (tracks
+  and both modes), then :class:`Finished` (the file is complete) or :class:`Failed`;
   and from the start, about every second, :class:`Receiving` (whose media reaches the recording).
   Anything else on stdout is logged by :func:`parse_progress` and ignored.
 """
@@ -37,6 +38,18 @@ class _Message(BaseModel):
         return self.model_dump_json() + "\n"
 
 
+RecordingModeName = Literal["composite", "tracks", "both"]
+SourceName = Literal["microphone", "camera", "screen"]
+
+
+class JobClassroom(_Message):
+    """One more classroom a composite session's robot joins, with its own token (which names it)."""
+
+    classroom_id: Positive
+    classroom_name: str
+    token: str
+
+
 class RobotJob(_Message):
     """What the server asks of one robot run."""
 
@@ -61,6 +74,16 @@ class RobotJob(_Message):
     """Media time 0 of the file, in seconds since the epoch: the recording's ``started_at``, so the server
     places timeline events on the file's clock (``server.library.media_clock``). None: when the robot
     starts."""
+    mode: RecordingModeName = "composite"
+    """``composite``: the mixed file ``file_name``; ``tracks``: only each participant's own tracks, nothing
+    decoded (``file_name`` is then not written); ``both``: the two."""
+    tracks_prefix: str | None = None
+    """The tracks' file names start with this (made by the server, like ``file_name``): each is
+    ``f"{tracks_prefix}-{user_id}-{source}.webm"`` (``.mp4`` for H.264) inside ``storage_root``, a replay's
+    negative id written ``r<id>``. Required unless ``mode`` is ``composite``."""
+    more_classrooms: tuple[JobClassroom, ...] = ()
+    """A composite session: the other classrooms the robot joins and records into the same file, each a
+    region of the picture labelled with its name (``classroom_id`` is the first)."""
 
 
 class Pause(_Message):
@@ -122,6 +145,30 @@ RECEIVING_INTERVAL = 1.0
 RECEIVING_WINDOW = 2.0
 
 
+class TrackStarted(_Message):
+    """A track file has its first media (``tracks``/``both`` modes): from now on it plays."""
+
+    event: Literal["track_started"] = "track_started"
+    file_name: str
+    "Inside ``storage_root``, as made from ``tracks_prefix``."
+    user_id: ParticipantId
+    display_name: Annotated[str, Field(max_length=80)]
+    source: SourceName
+    kind: Literal["audio", "video"]
+    codec: Literal["opus", "vp8", "h264"]
+    offset_ms: Count
+    "Where the track's first media sits on the recording's timeline (the composite's media time)."
+
+
+class TrackFinished(_Message):
+    """One track file as the robot closed it."""
+
+    file_name: str
+    duration_ms: Count
+    "From the track's first media to its last (gaps while its participant was away included)."
+    size_bytes: Count
+
+
 class Finished(_Message):
     """The file is complete (the robot's interpreter may take a moment more to exit)."""
 
@@ -133,6 +180,8 @@ class Finished(_Message):
     "Frames dropped because the encoder's queue was full."
     late_frames: Count = 0
     "Frames that arrived after their moment had been mixed."
+    tracks: tuple[TrackFinished, ...] = ()
+    "Every track file written (``tracks``/``both`` modes), complete."
 
 
 class Failed(_Message):
@@ -147,7 +196,7 @@ class Failed(_Message):
 
 
 M = TypeVar("M")
-Progress = Joined | FirstFragment | Receiving | Finished | Failed
+Progress = Joined | FirstFragment | Receiving | TrackStarted | Finished | Failed
 _PROGRESS: TypeAdapter[Progress] = TypeAdapter(Annotated[Progress, Field(discriminator="event")])
 
 

@@ -16,6 +16,7 @@ from typing import Any, get_type_hints
 from urllib.parse import urlsplit
 
 from server.auth.addresses import parse_network
+from server.db.models import ALL_RECORDING_MODES
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -96,6 +97,7 @@ class RecordingSection:
     max_recording_hours: int = 8
     warm_robots: int = 1
     label_font: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    recording_modes: tuple[str, ...] = ALL_RECORDING_MODES
 
 
 @dataclass(frozen=True)
@@ -257,6 +259,12 @@ def load_config(
         raise ConfigError("turn_servers needs turn_secret (coturn use-auth-secret)")
     if config.recording.consent not in {"notice", "ask"}:
         raise ConfigError("consent must be 'notice' or 'ask'")
+    unknown_modes = set(config.recording.recording_modes) - set(ALL_RECORDING_MODES)
+    if unknown_modes:
+        raise ConfigError(
+            f"recording_modes: unknown {', '.join(sorted(unknown_modes))}"
+            f" (known: {', '.join(ALL_RECORDING_MODES)})"
+        )
     if config.recording.video_width % 2 or config.recording.video_height % 2:
         raise ConfigError("video_width and video_height must be even")
     for entry in config.auth.trusted_proxies:

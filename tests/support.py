@@ -11,6 +11,7 @@ from aiohttp import ClientSession, CookieJar, web
 from aiohttp.test_utils import TestServer
 from yarl import URL
 
+from server.db.models import RecordingClassroom
 from server.services import SERVICES
 from server.users import create_user
 
@@ -69,3 +70,18 @@ class Participant:
 
     async def close(self) -> None:
         await self.sio.disconnect()
+
+
+def held(classroom_id: int | None, name: str, state: str) -> list[RecordingClassroom]:
+    """The ``covers`` of a recording made by hand in a test: an active one holds its classroom, as
+    ``server.library.recordings.new_recording`` leaves it."""
+    if classroom_id is None:
+        return []
+    active = state in ("starting", "recording", "finishing")
+    return [
+        RecordingClassroom(
+            classroom_id=classroom_id,
+            classroom_name=name,
+            active_classroom_id=classroom_id if active else None,
+        )
+    ]

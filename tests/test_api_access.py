@@ -15,7 +15,7 @@ from aiohttp.test_utils import TestServer
 from server.api.registry import api
 from server.errors import AppError
 from server.services import SERVICES
-from tests.support import PASSWORD, add_user, logged_in
+from tests.support import PASSWORD, add_user, held, logged_in
 
 CALLERS = ("anonymous", "student", "outsider_student", "owner_teacher", "other_teacher", "admin")
 USERNAMES = {
@@ -58,6 +58,7 @@ async def fresh_recording(app: web.Application, state: str = "ready") -> tuple[i
             state=state,
             started_by_id=(await db.get(Classroom, classroom_id)).owner_id,  # type: ignore[union-attr]
             file_name=f"table-{number}.mp4",
+            covers=held(classroom_id, "Room", state),
         )
         db.add(recording)
         await db.commit()

@@ -58,8 +58,18 @@ async def test_teacher_reaches_two_students_byte_for_byte_without_decoding(
     assert media is not None
     streams = media.router.streams(str(teacher_id))
     payload_types = {s.kind: s.codec.payloadType for s in streams}
+    minimums = {"video": 50, "audio": 100}
+    # The captures start after the counters did: wait until they hold enough of their own.
+    await wait_for(
+        lambda: all(
+            len(capture.get(payload_types[kind] or 0, [])) > minimum
+            for capture in received
+            for kind, minimum in minimums.items()
+        ),
+        within=20,
+    )
     for capture in received:
-        for kind, minimum in (("video", 50), ("audio", 100)):
+        for kind, minimum in minimums.items():
             forwarded = capture[payload_types[kind] or 0]
             assert len(forwarded) > minimum
             assert set(forwarded) <= set(sent[payload_types[kind] or 0])

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from server.db.engine import make_engine, make_session_factory, migrate
 from server.db.models import Classroom, Recording, RecordingState, User
 from server.recorders.tokens import RobotGrant, RobotTokens, new_grant, robot_allowed
+from tests.support import held
 
 KEY = b"k" * 32
 
@@ -45,6 +46,7 @@ async def started(db: async_sessionmaker[AsyncSession], classroom_id: int) -> Ro
             name="x 1",
             state=RecordingState.STARTING,
             file_name=f"x-{classroom_id}.mp4",
+            covers=held(classroom_id, "x", "starting"),
         )
         session.add(recording)
         await session.flush()

@@ -11,6 +11,7 @@ from aiohttp import ClientSession, web
 from server.db.models import Recording
 from server.services import SERVICES
 from tests.conftest import ClientFactory
+from tests.support import held
 
 
 async def make_classroom(teacher: ClientSession, **fields: Any) -> dict[str, Any]:
@@ -33,6 +34,7 @@ async def add_recording(
             started_by_id=started_by,
             published=published,
             stop_reason=None if state in ("starting", "recording", "finishing") else "stopped",
+            covers=held(classroom_id, "Physics", state),
         )
         db.add(recording)
         await db.commit()
@@ -193,6 +195,8 @@ async def test_rights_travel_with_me_users_classrooms_and_recordings(
         "started_by": {"id": users["teacher2"], "username": "teacher2", "display_name": "Theo Teacher"},
         "started_at": status["started_at"],
         "paused": False,
+        "mode": "composite",
+        "session": None,
     }
     both = (await (await s["teacher"].get("/api/classrooms")).json())["classrooms"]
     assert [(c["name"], c["recording"] and c["recording"]["id"]) for c in both] == [

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from server.db.models import Classroom, Recording, TimelineEvent, User
 from server.services import SERVICES
+from tests.support import held
 
 
 async def recording_in(app: web.Application, users: dict[str, int]) -> tuple[int, int]:
@@ -28,6 +29,7 @@ async def recording_in(app: web.Application, users: dict[str, int]) -> tuple[int
             started_by_id=teacher.id,
             started_at=datetime.now(UTC) - timedelta(seconds=1),
             file_name="art-1.mp4",
+            covers=held(classroom.id, "Art", "recording"),
         )
         db.add(recording)
         await db.commit()

@@ -51,6 +51,26 @@ class RecordingState(enum.StrEnum):
 ACTIVE_STATES_SQL = "state IN ('starting', 'recording', 'finishing')"
 
 
+class RecordingMode(enum.StrEnum):
+    """What a recording writes: the mixed file, each participant's own tracks, or both."""
+
+    COMPOSITE = "composite"  # one mixed audio+video file (the default)
+    TRACKS = "tracks"  # one file per participant and source, the forwarded media as it came (no re-encoding)
+    BOTH = "both"  # the mixed file and the tracks, from one robot
+
+
+class SessionMode(enum.StrEnum):
+    """How one recording session over several classrooms is written."""
+
+    COMPOSITE = "composite"  # one file, each classroom a region of the picture, the audio of all
+    SEPARATE = "separate"  # one recording per classroom, with the same name and number
+
+
+ALL_RECORDING_MODES = ("composite", "tracks", "both", "multi_composite", "multi_separate")
+"""What ``recording_modes`` (config, then the admin's setting) may allow: the three modes of one
+classroom's recording, and the two of a session over several classrooms."""
+
+
 class StopReason(enum.StrEnum):
     """Why a recording ended: stored with it and shown in the library."""
 
@@ -176,6 +196,7 @@ class Recording(Base):
     __table_args__ = (
         CheckConstraint("state IN ('starting', 'recording', 'finishing', 'ready', 'failed')", name="state"),
         CheckConstraint(STOP_REASONS_SQL, name="stop_reason"),
+        CheckConstraint("mode IN ('composite', 'tracks', 'both')", name="mode"),
         UniqueConstraint("file_name", name="uq_recordings_file_name"),
         Index("ix_recordings_classroom_id_number", "classroom_id", "number"),
         # One recorder per classroom, enforced by the database even against two racing starts.
@@ -216,6 +237,91 @@ class Recording(Base):
     # The codes list picked at REC (JSON {"name", "codes": [...]}, a copy: later edits of the classroom's
     # lists do not change it), or None.
     codes_list: Mapped[str | None] = mapped_column(Text)
+    mode: Mapped[str] = mapped_column(
+        String(16), default=RecordingMode.COMPOSITE.value, server_default="composite"
+    )
+    # The session over several classrooms this recording belongs to (None: a classroom's own REC).
+    session_id: Mapped[int | None] = mapped_column(
+        ForeignKey("recording_sessions.id", ondelete="SET NULL"), index=True
+    )
+
+    covers: Mapped[list[RecordingClassroom]] = relationship(
+        lazy="selectin", cascade="all, delete-orphan", order_by="RecordingClassroom.position"
+    )
+    "The classrooms this recording records: its own, or every classroom of a composite session."
+
+
+class RecordingSession(Base):
+    """One recording session over several classrooms (Viso's multi-location recording).
+
+    ``separate``: one recording per classroom, all with this session's name and number; ``composite``: one
+    recording whose file shows every classroom. Stopping any recording of a session stops all of them.
+    """
+
+    __tablename__ = "recording_sessions"
+    __table_args__ = (CheckConstraint("mode IN ('composite', 'separate')", name="mode"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mode: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(200))
+    number: Mapped[int] = mapped_column(Integer)
+    started_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RecordingClassroom(Base):
+    """A classroom a recording records (every recording has one row per classroom it covers).
+
+    ``active_classroom_id`` is the classroom's id while the recording is active and None once it has
+    ended (``server.library.recordings.transition``): its unique index is the database's guarantee of one
+    recorder per classroom, across single recordings and sessions, even against two racing starts.
+    """
+
+    __tablename__ = "recording_classrooms"
+    __table_args__ = (
+        UniqueConstraint("active_classroom_id", name="uq_recording_classrooms_active_classroom_id"),
+        Index("ix_recording_classrooms_classroom_id", "classroom_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
+    classroom_id: Mapped[int | None] = mapped_column(ForeignKey("classrooms.id", ondelete="SET NULL"))
+    classroom_name: Mapped[str] = mapped_column(String(120))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    active_classroom_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class RecordingTrack(Base):
+    """One participant's source written as it was forwarded (``tracks`` and ``both`` modes).
+
+    ``offset_ms`` is where the track's first media sits on the recording's (the composite's) timeline;
+    ``file_name`` is inside the recordings directory, made by the server (never from user input).
+    """
+
+    __tablename__ = "recording_tracks"
+    __table_args__ = (UniqueConstraint("file_name", name="uq_recording_tracks_file_name"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    recording_id: Mapped[int] = mapped_column(ForeignKey("recordings.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(Integer)
+    display_name: Mapped[str] = mapped_column(String(80))
+    source: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[str] = mapped_column(String(8))
+    codec: Mapped[str] = mapped_column(String(16))
+    file_name: Mapped[str] = mapped_column(String(255))
+    offset_ms: Mapped[int] = mapped_column(Integer, default=0)
+    duration_ms: Mapped[int] = mapped_column(Integer, default=0)
+    size_bytes: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class ServerSetting(Base):
+    """A setting the admin changes in the page (JSON value), overriding the configuration's default."""
+
+    __tablename__ = "server_settings"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
 
 
 class TimelineEvent(Base):

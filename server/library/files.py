@@ -23,6 +23,13 @@ def recording_file_name(recording_id: int, name: str, started_at: datetime) -> s
     return f"{started_at:%Y%m%d-%H%M%S}-{recording_id}-{cleaned}.mp4"
 
 
+def tracks_prefix(file_name: str) -> str:
+    """What a recording's track files are named after: its own file's name without ``.mp4``. The robot
+    names each track ``f"{prefix}-{user}-{source}.webm"`` (``recorder_bot.job.RobotJob.tracks_prefix``),
+    which no other recording's file can be named, as every file name carries its recording's id."""
+    return file_name.removesuffix(".mp4")
+
+
 def path_under(root: Path, file_name: str) -> Path:
     """``root / file_name``, refusing anything that is not a plain file name inside ``root``."""
     if not file_name or "/" in file_name or "\\" in file_name or file_name in {".", ".."}:

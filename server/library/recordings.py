@@ -1,7 +1,8 @@
 """Recordings and their state machine: starting → recording → finishing → ready | failed.
 
 Transitions are the only way a recording's state changes, and the database holds at most one active
-(starting, recording or finishing) recording per classroom.
+(starting, recording or finishing) recording per classroom: each recording holds the classrooms it covers
+(one, or every classroom of a composite session) in ``recording_classrooms`` while it is active.
 """
 
 from __future__ import annotations
@@ -18,7 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from server.auth.permissions import can_manage_recording, can_stop_recording, can_view_recording
-from server.db.models import Classroom, Recording, RecordingState, User, UserSettings
+from server.db.models import (
+    Classroom,
+    Recording,
+    RecordingClassroom,
+    RecordingMode,
+    RecordingSession,
+    RecordingState,
+    User,
+    UserSettings,
+)
 from server.errors import AppError, NotFound
 from server.library.codes import recording_codes_list
 from server.library.files import path_under, recording_file_name
@@ -55,12 +65,17 @@ class InvalidTransition(RuntimeError):
 
 
 def transition(recording: Recording, to: RecordingState) -> None:
+    """Move ``recording`` to ``to``; once it has ended (ready or failed) its classrooms are free again
+    (the lock rows of :class:`~server.db.models.RecordingClassroom`, committed with the change)."""
     current = RecordingState(recording.state)
     if to not in TRANSITIONS[current]:
         raise InvalidTransition(f"recording {recording.id}: {current} → {to} is not allowed")
     recording.state = to.value
     if to in (RecordingState.FINISHING, RecordingState.FAILED) and recording.stopped_at is None:
         recording.stopped_at = datetime.now(UTC)
+    if to not in ACTIVE:
+        for covered in recording.covers:
+            covered.active_classroom_id = None
 
 
 def is_active(recording: Recording) -> bool:
@@ -72,9 +87,13 @@ def check_name(name: str) -> str:
 
 
 async def active_recording(db: AsyncSession, classroom_id: int) -> Recording | None:
+    """The recording recording ``classroom_id`` now: its own, or a session's that covers it."""
     found: Recording | None = await db.scalar(
-        select(Recording).where(
-            Recording.classroom_id == classroom_id, Recording.state.in_([s.value for s in ACTIVE])
+        select(Recording)
+        .join(RecordingClassroom, RecordingClassroom.recording_id == Recording.id)
+        .where(
+            RecordingClassroom.active_classroom_id == classroom_id,
+            Recording.state.in_([s.value for s in ACTIVE]),
         )
     )
     return found
@@ -92,52 +111,113 @@ async def get_recording(db: AsyncSession, recording_id: int) -> Recording:
 
 
 async def create_recording(
-    db: AsyncSession, classroom: Classroom, starter: User, robot_name: str, name: str | None = None
+    db: AsyncSession,
+    classroom: Classroom,
+    starter: User,
+    robot_name: str,
+    name: str | None = None,
+    *,
+    mode: RecordingMode = RecordingMode.COMPOSITE,
 ) -> Recording:
     """A new recording in ``starting``, numbered after the classroom's last one (Viso style): unless
     ``name`` is given it is named "<default name> <number>", the default name being the starter's own
-    (Settings) or else the classroom's."""
-    active = await active_recording(db, classroom.id)
-    if active is not None:
-        raise _active_error(active, await db.get(User, active.started_by_id or 0))
-    last = await db.scalar(select(func.max(Recording.number)).where(Recording.classroom_id == classroom.id))
-    number = (last or 0) + 1
+    (Settings) or else the classroom's. Committed; ``RecordingActive`` if the classroom records already."""
+    await refuse_busy(db, [classroom])
+    number = await next_number(db, [classroom])
+    recording = new_recording(
+        [classroom],
+        starter,
+        robot_name,
+        check_name(name) if name else await numbered_name(db, classroom.name, starter, number),
+        number,
+        mode=mode,
+    )
+    db.add(recording)
+    await commit_new(db, [recording], [classroom])
+    return recording
+
+
+def new_recording(
+    covers: Sequence[Classroom],
+    starter: User,
+    robot_name: str,
+    name: str,
+    number: int,
+    *,
+    mode: RecordingMode = RecordingMode.COMPOSITE,
+    session_id: int | None = None,
+) -> Recording:
+    """A recording in ``starting`` of ``covers`` (the first is its own classroom), holding each of them:
+    add it to the session and :func:`commit_new` it."""
+    first = covers[0]
     recording = Recording(
-        classroom_id=classroom.id,
-        classroom_name=classroom.name,
+        classroom_id=first.id,
+        classroom_name=first.name,
         number=number,
-        name=check_name(name) if name else await _numbered_name(db, classroom, starter, number),
+        name=name,
         state=RecordingState.STARTING.value,
         started_by_id=starter.id,
         robot_name=robot_name,
         started_at=datetime.now(UTC),
+        mode=mode.value,
+        session_id=session_id,
     )
-    db.add(recording)
-    try:
-        await db.flush()
-        recording.file_name = recording_file_name(recording.id, recording.name, recording.started_at)
-        await db.commit()
-    except IntegrityError:
-        await db.rollback()
-        active = await active_recording(db, classroom.id)
-        raise (
-            _active_error(active, await db.get(User, active.started_by_id or 0))
-            if active
-            else RecordingActive("this classroom is already being recorded")
-        ) from None
+    recording.covers = [
+        RecordingClassroom(
+            classroom_id=classroom.id,
+            classroom_name=classroom.name,
+            position=position,
+            active_classroom_id=classroom.id,
+        )
+        for position, classroom in enumerate(covers)
+    ]
     return recording
 
 
-async def _numbered_name(db: AsyncSession, classroom: Classroom, starter: User, number: int) -> str:
+async def commit_new(
+    db: AsyncSession, recordings: Sequence[Recording], classrooms: Sequence[Classroom]
+) -> None:
+    """Give the new ``recordings`` their file names and commit them all, or none: if another start took
+    one of ``classrooms`` meanwhile, ``RecordingActive`` names it and its starter."""
+    try:
+        await db.flush()
+        for recording in recordings:
+            recording.file_name = recording_file_name(recording.id, recording.name, recording.started_at)
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        await refuse_busy(db, classrooms)
+        raise RecordingActive("this classroom is already being recorded") from None
+
+
+async def refuse_busy(db: AsyncSession, classrooms: Sequence[Classroom]) -> None:
+    """``RecordingActive`` naming the first of ``classrooms`` that is being recorded, and by whom."""
+    for classroom in classrooms:
+        active = await active_recording(db, classroom.id)
+        if active is not None:
+            raise _active_error(active, await db.get(User, active.started_by_id or 0), classroom)
+
+
+async def next_number(db: AsyncSession, classrooms: Sequence[Classroom]) -> int:
+    """The next consecutive number for a recording of ``classrooms``: one more than the highest any of
+    them has used, so every recording of a session can carry the same number."""
+    last = await db.scalar(
+        select(func.max(Recording.number)).where(Recording.classroom_id.in_([c.id for c in classrooms]))
+    )
+    return (last or 0) + 1
+
+
+async def numbered_name(db: AsyncSession, default_name: str, starter: User, number: int) -> str:
+    """ "<name> <number>": the starter's default recording name (Settings) or else ``default_name``."""
     settings = await db.get(UserSettings, starter.id)
     default = settings.default_recording_name if settings else None
     # A default name at the limit still leaves room for its number.
-    return f"{(default or classroom.name)[: NAME_MAX - len(str(number)) - 1].rstrip()} {number}"
+    return f"{(default or default_name)[: NAME_MAX - len(str(number)) - 1].rstrip()} {number}"
 
 
-def _active_error(active: Recording, starter: User | None) -> RecordingActive:
+def _active_error(active: Recording, starter: User | None, classroom: Classroom) -> RecordingActive:
     who = starter.display_name if starter else "someone"
-    return RecordingActive(f"{who} is already recording this classroom")
+    return RecordingActive(f"{who} is already recording {classroom.name}")
 
 
 def _starter_ref(starter: User | None) -> dict[str, Any] | None:
@@ -216,13 +296,19 @@ def recording_json(
         "paused": recording.paused_at is not None,
         "paused_at": iso(recording.paused_at),
         "paused_ms": recording.paused_ms or 0,
+        "mode": recording.mode,
+        "session_id": recording.session_id,
+        "classrooms": [{"id": c.classroom_id, "name": c.classroom_name} for c in recording.covers],
         "can_stop": viewer is not None and can_stop_recording(viewer, recording, classroom),
         "can_manage": viewer is not None and can_manage_recording(viewer, recording, classroom),
     }
 
 
-def recording_status(recording: Recording, starter: User | None) -> dict[str, Any]:
-    """A RecordingStatus: what a classroom listing shows of its active recording."""
+def recording_status(
+    recording: Recording, starter: User | None, session: RecordingSession | None = None
+) -> dict[str, Any]:
+    """A RecordingStatus: what a classroom listing shows of its active recording (with the session it
+    belongs to, if any: ``{"id", "name", "mode"}``)."""
     return {
         "id": recording.id,
         "name": recording.name,
@@ -230,6 +316,10 @@ def recording_status(recording: Recording, starter: User | None) -> dict[str, An
         "started_by": _starter_ref(starter),
         "started_at": iso(recording.started_at),
         "paused": recording.paused_at is not None,
+        "mode": recording.mode,
+        "session": None
+        if session is None
+        else {"id": session.id, "name": session.name, "mode": session.mode},
     }
 
 
@@ -276,21 +366,27 @@ async def visible_recordings(
 
 
 async def active_statuses(db: AsyncSession, classroom_ids: Iterable[int]) -> dict[int, dict[str, Any]]:
-    """The RecordingStatus of each classroom's active recording, by classroom id (one query)."""
+    """The RecordingStatus of each classroom's active recording (its own or a session's), by classroom
+    id (one query)."""
     ids = list(classroom_ids)
     if not ids:
         return {}
     rows = (
         await db.execute(
-            select(Recording, User)
+            select(RecordingClassroom.active_classroom_id, Recording, User, RecordingSession)
+            .join(Recording, RecordingClassroom.recording_id == Recording.id)
             .outerjoin(User, Recording.started_by_id == User.id)
-            .where(Recording.classroom_id.in_(ids), Recording.state.in_([s.value for s in ACTIVE]))
+            .outerjoin(RecordingSession, Recording.session_id == RecordingSession.id)
+            .where(
+                RecordingClassroom.active_classroom_id.in_(ids),
+                Recording.state.in_([s.value for s in ACTIVE]),
+            )
         )
     ).all()
     return {
-        recording.classroom_id: recording_status(recording, starter)
-        for recording, starter in rows
-        if recording.classroom_id is not None
+        classroom_id: recording_status(recording, starter, session)
+        for classroom_id, recording, starter, session in rows
+        if classroom_id is not None
     }
 
 

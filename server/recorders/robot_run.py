@@ -31,6 +31,7 @@ from recorder_bot.job import (
     Joined,
     Receiving,
     RobotJob,
+    TrackStarted,
     parse_progress,
 )
 from server.db.models import StopReason
@@ -117,6 +118,7 @@ class RobotRun:
         stop_timeout: float,
         on_first_fragment: Callable[[], Awaitable[None]],
         on_receiving: Callable[[list[int]], Awaitable[None]] | None = None,
+        on_track: Callable[[TrackStarted], Awaitable[None]] | None = None,
     ) -> None:
         self.recording_id = recording_id
         self.classroom_id = classroom_id
@@ -128,6 +130,7 @@ class RobotRun:
         self._stop_timeout = stop_timeout
         self._on_first_fragment = on_first_fragment
         self._on_receiving = on_receiving
+        self._on_track = on_track
         # Set at the first fragment, or when the robot's output ends without one: either way, there is
         # no more waiting for the robot to start.
         self._started_or_gone = asyncio.Event()
@@ -237,6 +240,8 @@ class RobotRun:
                         log.warning("robot failed", extra={"recording_id": self.recording_id, "error": error})
                     case Receiving(receiving=receiving):
                         await self._receiving(list(receiving))
+                    case TrackStarted() as track:
+                        await self._track(track)
                     case Joined():
                         log.info("robot joined", extra={"recording_id": self.recording_id})
                     case None:
@@ -251,6 +256,14 @@ class RobotRun:
             await self._on_receiving(user_ids)
         except Exception:
             log.exception("robot media report not passed on", extra={"recording_id": self.recording_id})
+
+    async def _track(self, track: TrackStarted) -> None:
+        if self._on_track is None:
+            return
+        try:
+            await self._on_track(track)
+        except Exception:
+            log.exception("robot track not stored", extra={"recording_id": self.recording_id})
 
     async def _first_fragment(self) -> None:
         if self._started_or_gone.is_set():

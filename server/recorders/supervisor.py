@@ -30,17 +30,17 @@ import av.codec
 import av.error
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from recorder_bot.job import Finished, Pause, Resume, RobotJob, Stop
+from recorder_bot.job import Finished, JobClassroom, Pause, Resume, RobotJob, Stop, TrackStarted
 from server.config import Config
-from server.db.models import Recording, RecordingState, StopReason, User
+from server.db.models import Recording, RecordingMode, RecordingState, RecordingTrack, StopReason, User
 from server.errors import Conflict, NotFound
 from server.library import probe
-from server.library.files import path_under
+from server.library.files import path_under, tracks_prefix
 from server.library.media_clock import MediaClock, as_utc, media_origin
 from server.library.recordings import DISK_FULL_SUFFIX, add_flag, all_active, is_active, transition
 from server.live import LiveClassrooms, NoLiveClassrooms
 from server.recorders.robot_run import ROBOT_COMMAND, RobotExit, RobotRun, RunState, hand_over, spawn_robot
-from server.recorders.tokens import RobotTokens, new_grant
+from server.recorders.tokens import RobotGrant, RobotTokens, new_grant
 from server.storage import LocalStorage
 
 log = logging.getLogger(__name__)
@@ -127,6 +127,17 @@ class RecorderSupervisor:
                 return
             row.robot_secret = grant.secret
             await db.commit()
+            # A composite session's robot joins every classroom the recording covers, each with a
+            # token naming that classroom (and the recording's one secret).
+            more = tuple(
+                JobClassroom(
+                    classroom_id=covered.classroom_id,
+                    classroom_name=covered.classroom_name,
+                    token=self._tokens.issue(RobotGrant(recording.id, covered.classroom_id, grant.secret)),
+                )
+                for covered in row.covers[1:]
+                if covered.classroom_id is not None
+            )
         rec = self.config.recording
         job = RobotJob(
             server_url=self.server_url,
@@ -142,6 +153,9 @@ class RecorderSupervisor:
             audio_bitrate=rec.audio_bitrate,
             label_font=rec.label_font,
             origin=media_origin(recording),
+            mode=RecordingMode(recording.mode).value,
+            tracks_prefix=tracks_prefix(recording.file_name),
+            more_classrooms=more,
         )
         launched = self._launching[recording.id] = asyncio.Event()
         try:
@@ -159,6 +173,7 @@ class RecorderSupervisor:
                 stop_timeout=rec.robot_stop_timeout,
                 on_first_fragment=functools.partial(self._mark_recording, recording.id),
                 on_receiving=functools.partial(self.live_media, grant.classroom_id, recording.id),
+                on_track=functools.partial(self._track_started, recording.id),
             )
             self._runs[recording.id] = run
             self._followers[recording.id] = asyncio.create_task(self._follow(run))
@@ -377,6 +392,33 @@ class RecorderSupervisor:
 
     async def live_media(self, classroom_id: int, recording_id: int, receiving: list[int]) -> None:
         await self.live.recording_media(classroom_id, recording_id, receiving)
+
+    async def _track_started(self, recording_id: int, track: TrackStarted) -> None:
+        """The robot has begun a participant's track file: listed from now on (its file plays)."""
+        if track.file_name != path_under(self._storage.recordings, track.file_name).name or not (
+            track.file_name.startswith(tracks_prefix(await self._file_name(recording_id)) + "-")
+        ):
+            log.warning("robot named a track outside its recording", extra={"recording_id": recording_id})
+            return
+        async with self._db() as db:
+            db.add(
+                RecordingTrack(
+                    recording_id=recording_id,
+                    user_id=track.user_id,
+                    display_name=track.display_name,
+                    source=track.source,
+                    kind=track.kind,
+                    codec=track.codec,
+                    file_name=track.file_name,
+                    offset_ms=track.offset_ms,
+                )
+            )
+            await db.commit()
+
+    async def _file_name(self, recording_id: int) -> str:
+        async with self._db() as db:
+            recording = await db.get(Recording, recording_id)
+            return recording.file_name or "" if recording is not None else ""
 
     async def _mark_recording(self, recording_id: int) -> None:
         async with self._db() as db:

@@ -77,10 +77,12 @@ class RobotTokens:
 
 
 async def robot_allowed(db: AsyncSession, grant: RobotGrant) -> Recording | None:
-    """The recording whose robot ``grant`` admits, or None: the recording exists, is active, belongs to
-    the grant's classroom and holds the grant's secret."""
+    """The recording whose robot ``grant`` admits, or None: the recording exists, is active, covers the
+    grant's classroom (its own, or one of its composite session's) and holds the grant's secret."""
     recording = await db.get(Recording, grant.recording_id)
-    if recording is None or not is_active(recording) or recording.classroom_id != grant.classroom_id:
+    if recording is None or not is_active(recording):
+        return None
+    if grant.classroom_id not in {c.active_classroom_id for c in recording.covers}:
         return None
     stored = recording.robot_secret
     if stored is None or not hmac.compare_digest(stored.encode(), grant.secret.encode()):
