@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 from pathlib import Path
+from typing import Literal
 
 from aiohttp import web
 from pydantic import Field
@@ -21,11 +22,20 @@ from server.auth.permissions import (
 )
 from server.auth.sessions import require_user
 from server.classrooms import get_classroom
-from server.db.models import DEFAULT_ROBOT_NAME, Classroom, Recording, StopReason, User, UserSettings
+from server.db.models import (
+    DEFAULT_ROBOT_NAME,
+    Classroom,
+    Recording,
+    RecordingMode,
+    StopReason,
+    User,
+    UserSettings,
+)
 from server.errors import NotFound, Unavailable
 from server.library.chapters import recording_chapters
 from server.library.codes import find_codes_list
 from server.library.files import content_disposition, download_name, path_under
+from server.library.modes import require_mode
 from server.library.mp4_chapters import Mp4Error, serve, with_chapters
 from server.library.recordings import (
     RecordingActive,
@@ -46,6 +56,8 @@ log = logging.getLogger(__name__)
 class StartBody(Body):
     name: str | None = Field(default=None, max_length=400)
     codes_list: str | None = Field(default=None, max_length=1000)
+    # What the robot writes: the mixed file, each participant's tracks, or both (if the admin allows it).
+    mode: Literal["composite", "tracks", "both"] = "composite"
 
 
 class RecordingPatchBody(Body):
@@ -67,10 +79,13 @@ _REC_ERRORS = {401: "Not logged in", 404: "No such classroom, or not visible to 
 
 
 @api.route(
-    "POST", "/api/classrooms/{id}/recording", summary="Start recording (REC): the robot joins the class",
+    "POST", "/api/classrooms/{id}/recording",
+    summary="Start recording (REC): the robot joins the class; mode composite (default), tracks or both",
     access="the classroom's moderators", tag="recordings", body=StartBody,
     responses={
-        201: "Recording starts", 403: "Not a moderator", 409: "Already recording (recording_active)",
+        201: "Recording starts",
+        403: "Not a moderator, or the admin does not allow this mode (mode_refused)",
+        409: "Already recording (recording_active)",
         507: "Not enough free space (storage_full)", **_REC_ERRORS,
     },
 )  # fmt: skip
@@ -81,13 +96,16 @@ async def start_recording(request: web.Request) -> web.Response:
         classroom = await get_classroom(db, match_int(request, "id"))
         require_can_record(user, classroom)
         body = await read_body(request, StartBody)
+        await require_mode(db, svc.config, body.mode)
         codes = find_codes_list(classroom, body.codes_list) if body.codes_list is not None else None
         await _check_space(svc)
         if not svc.recorders.server_url:
             raise Unavailable("the recorder cannot reach this server yet; try again in a moment")
         settings = await db.get(UserSettings, user.id)
         robot_name = settings.robot_name if settings else DEFAULT_ROBOT_NAME
-        recording = await create_recording(db, classroom, user, robot_name, body.name)
+        recording = await create_recording(
+            db, classroom, user, robot_name, body.name, mode=RecordingMode(body.mode)
+        )
         if codes is not None:
             recording.codes_list = json.dumps(codes, ensure_ascii=False)
             await db.commit()
