@@ -1,9 +1,12 @@
 """Where each source goes on the recording's canvas, and how names are lettered onto it.
 
 The featured source (a screen share, else the active speaker) takes the large slot and the others sit in a
-strip along the bottom. Names are lettered in a TrueType font (Debian's DejaVu Sans by default: Latin,
-Greek and Cyrillic) rendered by Pillow through FreeType, so "Léa Dubois" is recorded as written. Each label
-is rendered once and kept: the same few names are drawn on every output frame.
+strip along the bottom. A composite session over several classrooms splits the canvas into one region per
+classroom (:func:`regions`), each laid out so inside it and labelled with its classroom's name.
+
+Names are lettered in a TrueType font (Debian's DejaVu Sans by default: Latin, Greek and Cyrillic)
+rendered by Pillow through FreeType, so "Léa Dubois" is recorded as written. Each label is rendered once
+and kept: the same few names are drawn on every output frame.
 """
 
 from __future__ import annotations
@@ -67,6 +70,41 @@ def arrange(width: int, height: int, count: int) -> list[Rect]:
     return tiles
 
 
+def arrange_in(region: Rect, count: int) -> list[Rect]:
+    """:func:`arrange` inside ``region``: a classroom's tiles in its part of a session's canvas."""
+    return [
+        Rect(region.x + tile.x, region.y + tile.y, tile.width, tile.height)
+        for tile in arrange(region.width, region.height, count)
+    ]
+
+
+def grid(count: int) -> tuple[int, int]:
+    """Columns and rows of the regions of ``count`` classrooms: one; two side by side; three or four in
+    2 x 2; up to nine in 3 x 3 (and so on: the smallest square grid holding them all)."""
+    if count <= 1:
+        return (1, 1)
+    if count == 2:
+        return (2, 1)
+    side = math.isqrt(count - 1) + 1
+    return (side, side)
+
+
+def regions(width: int, height: int, count: int) -> list[Rect]:
+    """The canvas split into one region per classroom of a composite session, row by row from the top
+    left. Together they cover the canvas exactly; every edge is even (regions may differ by 2 pixels)."""
+    if count <= 0:
+        return []
+    columns, rows = grid(count)
+    xs = [width if i == columns else _even(width * i / columns) for i in range(columns + 1)]
+    ys = [height if i == rows else _even(height * i / rows) for i in range(rows + 1)]
+    cells = [
+        Rect(xs[column], ys[row], xs[column + 1] - xs[column], ys[row + 1] - ys[row])
+        for row in range(rows)
+        for column in range(columns)
+    ]
+    return cells[:count]
+
+
 def fit(source_width: int, source_height: int, box: Rect) -> Rect:
     """The largest rectangle of the source's aspect ratio centred in ``box`` (letterbox or pillarbox)."""
     scale = min(box.width / source_width, box.height / source_height)
@@ -81,6 +119,12 @@ def label_size(canvas_height: int, large: bool) -> int:
     """Font size in pixels of a tile's name: a thirtieth of the picture's height on the large tile, a
     forty-fifth on the strip (24 and 16 pixels at 720p)."""
     return max(MIN_SIZE, round(canvas_height / (30 if large else 45)))
+
+
+def room_label_size(region_height: int) -> int:
+    """Font size in pixels of a classroom's name on its region of a session's canvas: a twenty-fourth of
+    the region's height (30 pixels on a 720p region, 15 on a quarter of a 720p canvas)."""
+    return max(MIN_SIZE, round(region_height / 24))
 
 
 def title_size(canvas_height: int) -> int:

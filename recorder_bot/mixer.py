@@ -9,13 +9,18 @@ output never waits for anyone.
 
 Video is scaled once per input frame that is shown (and again only if its tile changes size), and the
 canvas is composed in numpy on the yuv420p planes, so an output frame costs a few copies.
+
+A composite session over several classrooms (``rooms``) mixes them all into the one picture and sound:
+each source's :class:`SourceKey` names its classroom (``room``), each classroom has a region of the canvas
+(``recorder_bot.layout.regions``) laid out like a whole canvas of its own, with its own active speaker and
+screen share, and lettered with the classroom's name; the sound is every classroom's voices together.
 """
 
 from __future__ import annotations
 
 import bisect
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import NamedTuple
@@ -38,6 +43,8 @@ BLACK_Y = 16
 NEUTRAL_CHROMA = 128
 TEXT_Y = 235
 STRIP_GUTTER = 2
+REGION_GUTTER = 2
+"""Black pixels round each classroom's region of a session's canvas, so neighbouring regions stay apart."""
 
 
 class SourceKey(NamedTuple):
@@ -45,6 +52,9 @@ class SourceKey(NamedTuple):
 
     user_id: int
     source: str
+    room: int = 0
+    """Which classroom of a composite session it comes from (its index in the mixer's ``rooms``; 0 is the
+    recording's own): someone in two of them is two people to the mixer."""
 
 
 @dataclass(frozen=True)
@@ -326,6 +336,7 @@ class _SpeakerChange:
     t: float
     sequence: int
     user_id: int | None = field(compare=False)
+    room: int = field(default=0, compare=False)
 
 
 class VideoCompositor:
@@ -333,24 +344,43 @@ class VideoCompositor:
 
     The featured source is the newest screen share, else the active speaker's camera, else whoever was
     featured last (so the picture does not jump when nobody speaks), else the first camera to arrive.
+    With several ``rooms`` (a composite session) each has a region, composed so inside it from its own
+    sources, speaker and shares, its name in a band at the top left; a room sending no video shows its
+    name on the title card's black.
     """
 
     def __init__(
-        self, fmt: MediaFormat, stats: MixerStats, class_name: str, camera_hold: float, font: LabelFont
+        self,
+        fmt: MediaFormat,
+        stats: MixerStats,
+        class_name: str,
+        camera_hold: float,
+        font: LabelFont,
+        rooms: Sequence[str] = (),
     ) -> None:
         self.fmt = fmt
         self.stats = stats
         self.class_name = class_name
         self.font = font
+        self.rooms = list(rooms) or [class_name]
+        "The classrooms' names, by room index; one room is the whole canvas, as before sessions."
+        canvas = Rect(0, 0, fmt.width, fmt.height)
+        self.regions = (
+            [canvas]
+            if len(self.rooms) == 1
+            else [_inset(r, REGION_GUTTER) for r in layout.regions(fmt.width, fmt.height, len(self.rooms))]
+        )
+        "Where each room's tiles go (inside its region of the canvas, less the gutter)."
         self.camera_hold = camera_hold
         """A camera that sent nothing for this long leaves the picture; a screen stays until removed, as
         a still screen may send no frames at all."""
         self.next_index = 0
         self._sources: dict[SourceKey, _VideoSource] = {}
-        self._names: dict[int, str] = {}
+        self._names: dict[int, dict[int, str]] = {}
+        "Display names by user id, by room."
         self._changes: list[_SpeakerChange] = []
-        self._speaker: int | None = None
-        self._featured: SourceKey | None = None
+        self._speaker: dict[int, int | None] = {}
+        self._featured: dict[int, SourceKey | None] = {}
         self._sequence = 0
         self._order = 0
         self._horizon = -math.inf
@@ -362,6 +392,8 @@ class VideoCompositor:
         self._u = flat[width * height : width * height * 5 // 4].reshape(height // 2, width // 2)
         self._v = flat[width * height * 5 // 4 :].reshape(height // 2, width // 2)
         self._idle: npt.NDArray[np.uint8] | None = None
+        # A room without video: its region's luma (black, its name in the middle), by room.
+        self._idle_regions: dict[int, Plane] = {}
         # Name bands ready to copy (black, the name lettered in), by name, room and size.
         self._bands: dict[tuple[str, int, int], Plane | None] = {}
 
@@ -369,7 +401,7 @@ class VideoCompositor:
         if t <= self._horizon:
             self.stats.late_video_frames += 1
             return
-        if t > self.next_index / self.fmt.fps + AudioMixer.MAX_AHEAD:
+        if t > self.next_index / self.fmt.fps + AudioMixer.MAX_AHEAD or not 0 <= key.room < len(self.rooms):
             self.stats.rejected_video_frames += 1
             return
         state = self._sources.get(key)
@@ -394,12 +426,12 @@ class VideoCompositor:
         for state in self._sources.values():
             state.pending = [item for item in state.pending if item[0] < t]
 
-    def set_names(self, names: Mapping[int, str]) -> None:
-        self._names = dict(names)
+    def set_names(self, names: Mapping[int, str], room: int = 0) -> None:
+        self._names[room] = dict(names)
 
-    def set_active_speaker(self, user_id: int | None, t: float) -> None:
+    def set_active_speaker(self, user_id: int | None, t: float, room: int = 0) -> None:
         self._sequence += 1
-        bisect.insort(self._changes, _SpeakerChange(t, self._sequence, user_id))
+        bisect.insort(self._changes, _SpeakerChange(t, self._sequence, user_id, room))
 
     def render(self, until: float) -> list[VideoFrame]:
         """Every output frame whose time is before ``until`` seconds."""
@@ -415,14 +447,19 @@ class VideoCompositor:
         # an output frame.
         self._horizon = now + self.fmt.frame_duration / 2
         while self._changes and self._changes[0].t <= now:
-            self._speaker = self._changes.pop(0).user_id
+            change = self._changes.pop(0)
+            self._speaker[change.room] = change.user_id
         visible = self._advance_sources(now)
-        tiles = self._arrange(visible)
-        if tiles:
-            self._compose(tiles)
-            canvas = self._canvas
+        if len(self.rooms) == 1:
+            tiles = self._arrange(visible, 0)
+            if tiles:
+                self._clear()
+                self._place(tiles, self.fmt.height)
+                canvas = self._canvas
+            else:
+                canvas = self._idle_canvas()
         else:
-            canvas = self._idle_canvas()
+            canvas = self._compose_rooms(visible)
         frame = VideoFrame.from_ndarray(canvas, format="yuv420p")
         frame.pts = index
         frame.time_base = self._time_base
@@ -448,34 +485,63 @@ class VideoCompositor:
             visible.append(state)
         return visible
 
-    def _arrange(self, visible: list[_VideoSource]) -> list[tuple[Rect, _VideoSource]]:
+    def _arrange(self, visible: list[_VideoSource], room: int) -> list[tuple[Rect, _VideoSource]]:
+        """The tiles of ``room``'s ``visible`` sources (all of them in the room) inside its region."""
         if not visible:
-            self._featured = None
+            self._featured[room] = None
             return []
         by_key = {state.key: state for state in visible}
         screens = [state for state in visible if state.key.source == SCREEN]
-        speaker_camera = SourceKey(self._speaker, CAMERA) if self._speaker is not None else None
+        speaker = self._speaker.get(room)
+        speaker_camera = SourceKey(speaker, CAMERA, room) if speaker is not None else None
+        last = self._featured.get(room)
         if screens:
             featured = max(screens, key=lambda state: (state.first_t or 0.0, state.order)).key
         elif speaker_camera in by_key:
             featured = speaker_camera
-        elif self._featured in by_key:
-            featured = self._featured
+        elif last in by_key:
+            featured = last
         else:
             featured = min(visible, key=lambda state: state.order).key
-        self._featured = featured
+        self._featured[room] = featured
         others = sorted((state for state in visible if state.key != featured), key=lambda state: state.order)
         ordered = [by_key[featured], *others]
-        rects = layout.arrange(self.fmt.width, self.fmt.height, len(ordered))
+        rects = layout.arrange_in(self.regions[room], len(ordered))
         return list(zip(rects, ordered, strict=True))
 
-    def _compose(self, tiles: list[tuple[Rect, _VideoSource]]) -> None:
+    def _compose_rooms(self, visible: list[_VideoSource]) -> npt.NDArray[np.uint8]:
+        """A session's canvas: each room's region composed from its sources, or its title card."""
+        by_room: dict[int, list[_VideoSource]] = {}
+        for state in visible:
+            by_room.setdefault(state.key.room, []).append(state)
+        if not by_room:
+            for room in range(len(self.rooms)):
+                self._featured[room] = None
+            return self._idle_canvas()
+        self._clear()
+        for room, region in enumerate(self.regions):
+            tiles = self._arrange(by_room.get(room, []), room)
+            if tiles:
+                self._place(tiles, region.height)
+                self._room_label(region, self.rooms[room])
+            else:
+                self._idle_region(room)
+        return self._canvas
+
+    def _clear(self) -> None:
         self._y.fill(BLACK_Y)
         self._u.fill(NEUTRAL_CHROMA)
         self._v.fill(NEUTRAL_CHROMA)
+
+    def _place(self, tiles: list[tuple[Rect, _VideoSource]], height: int) -> None:
+        """Scale each tile's picture into it and letter its name; ``height`` is the region's (label sizes
+        follow it)."""
         large = True
         for rect, state in tiles:
             box = rect if large else _inset(rect, STRIP_GUTTER)
+            if box.width < 2 or box.height < 2:  # a canvas too small for this many
+                large = False
+                continue
             assert state.current is not None
             content = layout.fit(state.current.width, state.current.height, box)
             scaled = self._scaled(state, content)
@@ -483,7 +549,7 @@ class VideoCompositor:
             self._y[y : y + h, x : x + w] = scaled.y
             self._u[y // 2 : (y + h) // 2, x // 2 : (x + w) // 2] = scaled.u
             self._v[y // 2 : (y + h) // 2, x // 2 : (x + w) // 2] = scaled.v
-            self._label(content, box, self._tile_name(state.key), large)
+            self._label(content, box, self._tile_name(state.key), large, height)
             large = False
 
     def _scaled(self, state: _VideoSource, content: Rect) -> _Scaled:
@@ -513,14 +579,14 @@ class VideoCompositor:
         return state.scaled
 
     def _tile_name(self, key: SourceKey) -> str:
-        name = self._names.get(key.user_id, "")
+        name = self._names.get(key.room, {}).get(key.user_id, "")
         if name and key.source == SCREEN:
             return f"{name} (screen)"
         return name
 
-    def _label(self, content: Rect, box: Rect, name: str, large: bool) -> None:
+    def _label(self, content: Rect, box: Rect, name: str, large: bool, height: int) -> None:
         """The name in a black band at the bottom left of the picture, allowed to overhang into its tile."""
-        size = layout.label_size(self.fmt.height, large)
+        size = layout.label_size(height, large)
         pad = max(2, size // 4)
         x = min(content.x + 2 * pad, box.x + box.width - 2)
         band = self._band(name, box.x + box.width - x - 2 * pad, size, pad)
@@ -531,6 +597,44 @@ class VideoCompositor:
         self._y[y : y + band_h, x : x + band_w] = band[:band_h, :band_w]
         self._u[y // 2 : (y + band_h) // 2, x // 2 : (x + band_w) // 2] = NEUTRAL_CHROMA
         self._v[y // 2 : (y + band_h) // 2, x // 2 : (x + band_w) // 2] = NEUTRAL_CHROMA
+
+    def _room_label(self, region: Rect, name: str) -> None:
+        """The classroom's name in a black band at the top left of its region (a session's canvas)."""
+        size = layout.room_label_size(region.height)
+        pad = max(2, size // 4)
+        band = self._band(name, region.width - 2 * pad, size, pad)
+        if band is None:
+            return
+        band_h, band_w = min(region.height, band.shape[0]), min(region.width, band.shape[1])
+        x, y = region.x, region.y
+        self._y[y : y + band_h, x : x + band_w] = band[:band_h, :band_w]
+        self._u[y // 2 : (y + band_h) // 2, x // 2 : (x + band_w) // 2] = NEUTRAL_CHROMA
+        self._v[y // 2 : (y + band_h) // 2, x // 2 : (x + band_w) // 2] = NEUTRAL_CHROMA
+
+    def _idle_region(self, room: int) -> None:
+        """``room``'s region as the title card: black, the classroom's name in the middle (made once)."""
+        region = self.regions[room]
+        luma = self._idle_regions.get(room)
+        if luma is None:
+            luma = np.full((region.height, region.width), BLACK_Y, np.uint8)
+            self._title(luma, self.rooms[room], region.height)
+            self._idle_regions[room] = luma
+        x, y = region.x, region.y
+        self._y[y : y + region.height, x : x + region.width] = luma
+
+    def _title(self, luma: Plane, name: str, height: int) -> None:
+        """``name`` (else "Aula") lettered in the middle of ``luma``, at the title's size for ``height``."""
+        text = layout.clean(name) or "Aula"
+        room = int(luma.shape[1] * 0.9)
+        size = layout.title_size(height)
+        natural = self.font.width(text, size)
+        if natural > room:
+            size = max(layout.MIN_SIZE, size * room // natural)
+        alpha = self.font.label(text, room, size)
+        if alpha is not None:
+            text_h, text_w = min(alpha.shape[0], luma.shape[0]), min(alpha.shape[1], luma.shape[1])
+            x, y = (luma.shape[1] - text_w) // 2, (luma.shape[0] - text_h) // 2
+            luma[y : y + text_h, x : x + text_w] = _lettered(alpha[:text_h, :text_w])
 
     def _band(self, name: str, max_width: int, size: int, pad: int) -> Plane | None:
         key = (name, max_width, size)
@@ -547,22 +651,15 @@ class VideoCompositor:
         return self._bands[key]
 
     def _idle_canvas(self) -> npt.NDArray[np.uint8]:
-        """Black with the class name in the middle: nobody is sending video."""
+        """Black with the class name in the middle: nobody is sending video (in a session, every room's
+        region is its title card)."""
         if self._idle is None:
-            self._y.fill(BLACK_Y)
-            self._u.fill(NEUTRAL_CHROMA)
-            self._v.fill(NEUTRAL_CHROMA)
-            text = layout.clean(self.class_name) or "Aula"
-            room = int(self.fmt.width * 0.9)
-            size = layout.title_size(self.fmt.height)
-            natural = self.font.width(text, size)
-            if natural > room:
-                size = max(layout.MIN_SIZE, size * room // natural)
-            alpha = self.font.label(text, room, size)
-            if alpha is not None:
-                height, width = alpha.shape
-                x, y = (self.fmt.width - width) // 2, (self.fmt.height - height) // 2
-                self._y[y : y + height, x : x + width] = _lettered(alpha)
+            self._clear()
+            if len(self.rooms) == 1:
+                self._title(self._y, self.class_name, self.fmt.height)
+            else:
+                for room in range(len(self.rooms)):
+                    self._idle_region(room)
             self._idle = self._canvas.copy()
         return self._idle
 
@@ -604,11 +701,16 @@ class Mixer:
         class_name: str = "",
         camera_hold: float = 5.0,
         font: LabelFont | None = None,
+        rooms: Sequence[str] = (),
     ) -> None:
+        """``rooms``: the classrooms' names of a composite session, the first being ``class_name``'s own
+        (empty: one classroom, ``class_name``); a source's ``SourceKey.room`` indexes them."""
         self.fmt = fmt or MediaFormat()
         self.stats = MixerStats()
         self.audio = AudioMixer(self.fmt, self.stats)
-        self.video = VideoCompositor(self.fmt, self.stats, class_name, camera_hold, font or LabelFont())
+        self.video = VideoCompositor(
+            self.fmt, self.stats, class_name, camera_hold, font or LabelFont(), rooms
+        )
 
     @property
     def rendered(self) -> float:
@@ -621,13 +723,14 @@ class Mixer:
     def add_audio(self, key: SourceKey, frame: AudioFrame, t: float) -> None:
         self.audio.add(key, frame, t)
 
-    def set_names(self, names: Mapping[int, str]) -> None:
-        """Display names by user id, drawn on their tiles from the next output frame."""
-        self.video.set_names(names)
+    def set_names(self, names: Mapping[int, str], room: int = 0) -> None:
+        """Display names by user id in ``room``, drawn on their tiles from the next output frame."""
+        self.video.set_names(names, room)
 
-    def set_active_speaker(self, user_id: int | None, t: float | None = None) -> None:
-        """The active speaker from ``t`` on (default: from the next output frame); None keeps the picture."""
-        self.video.set_active_speaker(user_id, self.rendered if t is None else t)
+    def set_active_speaker(self, user_id: int | None, t: float | None = None, room: int = 0) -> None:
+        """``room``'s active speaker from ``t`` on (default: from the next output frame); None keeps the
+        picture."""
+        self.video.set_active_speaker(user_id, self.rendered if t is None else t, room)
 
     def remove_source(self, key: SourceKey, t: float | None = None) -> None:
         """``key`` ended at ``t`` (a track ended, a screen share stopped)."""

@@ -1,5 +1,8 @@
 """The Session Recorder Robot: joins a classroom as a participant and records it into one file.
 
+A composite session's robot joins each of its classrooms (one :class:`RobotSession` each, every one a
+seatless participant there) and records them all into the same file, each classroom a region.
+
 It connects like a browser (socket.io + one aiortc peer connection, publishing nothing), decodes every
 source it receives, stamps each frame on the recording clock from RTP/RTCP timing, and hands it to the
 recorder pipeline, which mixes, encodes and writes a fragmented MP4 on its own thread. Names, the active
@@ -12,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
+import functools
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -28,6 +32,7 @@ from recorder_bot.job import (
     Command,
     Finished,
     FirstFragment,
+    JobClassroom,
     Joined,
     Pause,
     Progress,
@@ -68,7 +73,11 @@ pause."""
 
 
 class RobotSession:
-    """The robot inside one classroom: what it hears and sees goes into ``pipeline``."""
+    """The robot inside one classroom: what it hears and sees goes into ``pipeline``.
+
+    A composite session has one per classroom, all into the one pipeline: ``classroom`` is one of the
+    job's ``more_classrooms`` (None: the job's own), ``room`` its index in the mixer's rooms (its region).
+    """
 
     def __init__(
         self,
@@ -76,15 +85,22 @@ class RobotSession:
         pipeline: RecorderPipeline,
         recording_start: float,
         pauses: PauseClock | None = None,
+        *,
+        room: int = 0,
+        classroom: JobClassroom | None = None,
     ) -> None:
         self.job = job
         self.pipeline = pipeline
         self.recording_start = recording_start
         self.pauses = pauses or PauseClock()
+        self.room = room
+        self.classroom_id = job.classroom_id if classroom is None else classroom.classroom_id
+        token = job.token if classroom is None else classroom.token
         self.client = ClassroomClient(
-            job.server_url, {}, {}, on_source=self._source, auth={"robot_token": job.token}
+            job.server_url, {}, {}, on_source=self._source, auth={"robot_token": token}
         )
         self.disconnected = asyncio.Event()
+        self._closing = False
         self._names: dict[int, str] = {}
         self._publishers: dict[int, PublisherClock] = {}
         self._readers: set[asyncio.Task[None]] = set()
@@ -99,12 +115,13 @@ class RobotSession:
 
     async def start(self) -> None:
         await self.client.connect()
-        joined = RobotJoinAck.model_validate(await self.client.join(self.job.classroom_id))
+        joined = RobotJoinAck.model_validate(await self.client.join(self.classroom_id))
         for participant in joined.participants:
             self._know(participant)
         await self.client.start_media()
 
     async def close(self) -> None:
+        self._closing = True
         for task in list(self._readers):
             task.cancel()
         await asyncio.gather(*self._readers, return_exceptions=True)
@@ -114,6 +131,12 @@ class RobotSession:
 
     async def _on_disconnect(self, reason: Any = None) -> None:
         self.disconnected.set()
+        if self._closing:
+            return  # the file ends where the recording does, not where the robot began to leave
+        # Its media ends with it (a still screen would otherwise stay in the picture).
+        for user_id in self._names:
+            for source in ("microphone", "camera", "screen"):
+                self.pipeline.remove_source(SourceKey(user_id, source, self.room))
 
     async def _on_arrival(self, data: dict[str, Any]) -> None:
         self._know(ParticipantJoined.model_validate(data).participant)
@@ -124,19 +147,19 @@ class RobotSession:
     async def _on_left(self, data: dict[str, Any]) -> None:
         user_id = ParticipantLeft.model_validate(data).user_id
         for source in ("microphone", "camera", "screen"):
-            self.pipeline.remove_source(SourceKey(user_id, source))
+            self.pipeline.remove_source(SourceKey(user_id, source, self.room))
 
     async def _on_speaker(self, data: dict[str, Any]) -> None:
-        self.pipeline.set_active_speaker(ActiveSpeaker.model_validate(data).user_id)
+        self.pipeline.set_active_speaker(ActiveSpeaker.model_validate(data).user_id, room=self.room)
 
     def _know(self, participant: ParticipantModel) -> None:
         if participant.robot:
             return
         if self._names.get(participant.user_id) != participant.display_name:
             self._names[participant.user_id] = participant.display_name
-            self.pipeline.set_names(self._names)
+            self.pipeline.set_names(self._names, room=self.room)
         if not participant.screen_sharing:
-            self.pipeline.remove_source(SourceKey(participant.user_id, "screen"))
+            self.pipeline.remove_source(SourceKey(participant.user_id, "screen", self.room))
 
     # -- media --------------------------------------------------------------------------------------------
 
@@ -150,7 +173,7 @@ class RobotSession:
         clock = StreamClock(VIDEO_CLOCK if video else AUDIO_CLOCK)
         watch_sender_reports(remote.receiver, clock.sender_report)
         publisher = self._publishers.setdefault(remote.user_id, PublisherClock(creep=CREEP))
-        key = SourceKey(remote.user_id, remote.source)
+        key = SourceKey(remote.user_id, remote.source, self.room)
         try:
             while True:
                 frame = await remote.track.recv()
@@ -195,6 +218,40 @@ class RobotSession:
             t = self.pauses.file_time(frame.recorded, arrived=frame.arrived)
             if t is not None:
                 self._add(frame.key, frame.frame, t)
+
+
+async def _join_all(sessions: list[RobotSession]) -> None:
+    """Join every classroom at once; if any refuses, the recording fails (with the first refusal)."""
+    results = await asyncio.gather(*(session.start() for session in sessions), return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result
+
+
+async def _until_all_left(sessions: list[RobotSession], gone: asyncio.Event) -> None:
+    """Set ``gone`` once every session is disconnected. A composite session goes on recording the
+    classrooms still connected when one goes (its region turns to its title card), and ends only when the
+    robot is out of all of them: the server stops the whole session itself when it means to."""
+    waiting = {asyncio.ensure_future(session.disconnected.wait()): session for session in sessions}
+    try:
+        pending = set(waiting)
+        while pending:
+            done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            if pending:
+                for future in done:
+                    log.warning(
+                        "left one classroom of the session; recording the others",
+                        extra={"classroom_id": waiting[future].classroom_id},
+                    )
+        gone.set()
+    finally:
+        for future in waiting:
+            future.cancel()
+
+
+def _release_held(sessions: list[RobotSession]) -> None:
+    for session in sessions:
+        session.release_held()
 
 
 async def report_receiving(pipeline: RecorderPipeline, report: Report) -> None:
@@ -294,8 +351,9 @@ async def record(
         on_fragment=fragment_written,
     )
     font = LabelFont(job.label_font or DEJAVU_SANS)
+    rooms = [job.classroom_name, *(more.classroom_name for more in job.more_classrooms)]
     pipeline = RecorderPipeline(
-        Mixer(fmt, job.classroom_name, font=font),
+        Mixer(fmt, job.classroom_name, font=font, rooms=rooms),
         writer,
         clock=lambda: pauses.now(time.time() - recording_start),
     )
@@ -306,16 +364,22 @@ async def record(
         obeying = asyncio.create_task(obey(commands, pauses, pipeline, recording_start, orders))
     # From the start, joining included: a moderator hears within seconds that nobody's media arrives.
     receiving = asyncio.create_task(report_receiving(pipeline, report))
-    session = RobotSession(job, pipeline, recording_start, pauses)
-    orders.resumed = session.release_held
+    # One session per classroom (a composite session's robot is in each, every one into the pipeline).
+    sessions = [RobotSession(job, pipeline, recording_start, pauses)] + [
+        RobotSession(job, pipeline, recording_start, pauses, room=room, classroom=more)
+        for room, more in enumerate(job.more_classrooms, start=1)
+    ]
+    orders.resumed = functools.partial(_release_held, sessions)
+    gone = asyncio.Event()  # set once the robot is out of every classroom
+    following = asyncio.create_task(_until_all_left(sessions, gone))
     try:
-        await session.start()
+        await _join_all(sessions)
         report(Joined())
-        waiting = [asyncio.ensure_future(e.wait()) for e in (first_fragment, stop, session.disconnected)]
+        waiting = [asyncio.ensure_future(e.wait()) for e in (first_fragment, stop, gone)]
         await asyncio.wait(waiting, return_when=asyncio.FIRST_COMPLETED)
         if first_fragment.is_set():
             report(FirstFragment())
-        ending = [asyncio.ensure_future(e.wait()) for e in (stop, session.disconnected)]
+        ending = [asyncio.ensure_future(e.wait()) for e in (stop, gone)]
         await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
         for future in (*waiting, *ending):
             future.cancel()
@@ -324,9 +388,10 @@ async def record(
         # connection joins aiortc's decoder threads, which takes a while on a busy machine) goes on beside
         # it; frames still decoded meanwhile are refused by the stopping pipeline.
         receiving.cancel()
+        following.cancel()
         if obeying is not None:
             obeying.cancel()
-        leaving = asyncio.ensure_future(session.close())
+        leaving = asyncio.gather(*(session.close() for session in sessions), return_exceptions=True)
         try:
             # The file ends at the server's Stop if it said when (a pause then ends it at the pause).
             end = None if orders.stop_at is None else pauses.now(orders.stop_at)

@@ -321,13 +321,13 @@ class RecorderPipeline:
         size = frame.samples * len(frame.layout.channels) * 4
         return self._submit(size, lambda mixer: mixer.add_audio(key, frame, t), user_id=key.user_id)
 
-    def set_names(self, names: Mapping[int, str]) -> None:
+    def set_names(self, names: Mapping[int, str], room: int = 0) -> None:
         copied = dict(names)
-        self._submit(0, lambda mixer: mixer.set_names(copied), always=True)
+        self._submit(0, lambda mixer: mixer.set_names(copied, room), always=True)
 
-    def set_active_speaker(self, user_id: int | None, t: float | None = None) -> None:
+    def set_active_speaker(self, user_id: int | None, t: float | None = None, room: int = 0) -> None:
         at = self._now(t)
-        self._submit(0, lambda mixer: mixer.set_active_speaker(user_id, at), always=True)
+        self._submit(0, lambda mixer: mixer.set_active_speaker(user_id, at, room), always=True)
 
     def remove_source(self, key: SourceKey, t: float | None = None) -> None:
         at = self._now(t)
