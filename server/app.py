@@ -23,6 +23,7 @@ from server.api import (
     settings_api,
     system_api,
     timeline_api,
+    tracks_api,
     users_api,
 )
 from server.api.middleware import (
@@ -64,6 +65,7 @@ __all__ = [
     "settings_api",
     "system_api",
     "timeline_api",
+    "tracks_api",
     "users_api",
 ]
 

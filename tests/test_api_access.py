@@ -103,6 +103,31 @@ def on_recording(suffix: str = "", body: Any = None) -> Target:
     return target
 
 
+def on_tracks(suffix: str) -> Target:
+    """A route of a fresh (ready) recording made in tracks mode, with one track on disk; ``{track}`` in
+    ``suffix`` is its track's id."""
+
+    async def target(app: web.Application, caller: str) -> tuple[str, Any]:
+        from server.db.models import Recording, RecordingTrack
+
+        _, recording_id = await fresh_recording(app)
+        file_name = f"table-tracks-{recording_id}-1-microphone.webm"
+        async with app[SERVICES].db() as db:
+            recording = await db.get(Recording, recording_id)
+            assert recording is not None
+            recording.mode = "tracks"
+            track = RecordingTrack(
+                recording_id=recording_id, user_id=1, display_name="Tess", source="microphone",
+                kind="audio", codec="opus", file_name=file_name,
+            )  # fmt: skip
+            db.add(track)
+            await db.commit()
+        (app[SERVICES].storage.recordings / file_name).write_bytes(b"\x1a\x45\xdf\xa3")
+        return f"/api/recordings/{recording_id}{suffix.format(track=track.id)}", None
+
+    return target
+
+
 async def recording_in_progress(app: web.Application, caller: str) -> tuple[str, Any]:
     classroom_id, _ = await fresh_recording(app, state="recording")
     return f"/api/classrooms/{classroom_id}/recording/stop", None
@@ -274,6 +299,14 @@ TABLE: list[tuple[str, str, Target, dict[str, int]]] = [
     ),
     ("GET", "/api/recordings/{id}/media", on_recording("/media"), MODERATORS_ONLY),
     ("GET", "/api/recordings/{id}/thumbnail", on_recording("/thumbnail"), MODERATORS_ONLY),
+    ("GET", "/api/recordings/{id}/tracks", on_tracks("/tracks"), MODERATORS_ONLY),
+    (
+        "GET",
+        "/api/recordings/{id}/tracks/{track_id}/media",
+        on_tracks("/tracks/{track}/media"),
+        MODERATORS_ONLY,
+    ),
+    ("GET", "/api/recordings/{id}/tracks.zip", on_tracks("/tracks.zip"), MODERATORS_ONLY),
     *(
         ("GET", f"/api/recordings/{{id}}/{export}", on_recording(f"/{export}"), MODERATORS_ONLY)
         for export in ("timeline", "timeline.txt", "chapters", "chapters.vtt", "chat.vtt", "bookmarks")

@@ -48,6 +48,7 @@ from server.library.recordings import (
     is_active,
     visible_recordings,
 )
+from server.library.tracks import delete_files, track_file_names
 from server.services import Services, services
 
 log = logging.getLogger(__name__)
@@ -214,7 +215,7 @@ async def patch_recording(request: web.Request) -> web.Response:
 
 
 @api.route(
-    "DELETE", "/api/recordings/{id}", summary="Delete a recording and its file",
+    "DELETE", "/api/recordings/{id}", summary="Delete a recording, its file and its tracks' files",
     access="the classroom's moderators, admins", tag="recordings",
     responses={204: "Deleted", 403: "Not allowed", 404: "No such recording", 409: "Still recording"},
 )  # fmt: skip
@@ -226,6 +227,7 @@ async def delete_recording(request: web.Request) -> web.Response:
         if is_active(recording):
             raise RecordingActive("stop the recording before deleting it")
         files = [path_under(svc.storage.recordings, recording.file_name)] if recording.file_name else []
+        tracks = await track_file_names(db, recording.id)
         recording_id = recording.id
         await db.delete(recording)
         await db.commit()
@@ -233,6 +235,7 @@ async def delete_recording(request: web.Request) -> web.Response:
     for path in files:
         for item in (path, path.with_suffix(".jpg")):
             item.unlink(missing_ok=True)
+    await asyncio.to_thread(delete_files, svc.storage.recordings, tracks)
     return web.Response(status=204)
 
 

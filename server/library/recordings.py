@@ -26,6 +26,7 @@ from server.db.models import (
     RecordingMode,
     RecordingSession,
     RecordingState,
+    RecordingTrack,
     User,
     UserSettings,
 )
@@ -268,8 +269,10 @@ def recording_json(
     viewer: User | None = None,
     classroom: Classroom | None = None,
     live_size: int | None = None,
+    tracks: int = 0,
 ) -> dict[str, Any]:
-    """A Recording on the wire; ``can_stop`` and ``can_manage`` are ``viewer``'s rights on it (``classroom``
+    """A Recording on the wire (``tracks``: how many per-participant tracks it has, see
+    :func:`track_counts`); ``can_stop`` and ``can_manage`` are ``viewer``'s rights on it (``classroom``
     is the recording's, or None when it was deleted).
 
     An active recording's ``duration_ms`` is how long it has run so far and its ``size_bytes`` is
@@ -299,6 +302,7 @@ def recording_json(
         "mode": recording.mode,
         "session_id": recording.session_id,
         "classrooms": [{"id": c.classroom_id, "name": c.classroom_name} for c in recording.covers],
+        "tracks": tracks,
         "can_stop": viewer is not None and can_stop_recording(viewer, recording, classroom),
         "can_manage": viewer is not None and can_manage_recording(viewer, recording, classroom),
     }
@@ -332,9 +336,29 @@ async def described(
     starter = await db.get(User, recording.started_by_id) if recording.started_by_id else None
     classroom = await db.get(Classroom, recording.classroom_id) if recording.classroom_id else None
     sizes = await live_sizes(files, [recording]) if files is not None else {}
+    counts = await track_counts(db, [recording])
     return recording_json(
-        recording, starter, viewer=viewer, classroom=classroom, live_size=sizes.get(recording.id)
+        recording,
+        starter,
+        viewer=viewer,
+        classroom=classroom,
+        live_size=sizes.get(recording.id),
+        tracks=counts.get(recording.id, 0),
     )
+
+
+async def track_counts(db: AsyncSession, recordings: Iterable[Recording]) -> dict[int, int]:
+    """How many tracks each recording made in ``tracks`` or ``both`` mode has, by id (one query, none
+    when every recording is composite)."""
+    ids = [r.id for r in recordings if r.mode != RecordingMode.COMPOSITE.value]
+    if not ids:
+        return {}
+    rows = await db.execute(
+        select(RecordingTrack.recording_id, func.count())
+        .where(RecordingTrack.recording_id.in_(ids))
+        .group_by(RecordingTrack.recording_id)
+    )
+    return dict(rows.tuples().all())
 
 
 async def visible_recordings(
@@ -357,9 +381,15 @@ async def visible_recordings(
         if can_view_recording(viewer, recording, classroom)
     ]
     sizes = await live_sizes(files, [recording for recording, _, _ in visible]) if files is not None else {}
+    counts = await track_counts(db, [recording for recording, _, _ in visible])
     return [
         recording_json(
-            recording, started_by, viewer=viewer, classroom=classroom, live_size=sizes.get(recording.id)
+            recording,
+            started_by,
+            viewer=viewer,
+            classroom=classroom,
+            live_size=sizes.get(recording.id),
+            tracks=counts.get(recording.id, 0),
         )
         for recording, classroom, started_by in visible
     ]

@@ -38,6 +38,7 @@ from server.library import probe
 from server.library.files import path_under, tracks_prefix
 from server.library.media_clock import MediaClock, as_utc, media_origin
 from server.library.recordings import DISK_FULL_SUFFIX, add_flag, all_active, is_active, transition
+from server.library.tracks import has_tracks, settle_tracks, settle_tracks_only
 from server.live import LiveClassrooms, NoLiveClassrooms
 from server.recorders.robot_run import ROBOT_COMMAND, RobotExit, RobotRun, RunState, hand_over, spawn_robot
 from server.recorders.tokens import RobotGrant, RobotTokens, new_grant
@@ -333,7 +334,7 @@ class RecorderSupervisor:
                     transition(recording, RecordingState.FINISHING)
                 if recording.stop_reason is None:
                     recording.stop_reason = StopReason.RECOVERED.value
-                await self._settle(recording, None, None)
+                await self._settle(db, recording, None, None)
                 await db.commit()
                 log.info(
                     "recording reconciled", extra={"recording_id": recording.id, "state": recording.state}
@@ -437,7 +438,7 @@ class RecorderSupervisor:
                 transition(recording, RecordingState.FINISHING)
             if recording.stop_reason is None:
                 recording.stop_reason = ending.reason.value
-            await self._settle(recording, ending.finished, ending.error)
+            await self._settle(db, recording, ending.finished, ending.error)
             await db.commit()
             await self._notify(recording, StopReason(recording.stop_reason))
         log.info(
@@ -454,16 +455,26 @@ class RecorderSupervisor:
         """Settle a recording no robot is recording (``robot_failed`` unless it was stopped first)."""
         await self._finish(recording_id, RobotExit(StopReason.ROBOT_FAILED, None, error, None))
 
-    async def _settle(self, recording: Recording, finished: Finished | None, error: str | None) -> None:
+    async def _settle(
+        self, db: AsyncSession, recording: Recording, finished: Finished | None, error: str | None
+    ) -> None:
         """``finishing`` → ``ready`` if the file plays (flagged ``recovered`` after a crash), else failed.
 
         After a clean finish the robot's own figures are used and only the file's start is read, so the
         time from Stop to ready does not grow with the recording's length; a crashed robot's file is
         read to its end to learn how much of it survived. The robot's secret goes: its token admits no
-        one any more.
+        one any more. Tracks (``tracks``, ``both``) get their lengths the same way; a ``tracks``
+        recording, which has no mixed file, is ready once one of its tracks plays.
         """
         recording.robot_secret = None
         _end_pause(recording)
+        if has_tracks(recording):
+            settled = await settle_tracks(db, recording, finished, self._storage.recordings)
+            if RecordingMode(recording.mode) == RecordingMode.TRACKS:
+                settle_tracks_only(recording, finished, settled, error)
+                if recording.stopped_at is None:
+                    recording.stopped_at = datetime.now(UTC)
+                return
         path = path_under(self._storage.recordings, recording.file_name or "")
         if not path.exists():
             found = probe.Probe(False, 0, False, False, "no file")
