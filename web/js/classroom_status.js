@@ -9,18 +9,22 @@ export const STATUS_ORDER = Object.freeze(["recording", "live", "idle"]);
 
 /**
  * {key, text, seats, recording}: `key` one of STATUS_ORDER; `text` what the status column says first
- * ("Recording", "Recording paused", "In session (N)", "Idle"); `seats` "In session (N)" also for a
- * classroom that records (or null); `recording` {by, since, paused} for a classroom that records (since:
- * ISO time or null; paused: nothing is kept until it resumes), else null. A paused recording still sorts
- * with those recording: it runs, and Resume is one click away.
+ * ("Recording", "Recording paused", "Recording · <session name>" for a classroom of a session over several,
+ * "In session (N)", "Idle"); `seats` "In session (N)" also for a classroom that records (or null);
+ * `recording` {by, since, paused, session} for a classroom that records (since: ISO time or null; paused:
+ * nothing is kept until it resumes; session: the session's name, or null), else null. A paused recording
+ * still sorts with those recording: it runs, and Resume is one click away.
  */
 export function classroomStatus(classroom) {
   const used = classroom.present ?? 0;
   const seats = used > 0 ? `In session (${used})` : null;
   if (classroom.recording) {
     const paused = Boolean(classroom.recording.paused);
-    const recording = { by: starterName(classroom.recording), since: classroom.recording.started_at ?? null, paused };
-    return { key: "recording", text: paused ? "Recording paused" : "Recording", seats, recording };
+    const session = classroom.recording.session?.name ?? null;
+    const by = starterName(classroom.recording);
+    const recording = { by, since: classroom.recording.started_at ?? null, paused, session };
+    const state = paused ? "Recording paused" : "Recording";
+    return { key: "recording", text: session ? `${state} · ${session}` : state, seats, recording };
   }
   if (seats) return { key: "live", text: seats, seats, recording: null };
   return { key: "idle", text: "Idle", seats: null, recording: null };

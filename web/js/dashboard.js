@@ -1,18 +1,21 @@
 // Dashboard (/classrooms): the classrooms the user can see with their live status (who records since
-// when, and whether the recording is paused; who is in session), sortable by status, and a form to create
-// one for those the server allows.
+// when, and whether the recording is paused; who is in session; a session's name for each of its classrooms),
+// sortable by status, a form to create one for those the server allows, and for who may record two
+// classrooms or more, "Record several classrooms" (web/js/session_dialog.js).
 import { io } from "/vendor/socket.io.esm.min.js";
 import { createClassroom, getClassroom, listClassrooms } from "/static/js/api.js";
 import { classroomStatus, nextSort, sortClassrooms } from "/static/js/classroom_status.js";
 import { clearFieldErrors, reportFormError } from "/static/js/forms.js";
 import { clearMessage, el, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 import { ClassroomConnection, NAMESPACE } from "/static/js/protocol.js";
+import { SessionDialog } from "/static/js/session_dialog.js";
 import { UserPicker } from "/static/js/user_picker.js";
 
 // Only when the live status cannot be watched: the list is read again this often.
 const POLL_MS = 10000;
 
 const alert = document.getElementById("alert");
+const statusMessage = document.getElementById("status");
 const table = document.getElementById("classrooms");
 const empty = document.getElementById("classrooms-empty");
 const nameHeader = document.getElementById("name-header");
@@ -29,6 +32,7 @@ const dashboard = {
   reads: 0,
   readOf: new Map(), // classroom id -> number of the read its row shows
   refreshError: null, // a failed read is shown until the next one succeeds
+  sessions: null, // the "Record several classrooms" dialog
 };
 
 function since(iso) {
@@ -81,6 +85,7 @@ function classroomRow(classroom) {
 function render() {
   const classrooms = sortClassrooms([...dashboard.classrooms.values()], dashboard.sort);
   table.tBodies[0].replaceChildren(...classrooms.map(classroomRow));
+  dashboard.sessions?.update(classrooms);
   table.hidden = classrooms.length === 0;
   empty.hidden = classrooms.length !== 0;
   // The column the rows are sorted by says so (the status column only once its button is pressed).
@@ -219,11 +224,26 @@ function setUpCreateForm() {
   });
 }
 
+/** "Record several classrooms": offered once the allowed modes are known (the dashboard's rows decide). */
+async function setUpSessions() {
+  const sessions = new SessionDialog({
+    onStarted: (session, text) => {
+      clearMessage(alert);
+      showMessage(statusMessage, text);
+      refresh();
+    },
+    onChanged: refresh,
+  });
+  await sessions.readModes();
+  dashboard.sessions = sessions;
+}
+
 async function main() {
   const user = await initPage();
   if (!user) return;
   if (user.can_create_classroom) setUpCreateForm();
   setUpSorting();
+  await setUpSessions();
   await refresh();
   await watch();
 }

@@ -1,4 +1,5 @@
-// REC in the classroom page: the REC button with the codes list picked before it, Pause and Resume, the
+// REC in the classroom page: the REC button with the recording mode (among those the admin allows) and the
+// codes list picked before it, "Stop the whole session?" for a session's recording, Pause and Resume, the
 // recording banner (indicator, "Recording paused" and consent notice), the consent question (mode "ask"),
 // the reminder to record, the name asked on Stop (setting `edit_name_on_stop`), bookmarks (web/js/
 // bookmark_controls.js) and the warning that a recording holds no one's media (`recording_media`, for
@@ -17,10 +18,19 @@ import {
   pauseControl,
   recControl,
   recordingEndMessage,
+  starterName,
 } from "/static/js/recording.js";
 
 // While a stop is pending, these states are the recording not yet stopping.
 const BEFORE_STOP = Object.freeze(["starting", "recording"]);
+
+/** The modes of one classroom's recording, as the mode picker names them (the sessions' are elsewhere). */
+export const MODE_LABELS = Object.freeze({
+  composite: "Composite",
+  tracks: "Each participant's tracks",
+  both: "Both",
+});
+const SINGLE_MODES = Object.freeze(Object.keys(MODE_LABELS));
 
 export const NO_MEDIA_WARNING =
   "The recording has no one's audio or video. Check that cameras and microphones are on and connected.";
@@ -30,8 +40,10 @@ export class RecControls {
    * @param elements the page's REC elements: {button, text, elapsed, reason, banner, warning,
    *   consentDialog, consentText, consentAccept, consentDecline, reminderDialog, reminderStart,
    *   reminderDismiss}, and optionally: tools (the row of recording tools), {codesPick, codesSelect} (the
-   *   codes list picked before REC), pauseButton, {nameDialog, nameForm, nameInput, nameError, nameCancel}
-   *   (the name asked on Stop) and bookmarks (the elements of BookmarkControls)
+   *   codes list picked before REC), {modePick, modeSelect} (the recording mode picked before REC),
+   *   {sessionDialog, sessionText, sessionClassrooms, sessionStop, sessionCancel} ("Stop the whole
+   *   session?"), pauseButton, {nameDialog, nameForm, nameInput, nameError, nameCancel} (the name asked on
+   *   Stop) and bookmarks (the elements of BookmarkControls)
    * @param hooks.connection the ClassroomConnection (consent answers)
    * @param hooks.classroomId the classroom REC starts and stops
    * @param hooks.onError (err): a request failed (shown as an alert; a 401 leaves for the login page)
@@ -59,6 +71,8 @@ export class RecControls {
     this.codesLists = []; // the classroom's codes lists ([{name, codes}]), for who may record
     this.pausePending = null; // {action: "pause" | "resume", recordingId}: awaiting its recording_state
     this.naming = null; // the stopped recording whose name the name dialog asks for
+    this.modes = null; // the modes of one classroom the admin allows (SINGLE_MODES order); null: not known
+    this.sessions = new Map(); // session id -> {name, classrooms: [{id, name}]}, or null while asked for
 
     const e = elements;
     e.button.addEventListener("click", () => this._press());
@@ -77,6 +91,15 @@ export class RecControls {
     // Lists edited in another tab (the classroom's settings) are there when the person comes back.
     if (e.codesSelect) {
       window.addEventListener("focus", () => this._loadCodesLists());
+    }
+    // So are the modes the admin changed meanwhile.
+    if (e.modeSelect) {
+      window.addEventListener("focus", () => this._loadModes());
+    }
+    if (e.sessionDialog) {
+      e.sessionCancel.addEventListener("click", () => e.sessionDialog.close("cancel"));
+      e.sessionStop.addEventListener("click", () => e.sessionDialog.close("stop"));
+      e.sessionDialog.addEventListener("close", () => this._sessionDialogClosed());
     }
     this.bookmarks = e.bookmarks
       ? new BookmarkControls(e.bookmarks, {
@@ -111,6 +134,7 @@ export class RecControls {
     this._show(ack.recording ?? null, { fresh: true });
     this._considerReminder(ack);
     this._loadCodesLists();
+    this._loadModes();
   }
 
   /** The server changed what this person may do (rights_changed). */
@@ -118,6 +142,7 @@ export class RecControls {
     this.rights = rights ?? { can_record: false };
     this._renderButton();
     this._loadCodesLists();
+    this._loadModes();
   }
 
   /** A `bookmark_added` event (to moderators): another moderator's bookmark is told. */
@@ -173,6 +198,7 @@ export class RecControls {
     this.elements.button.hidden = true;
     closeDialog(this.elements.consentDialog);
     closeDialog(this.elements.reminderDialog);
+    if (this.elements.sessionDialog) closeDialog(this.elements.sessionDialog);
     this._renderTools();
   }
 
@@ -207,12 +233,29 @@ export class RecControls {
       this.timer = null;
     }
     if (active) closeDialog(this.elements.reminderDialog);
+    if (active && recording.session_id != null) this._loadSession(recording.session_id);
+    this._considerSessionDialog();
     this.hooks.onActiveChanged(active);
     this._considerConsent();
   }
 
   _control() {
-    return recControl(this.recording, this.rights, this.pending?.action ?? null);
+    const control = recControl(this.recording, this.rights, this.pending?.action ?? null);
+    if (control.action === "start" && this.modes !== null && this.modes.length === 0) {
+      return { ...control, action: null, reason: "The administrator allows no mode for recording one classroom." };
+    }
+    // Someone else's session: who records it, and which session it is.
+    const session = this.pending ? null : this._session();
+    if (session && control.action === null && control.reason) {
+      const who = starterName(this.recording);
+      const named = `the session “${session.name}” (${session.classrooms.map((c) => c.name).join(", ")})`;
+      const reason =
+        this.recording.state === "finishing"
+          ? `Finishing ${named}, started by ${who}…`
+          : `Recording ${named}, started by ${who}; only they or an admin can stop it.`;
+      return { ...control, reason };
+    }
+    return control;
   }
 
   /** The persistent "Recording" indicator and the consent notice, while a recording runs. */
@@ -288,12 +331,15 @@ export class RecControls {
   async _press() {
     const action = this._control().action;
     if (action === "start") await this._start();
+    else if (action === "stop" && this._session() && this.elements.sessionDialog) this._askStopSession();
     else if (action === "stop") await this._stop();
   }
 
   async _start() {
     const picked = this._pickedCodesList();
     const body = picked ? { codes_list: picked } : {};
+    const mode = this._pickedMode();
+    if (mode) body.mode = mode;
     const path = `/api/classrooms/${encodeURIComponent(this.hooks.classroomId)}/recording`;
     await this._request("start", () => request("POST", path, body));
   }
@@ -326,6 +372,8 @@ export class RecControls {
       if (this.pending === pending) this.pending = null;
       this._renderButton();
       this.hooks.onError(err);
+      // The admin changed the modes since they were read: offer those allowed now.
+      if (err.code === "mode_refused") this._loadModes();
       return null;
     }
   }
@@ -333,6 +381,7 @@ export class RecControls {
   /** The row of recording tools, shown while it holds one: the codes list picker, Pause, bookmarks. */
   _renderTools() {
     this._renderPause();
+    this._renderModePick();
     this._renderCodesPick();
     this.bookmarks?.update({ recording: this.recording, rights: this.rights, online: this.online });
     const tools = this.elements.tools;
@@ -422,6 +471,122 @@ export class RecControls {
       select.value = names.includes(chosen) ? chosen : "";
     }
     select.disabled = !this.online || this.pending !== null;
+  }
+
+  // ---- the recording mode picked before REC ----
+
+  /** Reads the modes the admin allows, for who may record (they pick one before REC when there is a choice). */
+  async _loadModes() {
+    if (!this.elements.modeSelect) return;
+    if (!this.joined || !this.rights.can_record) {
+      this.modes = null;
+      this._renderButton();
+      return;
+    }
+    try {
+      const answer = await request("GET", "/api/recording-modes");
+      const allowed = Array.isArray(answer?.allowed) ? answer.allowed : [];
+      this.modes = SINGLE_MODES.filter((mode) => allowed.includes(mode));
+    } catch (err) {
+      // Without them REC still works, in the server's default mode; only a lost session is worth saying.
+      if (err.code === "unauthorized") this.hooks.onError(err);
+      this.modes = null;
+    }
+    this._renderButton();
+  }
+
+  /** The mode REC asks for: the one picked, the only one allowed, or null (the server's default). */
+  _pickedMode() {
+    if (!this.modes?.length) return null;
+    if (this.modes.length === 1) return this.modes[0];
+    const value = this.elements.modeSelect?.value;
+    return this.modes.includes(value) ? value : this.modes[0];
+  }
+
+  /** The mode picker beside REC: shown to who may record, before REC, when the admin allows several modes. */
+  _renderModePick() {
+    const { modePick: pick, modeSelect: select } = this.elements;
+    if (!select) return;
+    const modes = this.modes ?? [];
+    pick.hidden = !(this.joined && Boolean(this.rights.can_record) && !this.active && modes.length > 1);
+    const current = [...select.options].map((option) => option.value);
+    if (modes.length && modes.join("\n") !== current.join("\n")) {
+      const chosen = select.value;
+      select.replaceChildren(...modes.map((mode) => el("option", { value: mode }, MODE_LABELS[mode])));
+      select.value = modes.includes(chosen) ? chosen : modes.includes("composite") ? "composite" : modes[0];
+    }
+    select.disabled = !this.online || this.pending !== null;
+  }
+
+  // ---- a session's recording: "Stop the whole session?" ----
+
+  /** The session the classroom's running recording belongs to: {name, classrooms}, or null. */
+  _session() {
+    const recording = this.recording;
+    if (!isActive(recording) || recording.session_id === null || recording.session_id === undefined) return null;
+    const known = this.sessions.get(recording.session_id);
+    const own = Array.isArray(recording.classrooms) ? recording.classrooms : [];
+    return {
+      name: known?.name || recording.name,
+      classrooms: known?.classrooms?.length ? known.classrooms : own,
+    };
+  }
+
+  /** Reads a session's name and classrooms once (a separate session's recording holds only its own). */
+  async _loadSession(sessionId) {
+    if (this.sessions.has(sessionId)) return;
+    this.sessions.set(sessionId, null);
+    try {
+      const answer = await request("GET", `/api/recording-sessions/${encodeURIComponent(sessionId)}`);
+      const session = answer?.session;
+      const classrooms = Array.isArray(session?.classrooms) ? session.classrooms : [];
+      this.sessions.set(sessionId, { name: session?.name ?? "", classrooms });
+    } catch (err) {
+      // Those who may not view its recordings still see what the recording itself says.
+      if (err.code === "unauthorized") this.hooks.onError(err);
+      return;
+    }
+    this._renderButton();
+    this._fillSessionDialog();
+  }
+
+  _askStopSession() {
+    const dialog = this.elements.sessionDialog;
+    if (dialog.open) return;
+    dialog.dataset.recordingId = this.recording.id;
+    dialog.returnValue = ""; // Escape keeps the last answer: it must not be an earlier "stop"
+    this._fillSessionDialog();
+    dialog.showModal();
+    this.elements.sessionCancel.focus();
+  }
+
+  _fillSessionDialog() {
+    const e = this.elements;
+    const session = this._session();
+    if (!e.sessionDialog || !session) return;
+    const count = session.classrooms.length;
+    e.sessionText.textContent =
+      count > 1
+        ? `“${session.name}” records ${count} classrooms. Stopping here stops the recording in every one of them; each recording is saved.`
+        : `“${session.name}” is a session over several classrooms. Stopping here stops the recording in every one of them; each recording is saved.`;
+    e.sessionClassrooms.replaceChildren(...session.classrooms.map((classroom) => el("li", {}, classroom.name)));
+    e.sessionClassrooms.hidden = count === 0;
+  }
+
+  /** The session's recording ended or changed while its question was open: nothing is left to ask. */
+  _considerSessionDialog() {
+    const dialog = this.elements.sessionDialog;
+    if (!dialog?.open) return;
+    if (!this.active || String(this.recording.id) !== dialog.dataset.recordingId) dialog.close("cancel");
+  }
+
+  _sessionDialogClosed() {
+    const dialog = this.elements.sessionDialog;
+    const asked = dialog.dataset.recordingId;
+    delete dialog.dataset.recordingId;
+    if (!this.elements.button.hidden) this.elements.button.focus();
+    if (dialog.returnValue !== "stop" || !this.active || String(this.recording.id) !== asked) return;
+    if (this._control().action === "stop") this._stop();
   }
 
   // ---- the name asked on Stop ----

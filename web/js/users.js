@@ -1,7 +1,7 @@
 // User administration (/admin/users, for those the server lets manage users: admins): search, create,
 // change a role, reset a password, delete (with confirmation; never one's own account: the server says
-// whom with can_delete).
-import { createUser, deleteUser, listUsers, updateUser } from "/static/js/api.js";
+// whom with can_delete); and the recording modes teachers may use (GET and PUT /api/recording-modes).
+import { createUser, deleteUser, listUsers, request, updateUser } from "/static/js/api.js";
 import { clearFieldErrors, reportFormError, showFieldErrors } from "/static/js/forms.js";
 import { clearMessage, el, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
 
@@ -185,6 +185,70 @@ function setUpCreateForm() {
   });
 }
 
+// ---- the recording modes teachers may use ----
+
+/** What each mode is called on its checkbox; the server's description says what it records. */
+const MODE_LABELS = Object.freeze({
+  composite: "Composite",
+  tracks: "Each participant's tracks",
+  both: "Both: composite and each participant's tracks",
+  multi_composite: "Several classrooms in one composite file",
+  multi_separate: "Several classrooms, one recording each",
+});
+
+const sentence = (text) => (text ? `${text[0].toUpperCase()}${text.slice(1)}.` : "");
+
+function modeRow({ mode, description, allowed }) {
+  const id = `mode-${mode}`;
+  const input = el("input", { type: "checkbox", id, name: "allowed", value: mode, checked: allowed });
+  const hint = el("p", { id: `${id}-hint`, className: "hint" }, sentence(description));
+  input.setAttribute("aria-describedby", hint.id);
+  return [el("div", { className: "checkbox-row" }, input, el("label", { htmlFor: id }, MODE_LABELS[mode] ?? mode)), hint];
+}
+
+function showModes(fieldset, body) {
+  const legend = fieldset.querySelector("legend");
+  fieldset.replaceChildren(legend, ...body.modes.flatMap(modeRow));
+}
+
+async function setUpModesForm() {
+  const form = document.getElementById("modes-form");
+  const fieldset = document.getElementById("modes-fieldset");
+  const said = document.getElementById("modes-status");
+  const submit = document.getElementById("modes-save");
+  // The confirmation says what was saved until the next change.
+  form.addEventListener("change", () => {
+    said.textContent = "";
+  });
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    clearMessage(alert);
+    clearFieldErrors(form);
+    said.textContent = "";
+    const allowed = [...form.querySelectorAll("input[name=allowed]:checked")].map((input) => input.value);
+    submit.disabled = true;
+    try {
+      const body = await request("PUT", "/api/recording-modes", { allowed });
+      showModes(fieldset, body);
+      const names = body.modes.filter((entry) => entry.allowed).map((entry) => MODE_LABELS[entry.mode] ?? entry.mode);
+      said.textContent = names.length
+        ? `Recording modes saved. Teachers may use: ${names.join("; ")}.`
+        : "Recording modes saved. Teachers may not record in any mode.";
+    } catch (err) {
+      if (redirectIfUnauthorized(err)) return;
+      const rest = reportFormError(form, err);
+      if (rest) showMessage(alert, rest);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  try {
+    showModes(fieldset, await request("GET", "/api/recording-modes"));
+  } catch (err) {
+    showError(err);
+  }
+}
+
 async function main() {
   const user = await initPage();
   if (!user) return;
@@ -196,7 +260,7 @@ async function main() {
   search.addEventListener("input", render);
   setUpCreateForm();
   setUpDeleteDialog();
-  await refresh();
+  await Promise.all([refresh(), setUpModesForm()]);
 }
 
 main();

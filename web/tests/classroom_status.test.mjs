@@ -33,7 +33,7 @@ test("status: who records since when, how many are in session, or idle", () => {
     key: "recording",
     text: "Recording",
     seats: "In session (2)",
-    recording: { by: "Tess Teacher", since: "2026-11-23T15:01:31Z", paused: false },
+    recording: { by: "Tess Teacher", since: "2026-11-23T15:01:31Z", paused: false, session: null },
   });
   // Paused: still a recording (it sorts with them), said in words.
   const paused = classroomStatus(classroom(1, "A", 2, recordingStatus({ paused: true })));
@@ -44,6 +44,21 @@ test("status: who records since when, how many are in session, or idle", () => {
   assert.equal(starting.key, "recording");
   assert.equal(starting.seats, null);
   assert.equal(starting.recording.by, "someone else");
+});
+
+test("status: each classroom of a session says the session's name, and who started it", () => {
+  const session = { id: 2, name: "Biology 1", mode: "separate" };
+  const status = classroomStatus(classroom(1, "Biology A", 0, recordingStatus({ session })));
+  assert.equal(status.key, "recording");
+  assert.equal(status.text, "Recording · Biology 1");
+  assert.deepEqual(status.recording, {
+    by: "Tess Teacher",
+    since: "2026-11-23T15:01:31Z",
+    paused: false,
+    session: "Biology 1",
+  });
+  const paused = classroomStatus(classroom(1, "Biology A", 0, recordingStatus({ session, paused: true })));
+  assert.equal(paused.text, "Recording paused · Biology 1");
 });
 
 test("sorting: by name by default, by status either way, fuller first within a status", () => {
