@@ -45,6 +45,7 @@ from recorder_bot.layout import DEJAVU_SANS, LabelFont
 from recorder_bot.mixer import MediaFormat, Mixer, SourceKey
 from recorder_bot.pause_clock import PauseClock
 from recorder_bot.rtp_clock import CREEP, StreamClock, rtp_timestamp
+from recorder_bot.tracks import TrackRecorder
 from recorder_bot.writer import EncoderSettings, RecorderPipeline, RecordingWriter, WriterStats
 from server.media.adapter import watch_sender_reports
 from server.media.ntp import PublisherClock
@@ -82,15 +83,19 @@ class RobotSession:
     def __init__(
         self,
         job: RobotJob,
-        pipeline: RecorderPipeline,
+        pipeline: RecorderPipeline | None,
         recording_start: float,
         pauses: PauseClock | None = None,
         *,
         room: int = 0,
         classroom: JobClassroom | None = None,
+        tracks: TrackRecorder | None = None,
     ) -> None:
         self.job = job
         self.pipeline = pipeline
+        "None: tracks mode, no composite (nothing is decoded)."
+        self.tracks = tracks
+        "Each participant's own tracks (modes tracks and both)."
         self.recording_start = recording_start
         self.pauses = pauses or PauseClock()
         self.room = room
@@ -131,7 +136,7 @@ class RobotSession:
 
     async def _on_disconnect(self, reason: Any = None) -> None:
         self.disconnected.set()
-        if self._closing:
+        if self._closing or self.pipeline is None:
             return  # the file ends where the recording does, not where the robot began to leave
         # Its media ends with it (a still screen would otherwise stay in the picture).
         for user_id in self._names:
@@ -146,14 +151,20 @@ class RobotSession:
 
     async def _on_left(self, data: dict[str, Any]) -> None:
         user_id = ParticipantLeft.model_validate(data).user_id
+        if self.pipeline is None:
+            return  # a track goes on after a gap if its participant comes back
         for source in ("microphone", "camera", "screen"):
             self.pipeline.remove_source(SourceKey(user_id, source, self.room))
 
     async def _on_speaker(self, data: dict[str, Any]) -> None:
+        if self.pipeline is None:
+            return
         self.pipeline.set_active_speaker(ActiveSpeaker.model_validate(data).user_id, room=self.room)
 
     def _know(self, participant: ParticipantModel) -> None:
-        if participant.robot:
+        if participant.robot or self.pipeline is None:
+            if not participant.robot:
+                self._names[participant.user_id] = participant.display_name
             return
         if self._names.get(participant.user_id) != participant.display_name:
             self._names[participant.user_id] = participant.display_name
@@ -174,6 +185,12 @@ class RobotSession:
         watch_sender_reports(remote.receiver, clock.sender_report)
         publisher = self._publishers.setdefault(remote.user_id, PublisherClock(creep=CREEP))
         key = SourceKey(remote.user_id, remote.source, self.room)
+        if self.tracks is not None:
+            self.tracks.add(remote, clock, publisher, self._names)
+        if self.pipeline is None:  # tracks only: nothing is decoded, the track ends with the stream
+            with contextlib.suppress(MediaStreamError):
+                await remote.track.recv()
+            return
         try:
             while True:
                 frame = await remote.track.recv()
@@ -198,6 +215,7 @@ class RobotSession:
             self.pipeline.remove_source(key)
 
     def _add(self, key: SourceKey, frame: AudioFrame | VideoFrame, t: float) -> None:
+        assert self.pipeline is not None
         if isinstance(frame, VideoFrame):
             self.pipeline.add_video(key, frame, t)
         else:
@@ -213,6 +231,8 @@ class RobotSession:
 
     def release_held(self) -> None:
         """After a resume: the held frames captured since it go to the file, the rest are dropped."""
+        if self.tracks is not None:
+            self.tracks.resumed()
         held, self._held, self._held_bytes = self._held, collections.deque(), 0
         for frame in held:
             t = self.pauses.file_time(frame.recorded, arrived=frame.arrived)
@@ -291,7 +311,7 @@ class Orders:
 async def obey(
     commands: AsyncIterator[Command],
     pauses: PauseClock,
-    pipeline: RecorderPipeline,
+    pipeline: RecorderPipeline | None,
     origin: float,
     orders: Orders,
 ) -> None:
@@ -314,9 +334,9 @@ async def obey(
                     log.info("resumed", extra={"paused_seconds": round(length, 3)})
 
 
-def _pause(pauses: PauseClock, pipeline: RecorderPipeline, t: float) -> None:
+def _pause(pauses: PauseClock, pipeline: RecorderPipeline | None, t: float) -> None:
     cut = pauses.pause(t)
-    if cut is None:
+    if cut is None or pipeline is None:
         return
     # Frames stamped after the pause that reached the pipeline before this command did go.
     pipeline.cut(cut)
@@ -334,6 +354,9 @@ async def record(
     ``commands`` are the server's pauses and resumes (what is captured while paused is not recorded, and
     the file continues at the resume: ``recorder_bot.pause_clock``) and the instant of its Stop.
     """
+    if job.mode == "tracks":
+        await record_tracks(job, stop, report, commands)
+        return
     recording_start = job.origin if job.origin is not None else time.time()
     pauses = PauseClock()
     loop = asyncio.get_running_loop()
@@ -358,6 +381,7 @@ async def record(
         clock=lambda: pauses.now(time.time() - recording_start),
     )
     pipeline.start()
+    tracks = None if job.mode == "composite" else _track_recorder(job, recording_start, pauses, report)
     obeying = None
     orders = Orders(first_fragment)
     if commands is not None:
@@ -365,8 +389,8 @@ async def record(
     # From the start, joining included: a moderator hears within seconds that nobody's media arrives.
     receiving = asyncio.create_task(report_receiving(pipeline, report))
     # One session per classroom (a composite session's robot is in each, every one into the pipeline).
-    sessions = [RobotSession(job, pipeline, recording_start, pauses)] + [
-        RobotSession(job, pipeline, recording_start, pauses, room=room, classroom=more)
+    sessions = [RobotSession(job, pipeline, recording_start, pauses, tracks=tracks)] + [
+        RobotSession(job, pipeline, recording_start, pauses, room=room, classroom=more, tracks=tracks)
         for room, more in enumerate(job.more_classrooms, start=1)
     ]
     orders.resumed = functools.partial(_release_held, sessions)
@@ -395,7 +419,10 @@ async def record(
         try:
             # The file ends at the server's Stop if it said when (a pause then ends it at the pause).
             end = None if orders.stop_at is None else pauses.now(orders.stop_at)
-            stats = await asyncio.to_thread(pipeline.stop, end)
+            stats, written = await asyncio.gather(
+                asyncio.to_thread(pipeline.stop, end),
+                asyncio.to_thread(tracks.stop) if tracks is not None else asyncio.sleep(0, ()),
+            )
             report(
                 Finished(
                     duration_ms=int(stats.rendered_seconds * 1000),
@@ -403,6 +430,88 @@ async def record(
                     fragments=stats.fragments,
                     dropped=stats.dropped_queue_full,
                     late_frames=stats.late_video_frames + stats.late_audio_frames,
+                    tracks=written,
+                )
+            )
+        finally:
+            with contextlib.suppress(Exception):
+                await leaving
+
+
+def _track_recorder(
+    job: RobotJob, recording_start: float, pauses: PauseClock, report: Report
+) -> TrackRecorder:
+    if job.tracks_prefix is None:
+        raise ValueError(f"a {job.mode} recording needs tracks_prefix")
+    tracks = TrackRecorder(
+        job.storage_root,
+        job.tracks_prefix,
+        recording_start,
+        pauses,
+        report,
+        decode=job.mode == "both",
+        lateness=PAUSE_LATENESS,
+    )
+    tracks.start()
+    return tracks
+
+
+async def report_receiving_tracks(tracks: TrackRecorder, report: Report) -> None:
+    """Tracks mode: whose media reaches a track, every second until cancelled."""
+    while True:
+        report(Receiving(receiving=tuple(tracks.receiving(RECEIVING_WINDOW))))
+        await asyncio.sleep(RECEIVING_INTERVAL)
+
+
+async def record_tracks(
+    job: RobotJob, stop: asyncio.Event, report: Report, commands: AsyncIterator[Command] | None = None
+) -> None:
+    """Tracks mode: only each participant's own tracks (``recorder_bot.tracks``), nothing decoded, no
+    composite file. The recording plays from the moment the robot is in: FirstFragment follows Joined."""
+    recording_start = job.origin if job.origin is not None else time.time()
+    pauses = PauseClock()
+    tracks = _track_recorder(job, recording_start, pauses, report)
+    joined = asyncio.Event()
+    orders = Orders(joined)
+    obeying = None
+    if commands is not None:
+        obeying = asyncio.create_task(obey(commands, pauses, None, recording_start, orders))
+    receiving = asyncio.create_task(report_receiving_tracks(tracks, report))
+    sessions = [RobotSession(job, None, recording_start, pauses, tracks=tracks)] + [
+        RobotSession(job, None, recording_start, pauses, room=room, classroom=more, tracks=tracks)
+        for room, more in enumerate(job.more_classrooms, start=1)
+    ]
+    orders.resumed = functools.partial(_release_held, sessions)
+    gone = asyncio.Event()
+    following = asyncio.create_task(_until_all_left(sessions, gone))
+    try:
+        await _join_all(sessions)
+        report(Joined())
+        joined.set()
+        report(FirstFragment())
+        ending = [asyncio.ensure_future(e.wait()) for e in (stop, gone)]
+        await asyncio.wait(ending, return_when=asyncio.FIRST_COMPLETED)
+        for future in ending:
+            future.cancel()
+    finally:
+        receiving.cancel()
+        following.cancel()
+        if obeying is not None:
+            obeying.cancel()
+        leaving = asyncio.gather(*(session.close() for session in sessions), return_exceptions=True)
+        try:
+            # Like the composite: the recording's length is up to the server's Stop (less paused time).
+            stopped_at = orders.stop_at if orders.stop_at is not None else time.time() - recording_start
+            end = pauses.now(stopped_at)
+            if orders.stop_at is None or not pauses.paused:
+                _pause(pauses, None, stopped_at)  # nothing after the end is kept
+            written = await asyncio.to_thread(tracks.stop)
+            report(
+                Finished(
+                    duration_ms=max(0, int(end * 1000)),
+                    size_bytes=sum(track.size_bytes for track in written),
+                    dropped=tracks.dropped,
+                    tracks=written,
                 )
             )
         finally:

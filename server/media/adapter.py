@@ -13,7 +13,10 @@ needs neither, so it joins aiortc at these points (all read from aiortc 1.16.0's
 * Recorder side (the robot receives and decodes like any aiortc client): received sender reports
   are watched by wrapping the receiver's ``_handle_rtcp_packet`` (:func:`watch_sender_reports`),
   and the RTP timestamp origin aiortc's ``TimestampMapper`` subtracts before decoding is read back
-  (:func:`rtp_origin`), so a decoded frame's pts gives its RTP timestamp again.
+  (:func:`rtp_origin`), so a decoded frame's pts gives its RTP timestamp again. For per-participant
+  tracks the encoded frames the jitter buffer assembles are taken where aiortc queues them for its
+  decoder thread (:func:`tap_encoded_frames`): the private decoder queue is wrapped, so the frames can be
+  written as they are and are decoded only if asked.
 * Subscriber side: each leg is an ordinary sendonly transceiver whose track never yields
   (:class:`IdleTrack`), so the sender's RTP task idles. Packets are sent with the leg's DTLS
   transport ``_send_rtp`` (which SRTP-protects). RTCP routed to the sender (PLI, FIR, NACK,
@@ -28,11 +31,14 @@ raises :class:`UnsupportedAiortcVersion`.
 from __future__ import annotations
 
 import asyncio
+import logging
+import queue
 from collections.abc import Awaitable, Callable
 from importlib import metadata
 from typing import Any
 
 from aiortc import MediaStreamTrack, RTCRtpReceiver, RTCRtpSender, RTCRtpTransceiver
+from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamError
 from aiortc.rtcdtlstransport import RTCDtlsTransport, State
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpHeaderExtensionParameters
@@ -74,6 +80,10 @@ RtcpRewriter = Callable[[list[AnyRtcpPacket]], list[AnyRtcpPacket]]
 _RECEIVER_STREAMS = "_RTCRtpReceiver__remote_streams"
 _RECEIVER_RTCP_SSRC = "_RTCRtpReceiver__rtcp_ssrc"
 _RECEIVER_TIMESTAMP_MAPPER = "_RTCRtpReceiver__timestamp_mapper"
+_RECEIVER_DECODER_QUEUE = "_RTCRtpReceiver__decoder_queue"
+_RECEIVER_RTX_SSRC = "_RTCRtpReceiver__rtx_ssrc"
+
+log = logging.getLogger(__name__)
 
 
 def _private(obj: object, name: str) -> Any:
@@ -147,6 +157,69 @@ def rtp_origin(receiver: RTCRtpReceiver) -> int | None:
             f"aiortc's TimestampMapper._origin is {origin!r}, not an int: aiortc internals changed"
         )
     return origin
+
+
+EncodedFrameHandler = Callable[[str, bytes, int], None]
+"""``(codec name in lower case, encoded frame, RTP timestamp less the stream's origin)``."""
+
+
+class EncodedFrameTap:
+    """Stands in for a receiver's decoder queue: every encoded frame goes to ``on_frame`` first.
+
+    aiortc puts ``(codec, JitterFrame)`` on this queue from ``_handle_rtp_packet`` (the frame's timestamp
+    already less the stream's origin, see :func:`rtp_origin`) and ``None`` to end its decoder thread,
+    which reads it. Frames reach the real queue (and so the decoder) only when ``decode``."""
+
+    def __init__(
+        self, receiver: RTCRtpReceiver, real: queue.Queue[Any], on_frame: EncodedFrameHandler, decode: bool
+    ):
+        self._receiver = receiver
+        self._real = real
+        self._on_frame = on_frame
+        self.decode = decode
+
+    def put(
+        self,
+        item: tuple[RTCRtpCodecParameters, JitterFrame] | None,
+        block: bool = True,
+        timeout: float | None = None,
+    ) -> None:
+        if item is not None:
+            codec, frame = item
+            try:
+                self._on_frame(codec.name.lower(), frame.data, frame.timestamp)
+            except Exception:  # never break aiortc's packet handling
+                log.exception("encoded frame handler failed")
+            if not self.decode:
+                return
+        self._real.put(item, block, timeout)
+
+    def get(self, block: bool = True, timeout: float | None = None) -> Any:
+        return self._real.get(block, timeout)
+
+    async def request_keyframe(self) -> None:
+        """Ask the publisher for a keyframe (a PLI for each media SSRC received, retransmissions aside)."""
+        rtx: dict[int, int] = _private(self._receiver, _RECEIVER_RTX_SSRC)
+        for ssrc in list(receiver_statistics(self._receiver)):
+            if ssrc not in rtx:
+                await self._receiver._send_rtcp_pli(ssrc)
+
+
+def tap_encoded_frames(
+    receiver: RTCRtpReceiver, on_frame: EncodedFrameHandler, decode: bool
+) -> EncodedFrameTap:
+    """Hand every encoded frame ``receiver`` assembles to ``on_frame`` (on the event loop, in arrival
+    order); with ``decode`` False nothing is decoded any more (the decoder thread stays blocked, 0% CPU).
+
+    aiortc 1.16.0 hands its decoder thread the queue object when ``receive()`` starts it and only puts
+    frames while that thread runs; the tap wraps that same object, so it works before or after
+    ``receive()`` and the thread still ends when aiortc puts ``None``."""
+    real = _private(receiver, _RECEIVER_DECODER_QUEUE)
+    if not isinstance(real, queue.Queue):
+        raise UnsupportedAiortcVersion(f"aiortc's decoder queue is {real!r}: aiortc internals changed")
+    tap = EncodedFrameTap(receiver, real, on_frame, decode)
+    _override(receiver, _RECEIVER_DECODER_QUEUE, tap)
+    return tap
 
 
 def receiver_statistics(receiver: RTCRtpReceiver) -> dict[int, StreamStatistics]:
