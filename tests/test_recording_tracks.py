@@ -36,6 +36,7 @@ from tests.test_recording_rules import until_state
 pytestmark = pytest.mark.usefixtures("private_namespace")
 
 DARK = (16, 128, 128)
+FLASH_AT = 12.0
 PEOPLE = {"teacher": (440.0, BLUE), "student": (660.0, GREEN), "student2": (880.0, MAGENTA)}
 
 
@@ -203,8 +204,8 @@ async def test_both_modes_put_an_event_at_the_same_moment_in_a_track_and_in_the_
         classroom,
         "teacher",
         {
-            "camera": FlashingVideoTrack(start_at, flash_at=4.0),
-            "microphone": BeepingAudioTrack(start_at, beep_at=4.0),
+            "camera": FlashingVideoTrack(start_at, flash_at=FLASH_AT),
+            "microphone": BeepingAudioTrack(start_at, beep_at=FLASH_AT),
         },
     )
     # A quiet, dark second person: the composite's loudest sound and brightest picture are the teacher's.
@@ -213,7 +214,9 @@ async def test_both_modes_put_an_event_at_the_same_moment_in_a_track_and_in_the_
         "student",
         {"microphone": SyntheticAudioTrack(660, amplitude=800), "camera": SolidVideoTrack(DARK)},
     )
-    await asyncio.sleep(8)
+    # The event comes once everyone's tracks have begun (a busy machine can take its time to get there).
+    await until_tracks(app, recording_id, 4, within=FLASH_AT - 2)
+    await asyncio.sleep(start_at + FLASH_AT + 3 - time.time())
     done = await stop(classroom)
     assert done["state"] == "ready"
     recordings = app[SERVICES].storage.recordings
