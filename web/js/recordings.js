@@ -2,12 +2,17 @@
 // Play (the player page, /recordings/{id}), downloads, why each ended, and renaming, publishing and
 // deleting where the server says the user manages the recording (`can_manage`). Each row's actions sit in
 // one "Actions" menu button (the WAI-ARIA menu button pattern), so a row stays one line high; a running
-// recording's length and size follow the server's figures while it records.
+// recording's length and size follow the server's figures while it records. A recording's mode shows as a
+// badge ("Tracks", "Mixed + tracks"), a session's classrooms as "Biology A + Biology B", and a recording with
+// each participant's own tracks has a "Tracks (N)" disclosure: the list of its tracks (who, source, codec,
+// where each begins, its length), a download per track and "Download all tracks (.zip)". A tracks-only
+// recording has no mixed file: no Play and no Download, its tracks instead.
 import {
   deleteRecording,
   listRecordings,
   recordingMediaUrl,
   recordingThumbnailUrl,
+  request,
   updateRecording,
 } from "/static/js/api.js";
 import { clearMessage, el, initPage, redirectIfUnauthorized, showMessage } from "/static/js/nav.js";
@@ -21,6 +26,21 @@ import {
   recordingLabels,
   stopReasonLabel,
 } from "/static/js/recording.js";
+import {
+  classroomsText,
+  codecLabel,
+  formatOffset,
+  hasMixedFile,
+  hasTrackMode,
+  modeBadge,
+  offersTracks,
+  sessionSiblings,
+  sortTracks,
+  sourceLabel,
+  trackCount,
+  trackLabel,
+  trackOwner,
+} from "/static/js/tracks.js";
 
 // While a recording runs its row changes (state, then length and size): the list follows it.
 const REFRESH_MS = 2000;
@@ -45,7 +65,10 @@ const page = {
 
 
 const library = {
-  rows: new Map(), // recording id -> {key, row, recording, label}
+  rows: new Map(), // recording id -> {key, row, tracksRow, recording, label}
+  tracks: new Map(), // recording id -> its Tracks, once read (a finished recording's do not change)
+  reading: new Map(), // recording id -> the request reading its tracks
+  expanded: new Set(), // ids of the recordings whose tracks are shown
   deleting: null, // id of the recording the delete dialog asks about
   editing: null, // id of the recording whose rename form is open
   menu: null, // the open actions menu: {button, menu}
@@ -53,6 +76,11 @@ const library = {
   refreshError: null,
 };
 
+
+const tracksPath = (id) => `/api/recordings/${encodeURIComponent(id)}/tracks`;
+const listTracks = (id) => request("GET", tracksPath(id)).then((d) => d.tracks ?? []);
+const tracksZipUrl = (id) => `${tracksPath(id)}.zip`;
+const trackMediaUrl = (id, track) => track.media_url ?? `${tracksPath(id)}/${encodeURIComponent(track.id)}/media`;
 
 function dateCell(iso) {
   if (!iso) return el("td");
@@ -80,6 +108,8 @@ function stateCell(recording) {
     el("span", { className: `badge badge-flag badge-${flag.replace(/_/g, "-")}` }, FLAG_LABELS[flag] ?? flag),
   );
   if (recording.published) badges.push(el("span", { className: "badge badge-published" }, "published"));
+  const mode = modeBadge(recording);
+  if (mode) badges.unshift(el("span", { className: `badge badge-mode badge-mode-${recording.mode}` }, mode));
   // A paused recording still runs, but keeps nothing: it says so, as the classroom and dashboard do.
   const paused = isPaused(recording);
   const stateName = paused ? "Recording paused" : (STATE_NAMES[recording.state] ?? recording.state);
@@ -98,7 +128,7 @@ function stateCell(recording) {
 /** The row's menu items (real buttons and a link), by what this user may do with the recording. */
 function menuItems(recording, manage) {
   const items = [];
-  if (recording.state === "ready") {
+  if (recording.state === "ready" && hasMixedFile(recording)) {
     // The player page: chapters, the chat replayed, the original clock, the classroom's other recordings.
     const play = el("a", { role: "menuitem", href: `/recordings/${encodeURIComponent(recording.id)}` }, "Play");
     const href = recordingMediaUrl(recording.id, { download: true });
@@ -124,23 +154,170 @@ function menuItems(recording, manage) {
 function actionsCell(recording, label, manage) {
   const items = menuItems(recording, manage);
   const cell = el("td", { className: "recording-actions" });
+  if (offersTracks(recording)) cell.append(tracksToggle(recording, label), " ");
   if (items.length) cell.append(actionsMenu(recording.id, label, items));
   return cell;
 }
 
-function recordingRow(recording, label, manage) {
+/** The classroom, or a session's classrooms ("Biology A + Biology B"); a recording of a session that keeps
+ * one recording per classroom also names the session's other classrooms. */
+function classroomCell(text, siblings) {
+  const cell = el("td", { className: "recording-classroom", "data-label": "Classroom" }, text);
+  if (siblings.length) {
+    cell.append(" ", el("span", { className: "session-note" }, `(session with ${siblings.join(" + ")})`));
+  }
+  return cell;
+}
+
+function recordingRow(recording, label, manage, classrooms) {
   return el(
     "tr",
     { "data-recording-id": recording.id, "data-state": recording.state },
     thumbnailCell(recording, label),
     el("td", { className: "recording-name", "data-label": "Name" }, recording.name ?? ""),
-    el("td", { "data-label": "Classroom" }, recording.classroom?.name ?? ""),
+    classroomCell(classrooms.text, classrooms.siblings),
     dateCell(recording.started_at),
     el("td", { className: "recording-duration", "data-label": "Duration" }),
     el("td", { className: "recording-size", "data-label": "Size" }),
     stateCell(recording),
     actionsCell(recording, label, manage),
   );
+}
+
+// ---- tracks: a disclosure button in the row, the list in a row of its own under it -------------------------
+
+function tracksToggleText(recording) {
+  const count = library.tracks.get(recording.id)?.length ?? trackCount(recording);
+  return count === null ? "Tracks" : `Tracks (${count})`;
+}
+
+/** "Tracks (N)": shows or hides the row under the recording that lists its tracks. */
+function tracksToggle(recording, label) {
+  const expanded = library.expanded.has(recording.id);
+  const button = el(
+    "button",
+    {
+      type: "button",
+      className: "small secondary tracks-toggle",
+      "aria-expanded": String(expanded),
+      "aria-controls": `tracks-${recording.id}`,
+      "aria-describedby": `tracks-of-${recording.id}`,
+    },
+    tracksToggleText(recording),
+  );
+  // What the button opens, for screen readers (the visible text is short).
+  const hidden = el("span", { id: `tracks-of-${recording.id}`, className: "visually-hidden" }, `of ${label}`);
+  button.addEventListener("click", () => toggleTracks(recording.id));
+  return el("span", { className: "tracks-toggle-wrap" }, button, hidden);
+}
+
+/** The row under a recording holding its tracks (hidden until its button opens it). */
+function tracksRow(recording, label) {
+  const panel = el("div", { id: `tracks-${recording.id}`, className: "tracks-panel" });
+  const row = el("tr", { className: "tracks-row", "data-tracks-for": recording.id }, el("td", { colSpan: 8 }, panel));
+  row.hidden = !library.expanded.has(recording.id);
+  fillTracks(panel, recording, label);
+  return row;
+}
+
+/** The panel's content: the tracks as read, or that they are being read, or why they could not be. */
+function fillTracks(panel, recording, label, error = null) {
+  const tracks = library.tracks.get(recording.id);
+  if (error) {
+    panel.replaceChildren(el("p", { className: "message error tracks-error" }, `Could not list the tracks: ${error}`));
+    return;
+  }
+  if (!tracks) {
+    panel.replaceChildren(el("p", { className: "hint" }, "Reading the tracks…"));
+    return;
+  }
+  if (!tracks.length) {
+    panel.replaceChildren(el("p", { className: "hint" }, "This recording has no tracks."));
+    return;
+  }
+  const head = el(
+    "tr",
+    {},
+    ...["Participant", "Source", "Codec", "Starts at", "Duration", "Size", "Download"].map((text) =>
+      el("th", { scope: "col" }, text),
+    ),
+  );
+  const rows = sortTracks(tracks).map((track) => {
+    const name = trackLabel(track);
+    const link = el(
+      "a",
+      { href: trackMediaUrl(recording.id, track), download: "", "aria-label": `Download ${name}` },
+      "Download",
+    );
+    return el(
+      "tr",
+      { "data-track-id": track.id },
+      el("td", { className: "track-owner", "data-label": "Participant" }, trackOwner(track)),
+      el("td", { "data-label": "Source" }, sourceLabel(track.source)),
+      el("td", { "data-label": "Codec" }, codecLabel(track.codec)),
+      el("td", { className: "track-figure", "data-label": "Starts at" }, formatOffset(track.offset_ms)),
+      el("td", { className: "track-figure", "data-label": "Duration" }, formatDuration(track.duration_ms)),
+      el("td", { className: "track-figure", "data-label": "Size" }, formatSize(track.size_bytes)),
+      el("td", { className: "track-download" }, link),
+    );
+  });
+  const table = el(
+    "table",
+    { className: "track-list" },
+    el("caption", {}, `Tracks of ${label}`),
+    el("thead", {}, head),
+    el("tbody", {}, ...rows),
+  );
+  const zip = el(
+    "a",
+    { href: tracksZipUrl(recording.id), download: "", className: "button small secondary tracks-zip" },
+    "Download all tracks (.zip)",
+  );
+  const hint = el(
+    "p",
+    { className: "hint" },
+    "Each file is one participant's source as it was sent, not re-encoded; “Starts at” is where it begins on the recording's timeline. The zip holds a manifest.json saying so.",
+  );
+  panel.replaceChildren(el("div", { className: "table-wrap" }, table), el("p", { className: "tracks-actions" }, zip), hint);
+}
+
+/** Reads a recording's tracks once (a finished recording's tracks stay as they are), then shows them. */
+async function readTracks(id) {
+  if (library.tracks.has(id)) return;
+  let reading = library.reading.get(id);
+  if (!reading) {
+    reading = listTracks(id);
+    library.reading.set(id, reading);
+  }
+  let error = null;
+  try {
+    library.tracks.set(id, await reading);
+  } catch (err) {
+    if (redirectIfUnauthorized(err)) return;
+    error = err.message;
+  } finally {
+    library.reading.delete(id);
+  }
+  const entry = library.rows.get(id);
+  if (!entry) return;
+  const button = entry.row.querySelector(".tracks-toggle");
+  if (button) {
+    const text = tracksToggleText(entry.recording);
+    if (button.textContent !== text) button.textContent = text;
+  }
+  const panel = entry.tracksRow?.querySelector(".tracks-panel");
+  if (panel) fillTracks(panel, entry.recording, entry.label, error);
+}
+
+function toggleTracks(id) {
+  const entry = library.rows.get(id);
+  if (!entry?.tracksRow) return;
+  const open = !library.expanded.has(id);
+  if (open) library.expanded.add(id);
+  else library.expanded.delete(id);
+  entry.tracksRow.hidden = !open;
+  entry.row.querySelector(".tracks-toggle")?.setAttribute("aria-expanded", String(open));
+  if (open) readTracks(id);
 }
 
 /** Length and size change every few seconds while a recording runs: only their text is replaced. */
@@ -290,34 +467,48 @@ function render(recordings) {
   for (const recording of recordings) {
     const label = labels.get(recording.id);
     const manage = Boolean(recording.can_manage);
+    const classrooms = { text: classroomsText(recording), siblings: sessionSiblings(recording, recordings) };
     // Length and size are not part of the key: while recording they change at every refresh, and the row
     // (its open menu, the keyboard's place in it) must stay.
     const { duration_ms: _duration, size_bytes: _size, ...rest } = recording;
-    const key = JSON.stringify([rest, label, manage]);
+    const key = JSON.stringify([rest, label, manage, classrooms]);
     let entry = library.rows.get(recording.id);
     if (!entry || (entry.key !== key && library.editing !== recording.id)) {
-      const row = recordingRow(recording, label, manage);
+      const row = recordingRow(recording, label, manage, classrooms);
+      const extra = offersTracks(recording) ? tracksRow(recording, label) : null;
       const focused = entry?.row.contains(document.activeElement);
+      const focusedTracks = entry?.tracksRow?.contains(document.activeElement);
       if (entry) {
         if (library.menu && entry.row.contains(library.menu.menu)) closeMenu(false);
         entry.row.replaceWith(row);
+        entry.tracksRow?.remove();
       }
-      entry = { key, row, recording, label };
+      entry = { key, row, tracksRow: extra, recording, label };
       library.rows.set(recording.id, entry);
+      if (!extra) library.expanded.delete(recording.id);
       if (focused) row.querySelector(".menu-button")?.focus();
+      if (focusedTracks) row.querySelector(".tracks-toggle")?.focus();
+      // The button says how many tracks there are: the server counts them, or they are read once.
+      if (extra && (library.expanded.has(recording.id) || trackCount(recording) === null)) readTracks(recording.id);
     }
     entry.recording = recording;
     showFigures(entry.row, recording);
     seen.add(recording.id);
-    const wanted = previous ? previous.nextSibling : body.firstChild;
-    if (wanted !== entry.row) body.insertBefore(entry.row, wanted);
-    previous = entry.row;
+    for (const node of [entry.row, entry.tracksRow]) {
+      if (!node) continue;
+      const wanted = previous ? previous.nextSibling : body.firstChild;
+      if (wanted !== node) body.insertBefore(node, wanted);
+      previous = node;
+    }
   }
   for (const [id, entry] of library.rows) {
     if (seen.has(id)) continue;
     if (library.menu && entry.row.contains(library.menu.menu)) closeMenu(false);
     entry.row.remove();
+    entry.tracksRow?.remove();
     library.rows.delete(id);
+    library.expanded.delete(id);
+    library.tracks.delete(id);
     if (library.editing === id) library.editing = null;
   }
   page.table.hidden = recordings.length === 0;
@@ -417,8 +608,24 @@ function askDelete(id) {
   const entry = library.rows.get(id);
   if (!entry) return;
   library.deleting = id;
-  page.deleteText.textContent = `Delete “${entry.label}”? Its video file is removed for good.`;
+  const recording = entry.recording;
+  let files = "Its video file is";
+  if (recording.mode === "tracks") files = "Its track files are";
+  else if (hasTrackMode(recording)) files = "Its video file and its track files are";
+  page.deleteText.textContent = `Delete “${entry.label}”? ${files} removed for good.`;
   page.deleteDialog.showModal();
+}
+
+/** The recording row after `entry`'s (or, for the last, before it), skipping rows that list tracks. */
+function neighbourRow(entry) {
+  if (!entry) return null;
+  const isRecording = (node) => node?.matches("[data-recording-id]");
+  let node = (entry.tracksRow ?? entry.row).nextElementSibling;
+  while (node && !isRecording(node)) node = node.nextElementSibling;
+  if (node) return node;
+  node = entry.row.previousElementSibling;
+  while (node && !isRecording(node)) node = node.previousElementSibling;
+  return node;
 }
 
 async function confirmDelete() {
@@ -431,7 +638,7 @@ async function confirmDelete() {
     page.deleteDialog.close();
     showMessage(page.status, `Deleted ${entry?.label ?? "the recording"}.`);
     clearMessage(page.alert);
-    const next = entry?.row.nextElementSibling ?? entry?.row.previousElementSibling;
+    const next = neighbourRow(entry);
     await refresh();
     // The keyboard goes to the next row's Actions button, or to the page's heading when none is left.
     const target = next?.isConnected ? next.querySelector(".menu-button") : null;
