@@ -255,3 +255,50 @@ async def test_the_dialog_offers_only_the_modes_the_admin_allows_and_fits_a_phon
     await tess.reload()
     await expect(tess.get_by_role("table", name="Classrooms").locator("tbody tr")).to_have_count(2)
     await expect(opener).to_be_hidden()
+
+
+async def test_a_composite_session_is_one_recording_of_both_classrooms(
+    server: LiveServer, browser: Browser
+) -> None:
+    await create_users(server, {"tess": ("Tess Teacher", "teacher")})
+    tess_cookie = await session_cookie(server, "tess")
+    for name in ("Biology A", "Biology B"):
+        await api(server, tess_cookie, "POST", "/api/classrooms", {"name": name})
+
+    tess = await logged_in_page(browser, server, "tess")
+    await tess.get_by_role("button", name="Record several classrooms").click()
+    dialog = dialog_of(tess)
+    for name in ("Biology A", "Biology B"):
+        await dialog.get_by_role("checkbox", name=name).check()
+    # One file with every classroom is the first mode, chosen already; no name: the first classroom's,
+    # numbered.
+    await expect(dialog.get_by_role("radio", name="One file with every classroom")).to_be_checked()
+    await dialog.get_by_role("button", name="Start recording").click()
+    await expect(dialog).to_be_hidden()
+    await expect(tess.get_by_role("status")).to_have_text(
+        "Recording Biology A and Biology B into one file, as “Biology A 1”."
+    )
+    for name in ("Biology A", "Biology B"):
+        row = classroom_row(tess, name)
+        await expect(row.get_by_text("Recording · Biology A 1", exact=True)).to_be_visible()
+
+    listed = (await api(server, tess_cookie, "GET", "/api/recordings"))["recordings"]
+    assert len(listed) == 1, listed
+    await wait_recording(server, tess_cookie, listed[0]["id"])
+    first = listed[0]["classroom"]["id"]
+    stopped = await api(server, tess_cookie, "POST", f"/api/classrooms/{first}/recording/stop")
+    assert stopped["recording"]["state"] == "ready", stopped
+
+    # In Recorded Classes: one row, both classrooms, and it plays like any mixed recording.
+    await tess.goto(f"{server.url}/resources/recordings")
+    table = tess.get_by_role("table", name="Recorded Classes")
+    row = table.get_by_role("row").filter(has=tess.get_by_role("cell", name="Biology A 1", exact=True))
+    await expect(row.get_by_role("cell", name="Biology A + Biology B", exact=True)).to_be_visible()
+    await expect(row.get_by_text("Ready", exact=True)).to_be_visible()
+    await expect(row.locator(".badge-mode")).to_have_count(0)
+    await expect(row.get_by_role("button", name=re.compile(r"^Tracks"))).to_have_count(0)
+    await row.get_by_role("button", name="Actions for Biology A 1", exact=True).click()
+    menu = tess.get_by_role("menu", name="Actions for Biology A 1")
+    await expect(menu.get_by_role("menuitem")).to_have_text(
+        ["Play", "Download", "Rename", "Publish", "Delete"]
+    )
