@@ -2,7 +2,9 @@
 opens the dialog (focus, Escape), is refused in words for a classroom that started recording meanwhile
 (which is then disabled and says who records it), starts a separate session over two classrooms, and both
 classrooms' status says the session's name and who started it; stopped through the API, both recordings
-are in Recorded Classes with the same name, each naming the session's other classroom.
+are in Recorded Classes with the same name, each naming the session's other classroom. Only the modes the
+admin allows are offered (a mode taken away meanwhile is refused next to the modes), the dialog fits a
+phone, and a composite session is one recording of both classrooms.
 
 The server is ``aula serve``; the session's robots are the real Session Recorder Robot (one per classroom).
 """
