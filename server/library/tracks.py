@@ -299,7 +299,7 @@ def _write_zip(pipe: _ChunkPipe, manifest_json: bytes, members: Sequence[ZipMemb
     except _Stopped:
         pass
     except BaseException as exc:  # told to the response, which ends the download incomplete
-        with contextlib.suppress(_Stopped):
+        with contextlib.suppress(Exception):  # _Stopped, or the loop is gone (the server stopped)
             pipe.hand(exc)
     finally:
         for member in members:
