@@ -227,6 +227,16 @@ TABLE: list[tuple[str, str, Target, dict[str, int]]] = [
     ("POST", "/api/users", new_user_target, ADMIN_ONLY | {"admin": 201}),
     ("PATCH", "/api/users/{id}", on_user({"display_name": "Renamed"}), ADMIN_ONLY),
     ("DELETE", "/api/users/{id}", on_user(), ADMIN_ONLY | {"admin": 204}),
+    ("GET", "/api/recording-modes", fixed("/api/recording-modes"), USERS_ONLY),
+    (
+        "PUT",
+        "/api/recording-modes",
+        fixed(
+            "/api/recording-modes",
+            {"allowed": ["composite", "tracks", "both", "multi_composite", "multi_separate"]},
+        ),
+        ADMIN_ONLY,
+    ),
     ("GET", "/api/classrooms", fixed("/api/classrooms"), USERS_ONLY),
     (
         "POST",
