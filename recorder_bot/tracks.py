@@ -25,6 +25,7 @@ behind a bounded queue: the event loop only stamps and enqueues bytes.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import logging
 import os
@@ -69,6 +70,14 @@ FRAGMENT_SECONDS = 1.0
 KEYFRAME_RETRY = 0.5
 """Seconds between two keyframe requests to one publisher while a video track waits for one."""
 OPUS_FRAME_MS = 20
+AUDIO_SLACK_MS = 10
+"""An audio packet placed up to this much before the end of the one before it follows it instead (a
+track's sound is then at most this much late); one placed earlier than that is dropped."""
+HOLD_SECONDS = 0.5
+HOLD_BYTES = 8 << 20
+"""While paused, the last ``HOLD_SECONDS`` of frames (at most ``HOLD_BYTES``) are held, as the composite
+holds its decoded ones: those captured after the resume but received before the robot heard of it are
+still written."""
 _TIME_BASE = Fraction(1, 1000)
 _WRAP = 0xFFFFFFFF
 
@@ -291,6 +300,17 @@ class _Source:
 
 
 @dataclass(frozen=True)
+class _HeldFrame:
+    """A frame received while paused, kept a moment in case it was captured after the resume."""
+
+    source: _Source
+    codec: str
+    data: bytes
+    recorded: float
+    arrived: float
+
+
+@dataclass(frozen=True)
 class _Open:
     started: TrackStarted
     codec: str
@@ -343,6 +363,8 @@ class TrackRecorder:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping = False
         self._keyframe_tasks: set[asyncio.Future[None]] = set()
+        self._held: collections.deque[_HeldFrame] = collections.deque()
+        self._held_bytes = 0
 
     def start(self) -> None:
         self._loop = asyncio.get_running_loop()
@@ -380,11 +402,19 @@ class TrackRecorder:
             self._ask_keyframe(source)
 
     def resumed(self) -> None:
-        """After a resume: every video track continues at a keyframe, asked for now."""
+        """After a resume: the frames held while paused that were captured after it are written (like
+        the composite's, see ``recorder_bot.robot.HOLD_SECONDS``), and every video track continues at a
+        keyframe, asked for now."""
+        held, self._held, self._held_bytes = self._held, collections.deque(), 0
         for source in self._sources:
-            if source.track.kind == "video":
+            if source.track.kind == "video" and not any(h.source is source for h in held):
                 source.track.waiting_keyframe = True
+            if source.track.kind == "video":
                 self._ask_keyframe(source)
+        for frame in held:
+            t = self.pauses.file_time(frame.recorded, arrived=frame.arrived)
+            if t is not None and t >= 0:
+                self._place(frame.source, frame.codec, frame.data, t)
 
     def receiving(self, window: float) -> list[int]:
         """Users whose media arrived in the last ``window`` seconds."""
@@ -424,10 +454,27 @@ class TrackRecorder:
             return
         source.publisher.observe(wall, arrival)
         recorded = source.publisher.local(wall) - self.recording_start
-        t = self.pauses.file_time(recorded, arrived=arrival - self.recording_start - self.lateness)
+        arrived = arrival - self.recording_start - self.lateness
+        t = self.pauses.file_time(recorded, arrived=arrived)
         if t is None or t < 0:  # while paused, or before the recording began
             track.waiting_keyframe = video
+            if t is None and self.pauses.paused:
+                self._hold(_HeldFrame(source, codec, data, recorded, arrived))
             return
+        self._place(source, codec, data, t)
+
+    def _hold(self, held: _HeldFrame) -> None:
+        self._held.append(held)
+        self._held_bytes += len(held.data)
+        while self._held and (
+            self._held_bytes > HOLD_BYTES or self._held[0].recorded < held.recorded - HOLD_SECONDS
+        ):
+            self._held_bytes -= len(self._held.popleft().data)
+
+    def _place(self, source: _Source, codec: str, data: bytes, t: float) -> None:
+        """Write a frame at file time ``t`` (seconds) into its track."""
+        track = source.track
+        video = track.kind == "video"
         keyframe = is_keyframe(codec, data)
         if track.waiting_keyframe:
             if not keyframe:
@@ -456,8 +503,16 @@ class TrackRecorder:
             track.file_name, track.offset_ms = file_name, at_ms
         assert track.offset_ms is not None
         pts = at_ms - track.offset_ms
-        if track.last_pts is not None and pts <= track.last_pts:
-            pts = track.last_pts + 1
+        if track.last_pts is not None:
+            if video:
+                pts = max(pts, track.last_pts + 1)
+            else:
+                # Sound is played sample after sample: a packet must not overlap the one before. One
+                # that would by more than AUDIO_SLACK_MS (its publisher's clock was just placed earlier)
+                # is dropped, as the composite drops late sound, so the track stays on its timeline.
+                if pts < track.last_pts + OPUS_FRAME_MS - AUDIO_SLACK_MS:
+                    return
+                pts = max(pts, track.last_pts + OPUS_FRAME_MS)
         try:
             self._queue.put_nowait(_Packet(track.file_name, data, pts, keyframe))
         except queue.Full:

@@ -8,6 +8,8 @@ packets are the very payloads the publisher sent (no re-encoding)."""
 from __future__ import annotations
 
 import asyncio
+import fractions
+import itertools
 import os
 import signal
 import time
@@ -16,11 +18,13 @@ from pathlib import Path
 
 import av
 import numpy as np
+import numpy.typing as npt
 import pytest
 from aiohttp import web
 from aiortc import RTCPeerConnection
 from aiortc.codecs.vpx import VpxPayloadDescriptor
 from aiortc.rtp import RtpPacket, is_rtcp
+from av import VideoFrame
 from sqlalchemy import select
 
 from recorder_bot.client import ClassroomClient
@@ -31,6 +35,7 @@ from tests.media_support import Classroom, wait_for
 from tests.synthetic_media import BeepingAudioTrack, FlashingVideoTrack, SyntheticAudioTrack
 from tests.test_consent_in_sfu import BLUE, GREEN, MAGENTA, SolidVideoTrack, colour_share
 from tests.test_recording import until_ended
+from tests.test_recording_pause import GUARD, KEPT_HZ, PAUSED_HZ, RATE, Picture, Switch, Tone, level
 from tests.test_recording_rules import until_state
 
 pytestmark = pytest.mark.usefixtures("private_namespace")
@@ -38,6 +43,23 @@ pytestmark = pytest.mark.usefixtures("private_namespace")
 DARK = (16, 128, 128)
 FLASH_AT = 12.0
 PEOPLE = {"teacher": (440.0, BLUE), "student": (660.0, GREEN), "student2": (880.0, MAGENTA)}
+
+
+class LongFlash(FlashingVideoTrack):
+    """Black, then white for a second from ``flash_at``: a loaded machine's composite may drop a frame or
+    two as late, but not all of them."""
+
+    async def recv(self) -> VideoFrame:
+        t = self._index / self.fps
+        await asyncio.sleep(max(0.0, self.start + t - time.time()))
+        level = 235 if self.flash_at <= t < self.flash_at + 1.0 else 16
+        frame = VideoFrame(self.width, self.height, "yuv420p")
+        for plane, value in zip(frame.planes, (level, 128, 128), strict=True):
+            plane.update(bytes([value]) * plane.buffer_size)
+        frame.pts = self._index * 90_000 // self.fps
+        frame.time_base = fractions.Fraction(1, 90_000)
+        self._index += 1
+        return frame
 
 
 class Sent:
@@ -204,7 +226,7 @@ async def test_both_modes_put_an_event_at_the_same_moment_in_a_track_and_in_the_
         classroom,
         "teacher",
         {
-            "camera": FlashingVideoTrack(start_at, flash_at=FLASH_AT),
+            "camera": LongFlash(start_at, flash_at=FLASH_AT),
             "microphone": BeepingAudioTrack(start_at, beep_at=FLASH_AT),
         },
     )
@@ -248,23 +270,19 @@ def flash_at(path: Path) -> float:
             levels.append(float(picture.to_ndarray(format="gray").mean()))
     brightness = np.array(levels)
     threshold = (brightness.min() + brightness.max()) / 2
-    assert brightness.max() - brightness.min() > 30, "a flash is seen"
+    assert brightness.max() - brightness.min() > 3, "a flash is seen (the teacher's picture may be small)"
     return times[int(np.argmax(brightness > threshold))]
 
 
 def beep_at(path: Path) -> float:
-    """When the 1 kHz beep starts (the first loud sample)."""
-    start: float | None = None
-    chunks = []
+    """When the 1 kHz beep starts (the first loud sample), by the decoded frames' own times."""
     with av.open(str(path)) as container:
         for sound in container.decode(audio=0):
-            if start is None:
-                start = sound.time
-            chunks.append(sound.to_ndarray().reshape(-1, sound.samples)[0])
-    pcm = np.concatenate(chunks)
-    assert start is not None
-    assert np.abs(pcm).max() > 0.1, "a beep is heard"
-    return start + int(np.argmax(np.abs(pcm) > 0.1)) / 48_000
+            pcm = np.abs(sound.to_ndarray().reshape(-1, sound.samples)[0])
+            if pcm.max() > 0.1:
+                assert sound.time is not None
+                return sound.time + int(np.argmax(pcm > 0.1)) / sound.sample_rate
+    raise AssertionError("no beep is heard")
 
 
 async def test_a_robot_killed_in_tracks_mode_leaves_tracks_that_play(
@@ -290,3 +308,82 @@ async def test_a_robot_killed_in_tracks_mode_leaves_tracks_that_play(
         played = max(t for t in decoded if t is not None)
         assert played >= 2.0, (track.file_name, played)
     await wait_for(lambda: True, 1)
+
+
+async def test_a_pause_is_cut_out_of_the_tracks_and_who_leaves_and_returns_continues_their_file(
+    classroom: Classroom, users: dict[str, int], app: web.Application
+) -> None:
+    switch = Switch()
+    await enter(classroom, "teacher", {"microphone": Tone(switch), "camera": Picture(switch)})
+    student, _ = await enter(classroom, "student", {"microphone": SyntheticAudioTrack(660)})
+    base = f"/api/classrooms/{classroom.classroom_id}/recording"
+    http = classroom.sessions["teacher"]
+    recording_id = await start(classroom, "tracks")
+    await until_tracks(app, recording_id, 3, within=40)
+    tracks_began = time.monotonic()
+    await asyncio.sleep(2)
+
+    assert (await http.post(f"{base}/pause")).status == 200
+    paused = time.monotonic()
+    await asyncio.sleep(GUARD)
+    switch.paused = True  # nothing played from now until just before Resume may be kept
+    await asyncio.sleep(4)
+    switch.paused = False
+    await asyncio.sleep(GUARD)
+    assert (await http.post(f"{base}/resume")).status == 200
+    paused_for = time.monotonic() - paused
+    await asyncio.sleep(2)
+
+    # The student leaves for three seconds and comes back: the same file goes on after a gap.
+    await student.close()
+    classroom.clients.remove(student)
+    await asyncio.sleep(3)
+    await enter(classroom, "student", {"microphone": SyntheticAudioTrack(660)})
+    await asyncio.sleep(4)
+    stopped = time.monotonic()
+    done = await stop(classroom)
+    assert done["state"] == "ready"
+
+    recordings = app[SERVICES].storage.recordings
+    rows = {(t.user_id, t.source): t for t in await tracks_of(app, recording_id)}
+    assert set(rows) == {
+        (users["teacher"], "microphone"),
+        (users["teacher"], "camera"),
+        (users["student"], "microphone"),
+    }
+    microphone = decode_audio(recordings / rows[(users["teacher"], "microphone")].file_name)
+    assert level(microphone, KEPT_HZ) > 0.05
+    for at in range(0, microphone.size - RATE // 4, RATE // 4):
+        quarter = microphone[at : at + RATE // 4]
+        assert level(quarter, PAUSED_HZ) < 0.02, f"the paused tone is heard at {at / RATE:.2f} s"
+    with av.open(str(recordings / rows[(users["teacher"], "camera")].file_name)) as container:
+        lumas = [float(p.to_ndarray(format="gray").mean()) for p in container.decode(video=0)]
+    assert lumas
+    assert max(lumas) < 150, "no picture shown while paused is kept"
+    # The paused span is cut out: the teacher's track lasts the recording's length, not the wall time.
+    # The paused span is cut out: the teacher's track ends where the recording does (its length less
+    # the pause), not the pause's length after it.
+    teacher = rows[(users["teacher"], "microphone")]
+    track_end = (teacher.offset_ms + teacher.duration_ms) / 1000
+    length = int(str(done["duration_ms"])) / 1000
+    kept = stopped - tracks_began - paused_for
+    print(f"paused {paused_for:.2f} s; recording {length:.2f} s; teacher's track ends at {track_end:.2f} s")
+    assert length - 1.0 < track_end < length + 0.2
+    assert teacher.duration_ms / 1000 < kept + 1.0
+
+    student_path = recordings / rows[(users["student"], "microphone")].file_name
+    with av.open(str(student_path)) as container:
+        pts = [p.pts for p in container.demux(audio=0) if p.size and p.pts is not None]
+    assert all(b > a for a, b in itertools.pairwise(pts)), "pts strictly increase"
+    gaps = [b - a for a, b in itertools.pairwise(pts)]
+    assert max(gaps) >= 2000, "the student's absence is a gap in the same file"
+    assert pts[-1] - pts[int(np.argmax(np.array(gaps)) + 1)] >= 1000, "and their return is in it"
+
+
+def decode_audio(path: Path) -> npt.NDArray[np.float32]:
+    with av.open(str(path)) as container:
+        chunks = [
+            np.asarray(s.to_ndarray().reshape(-1, s.samples)[0], dtype=np.float32)
+            for s in container.decode(audio=0)
+        ]
+    return np.concatenate(chunks)
