@@ -1,7 +1,7 @@
 """In Chromium, Recorded Classes shows a recording's own tracks: a class recorded in tracks mode (the real
 Session Recorder Robot, REC through ``POST /api/classrooms/{id}/recording {"mode": "tracks"}``, with a
 teacher and a student in the class as headless Chromium pages with fake camera and microphone) has a
-"Tracks" badge, no Play or Download (there is no mixed file), and a "Tracks (N)" disclosure listing each
+"Tracks" badge by its name, no Play or Download (there is no mixed file), and a "Tracks (N)" disclosure listing each
 track (who, source, codec, where it starts, its length). A track's download is its file, which decodes;
 "Download all tracks (.zip)" is a valid zip of the same files and a manifest. At a phone's width the list
 reflows into cards.
@@ -147,7 +147,7 @@ async def test_a_recording_in_tracks_mode_lists_its_tracks_with_downloads(
     row = (
         page.get_by_role("table", name="Recorded Classes")
         .get_by_role("row")
-        .filter(has=page.get_by_role("cell", name=NAME, exact=True))
+        .filter(has=page.get_by_role("cell", name=f"{NAME} Tracks", exact=True))
     )
     await expect(row.get_by_text("Ready", exact=True)).to_be_visible()
     await expect(row.locator(".badge-mode")).to_have_text("Tracks")

@@ -108,8 +108,6 @@ function stateCell(recording) {
     el("span", { className: `badge badge-flag badge-${flag.replace(/_/g, "-")}` }, FLAG_LABELS[flag] ?? flag),
   );
   if (recording.published) badges.push(el("span", { className: "badge badge-published" }, "published"));
-  const mode = modeBadge(recording);
-  if (mode) badges.unshift(el("span", { className: `badge badge-mode badge-mode-${recording.mode}` }, mode));
   // A paused recording still runs, but keeps nothing: it says so, as the classroom and dashboard do.
   const paused = isPaused(recording);
   const stateName = paused ? "Recording paused" : (STATE_NAMES[recording.state] ?? recording.state);
@@ -159,6 +157,14 @@ function actionsCell(recording, label, manage) {
   return cell;
 }
 
+/** The name, and the mode's badge for a recording with each participant's tracks ("Tracks"). */
+function nameCell(recording) {
+  const cell = el("td", { className: "recording-name", "data-label": "Name" }, recording.name ?? "");
+  const mode = modeBadge(recording);
+  if (mode) cell.append(" ", el("span", { className: `badge badge-mode badge-mode-${recording.mode}` }, mode));
+  return cell;
+}
+
 /** The classroom, or a session's classrooms ("Biology A + Biology B"); a recording of a session that keeps
  * one recording per classroom also names the session's other classrooms. */
 function classroomCell(text, siblings) {
@@ -174,7 +180,7 @@ function recordingRow(recording, label, manage, classrooms) {
     "tr",
     { "data-recording-id": recording.id, "data-state": recording.state },
     thumbnailCell(recording, label),
-    el("td", { className: "recording-name", "data-label": "Name" }, recording.name ?? ""),
+    nameCell(recording),
     classroomCell(classrooms.text, classrooms.siblings),
     dateCell(recording.started_at),
     el("td", { className: "recording-duration", "data-label": "Duration" }),
