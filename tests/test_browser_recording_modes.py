@@ -168,6 +168,14 @@ async def test_the_admin_s_modes_are_what_rec_offers_and_the_mode_picked_is_the_
     assert [(r["id"], r["mode"], r["state"]) for r in listed] == [(running["id"], "both", "ready")]
     await expect(tess.get_by_role("dialog", name="Stop the whole session?")).to_be_hidden()
 
+    # With only one mode allowed there is nothing to choose: coming back to the page, the picker is gone.
+    assert (await api(admin, "PUT", f"{server.url}/api/recording-modes", {"allowed": ["composite"]}))[
+        "allowed"
+    ] == ["composite"]
+    await tess.evaluate("window.dispatchEvent(new Event('focus'))")
+    await expect(picker).to_be_hidden()
+    await expect(rec_button(tess)).to_be_enabled()
+
 
 async def add_classroom(page: Page, url: str, name: str, moderators: list[str]) -> Classroom:
     made = await api(page, "POST", f"{url}/api/classrooms", {"name": name, "moderators": moderators})
