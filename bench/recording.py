@@ -26,6 +26,11 @@ streams) with aiortc's own decoders is measured apart and shown beside them.
   ``probe`` (of the file's start, as after a clean finish) and ``thumbnail``, exactly what ``_settle``
   does before a recording is listed as ready. The robot's process exit, its WebRTC teardown and the
   database commit are not included.
+- **Tracks**: each participant's own tracks (``recorder_bot.tracks``) written in real time for N = 1 and 4
+  from pre-encoded VP8 / Opus frames, as aiortc's jitter buffer hands them over: process CPU, the track
+  writer thread's, and CPU seconds per written track per media minute; and ``both`` for a class of four
+  (the composite fed beside the tracks in one process, plus the decoding measured apart).
+  ``--tracks-only`` runs just these (``--tracks-seconds`` long).
 - **Memory**: the resident memory of the process, read each media minute of the longest of those
   recordings (so also faster than real time); growth from minute 1 to minute 30.
 
@@ -76,6 +81,8 @@ from bench.measure import (
     utc_now,
 )
 from recorder_bot.mixer import MediaFormat, Mixer, SourceKey
+from recorder_bot.pause_clock import PauseClock
+from recorder_bot.tracks import TrackRecorder
 from recorder_bot.writer import EncoderSettings, RecorderPipeline, RecordingWriter
 from server.library import probe
 
@@ -123,6 +130,10 @@ class Settings:
     "Memory growth is read from minute 1 to this minute of the longest recording."
     long_people: int = 4
     long_camera_fps: int = 15
+    tracks_counts: tuple[int, ...] = (1, 4)
+    "Participants for the tracks points (each alone, and ``both`` beside the composite)."
+    tracks_seconds: float = 30.0
+    "Media seconds of each tracks point."
 
 
 QUICK = Settings(
@@ -133,6 +144,7 @@ QUICK = Settings(
     decode_seconds=4.0,
     stop_minutes=(1, 2, 5),
     memory_minutes=5,
+    tracks_seconds=10.0,
 )
 
 
@@ -496,6 +508,74 @@ def decode_point(counts: Sequence[int], seconds: float) -> dict[str, Any]:
     return {"clip_s": seconds, "vp8_bitrate": bitrate, "points": points}
 
 
+# -- per-participant tracks ---------------------------------------------------------------------------------
+
+
+def _track_writer_tid() -> int:
+    for thread in threading.enumerate():
+        if thread.name == "track-writer" and thread.native_id is not None:
+            return thread.native_id
+    raise BenchError("the track writer thread is not running")
+
+
+async def _tracks(people: int, seconds: float, with_composite: bool) -> dict[str, Any]:
+    video, bitrate = _vp8_clip(seconds)
+    audio = _opus_clip(seconds)
+    with tempfile.TemporaryDirectory(prefix="aula-tracks-bench-") as directory:
+        start = time.time()
+        tracks = TrackRecorder(Path(directory), "bench", start, PauseClock(), report=lambda started: None)
+        tracks.start()
+        pipeline = None
+        feeding = None
+        if with_composite:
+            pipeline = _pipeline(Path(directory), clock=lambda: time.time() - start)
+            classroom = Classroom(people, "camera")
+            classroom.introduce(pipeline)
+            pipeline.start()
+            feeding = asyncio.ensure_future(_feed_in_real_time(classroom, pipeline, start))
+        pid, writer = os.getpid(), _track_writer_tid()
+        used, written = process_cpu_seconds(pid), thread_cpu_seconds(pid, writer)
+        frames = [(index / CAMERA_FPS, "camera", data) for index, (data, _) in enumerate(video)]
+        frames += [(index * AUDIO_STEP, "microphone", data) for index, (data, _) in enumerate(audio)]
+        for t, source, data in sorted(frames, key=lambda frame: frame[0]):
+            await asyncio.sleep(max(0.0, start + t - time.time()))
+            for user_id in range(1, people + 1):
+                codec = "vp8" if source == "camera" else "opus"
+                tracks.write(user_id, source, codec, data, t)  # type: ignore[arg-type]
+        wall = time.time() - start
+        used, written = process_cpu_seconds(pid) - used, thread_cpu_seconds(pid, writer) - written
+        if feeding is not None:
+            feeding.cancel()
+        finished = await asyncio.to_thread(tracks.stop)
+        if pipeline is not None:
+            await asyncio.to_thread(pipeline.stop)
+    count = len(finished)
+    media_minutes = seconds / 60
+    return {
+        "participants": people,
+        "with_composite": with_composite,
+        "tracks": count,
+        "media_s": seconds,
+        "wall_s": wall,
+        "vp8_bitrate": bitrate,
+        "bytes_written": sum(track.size_bytes for track in finished),
+        "dropped_frames": tracks.dropped,
+        "process_cpu_percent": 100 * used / wall,
+        "writer_cpu_percent": 100 * written / wall,
+        "cpu_s_per_track_per_media_minute": used / count / media_minutes if count else None,
+        "writer_cpu_s_per_track_per_media_minute": written / count / media_minutes if count else None,
+    }
+
+
+def tracks_point(people: int, seconds: float, with_composite: bool) -> dict[str, Any]:
+    """CPU of writing N participants' tracks (a VP8 640x480 30 fps camera and an Opus microphone each,
+    as aiortc's jitter buffer hands them over) in real time, with the composite of the same class
+    beside them (``both``) or not (``tracks``). Process CPU includes the feeding loop, which stands in for
+    the robot's stamping of each frame; aiortc's network side is not included, decoding (``both``) is
+    measured apart (``decode_point``)."""
+    return asyncio.run(_tracks(people, seconds, with_composite))
+
+
 # -- long recordings: stop to ready, memory ------------------------------------------------------------------
 
 
@@ -662,6 +742,21 @@ def _decoding(settings: Settings) -> dict[str, Any]:
     return decoding
 
 
+def _track_points(settings: Settings) -> list[dict[str, Any]]:
+    points = []
+    for with_composite in (False, True):
+        for people in settings.tracks_counts if not with_composite else (TARGET_CPU_PEOPLE,):
+            args = (people, settings.tracks_seconds, with_composite)
+            point = _isolated(tracks_point, args, settings.tracks_seconds * 10 + 120)
+            _progress(
+                f"tracks: {people} {'with the composite' if with_composite else 'alone'}: "
+                f"{point['process_cpu_percent']:.1f}% of a core, "
+                f"{point['cpu_s_per_track_per_media_minute']:.2f} CPU s per track per media minute"
+            )
+            points.append(point)
+    return points
+
+
 def _recordings(settings: Settings) -> list[dict[str, Any]]:
     recordings = []
     for minutes in _recording_lengths(settings):
@@ -683,6 +778,7 @@ def run(settings: Settings | None = None) -> dict[str, Any]:
     cpu = _cpu_points(settings)
     rtf = _rtf_points(settings)
     decode = _decoding(settings)
+    tracks = _track_points(settings)
     recordings = _recordings(settings)
     memory = _memory(recordings[-1], settings.memory_minutes)
     target_point = next(
@@ -714,6 +810,7 @@ def run(settings: Settings | None = None) -> dict[str, Any]:
             "cpu": cpu,
             "real_time_factor": rtf,
             "decoding": decode,
+            "tracks": tracks,
             "stop_to_ready": recordings,
             "memory": memory,
             "verdict": verdict,
@@ -722,7 +819,87 @@ def run(settings: Settings | None = None) -> dict[str, Any]:
     return result
 
 
+def run_tracks(settings: Settings | None = None) -> dict[str, Any]:
+    """Only the tracks points (and decoding for the ``both`` class): ``--tracks-only``."""
+    settings = settings or Settings()
+    _validate(settings)
+    started, load_at_start = utc_now(), os.getloadavg()
+    tracks = _track_points(settings)
+    decode: dict[str, Any] = _isolated(
+        decode_point, ([TARGET_CPU_PEOPLE], settings.decode_seconds), settings.decode_seconds * 30 + 120
+    )
+    result: dict[str, Any] = json_safe(
+        {
+            "benchmark": "recording-tracks",
+            "started_at": started,
+            "finished_at": utc_now(),
+            "machine": machine(load_average_at_start=load_at_start, load_average_at_end=os.getloadavg()),
+            "settings": asdict(settings),
+            "decoding": decode,
+            "tracks": tracks,
+        }
+    )
+    return result
+
+
 # -- output --------------------------------------------------------------------------------------------------
+
+
+def tracks_table(result: dict[str, Any]) -> list[str]:
+    """The tracks section: CPU per written track per media minute, and both modes for a class of four."""
+    decoding = {p["participants"]: p for p in result["decoding"]["points"]}
+    seconds = result["settings"]["tracks_seconds"]
+    rows = []
+    for p in result["tracks"]:
+        n = p["participants"]
+        both = p["with_composite"]
+        decode = decoding.get(n) if both else None
+        total = p["process_cpu_percent"] + (decode["cpu_percent"] if decode else 0.0)
+        rows.append(
+            [
+                str(n),
+                "both (composite + tracks)" if both else "tracks",
+                str(p["tracks"]),
+                _f(p["process_cpu_percent"]),
+                _f(p["writer_cpu_percent"]),
+                "n/a (with the composite)" if both else _f(p["cpu_s_per_track_per_media_minute"], 3),
+                _f(decode["cpu_percent"]) if decode else "none",
+                f"**{_f(total)}**",
+                str(p["dropped_frames"]),
+            ]
+        )
+    header = [
+        "people",
+        "mode",
+        "tracks",
+        "process CPU %",
+        "track writer %",
+        "CPU s per track per media min",
+        "decoding %",
+        "total %",
+        "dropped",
+    ]
+    return [
+        f"**Per-participant tracks** ({_f(seconds, 0)} media s each, in real time; % of one core, from CPU "
+        "time): a VP8 640x480 30 fps camera and an Opus microphone per person, as aiortc's jitter buffer "
+        "hands them over, stream-copied into WebM on the track writer thread. Tracks mode decodes nothing; "
+        "'both' also runs the composite (its pipeline, fed synthetic decoded frames) in the same process and "
+        "adds aiortc's decoding measured apart.",
+        "",
+        *_rows(header, rows),
+    ]
+
+
+def table_tracks_only(result: dict[str, Any]) -> str:
+    machine = result["machine"]
+    lines = [
+        f"Recorder benchmark (tracks), {result['started_at']}: {machine['cpus']} cores, load average "
+        f"{_f(machine['load_average_at_start'][0], 2)} at the start, "
+        f"{_f(machine['load_average_at_end'][0], 2)} at the end (the machine is shared).",
+        "",
+        *tracks_table(result),
+    ]
+    return "\n".join(lines)
 
 
 def _f(value: float | None, digits: int = 1) -> str:
@@ -892,6 +1069,8 @@ def table(result: dict[str, Any]) -> str:
         "robot's WebRTC teardown and exit, and the database commit. CPU pressure: share of the window in "
         "which some task on the machine waited for a CPU (Linux PSI).",
     ]
+    if result.get("tracks"):
+        lines += ["", *tracks_table(result)]
     return "\n".join(lines)
 
 
@@ -918,6 +1097,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stop-minutes", type=_counts, help="recording lengths for stop to ready (1,10,60)")
     parser.add_argument("--memory-minutes", type=int, help="minutes of the memory run (30)")
     parser.add_argument("--out", type=Path, help="JSON path (default bench/results/recording-<date>.json)")
+    parser.add_argument("--tracks-only", action="store_true", help="only the per-participant tracks points")
+    parser.add_argument("--tracks-seconds", type=float, help="media seconds of each tracks point (30)")
     args = parser.parse_args(argv)
     base = QUICK if args.quick else Settings()
     overrides = {
@@ -927,11 +1108,21 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.memory_minutes is not None:
         overrides["memory_minutes"] = args.memory_minutes
+    if args.tracks_seconds is not None:
+        overrides["tracks_seconds"] = args.tracks_seconds
     settings = dataclasses.replace(base, **overrides)
     try:
         _validate(settings)
     except ValueError as error:
         parser.error(str(error))
+    if args.tracks_only:
+        return run_and_report(
+            "recording-tracks",
+            lambda: run_tracks(settings),
+            table_tracks_only,
+            args.out,
+            "its measuring process was ended",
+        )
     return run_and_report(
         "recording", lambda: run(settings), table, args.out, "its measuring process was ended"
     )

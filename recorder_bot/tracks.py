@@ -414,7 +414,7 @@ class TrackRecorder:
         for frame in held:
             t = self.pauses.file_time(frame.recorded, arrived=frame.arrived)
             if t is not None and t >= 0:
-                self._place(frame.source, frame.codec, frame.data, t)
+                self._place(frame.source.track, frame.codec, frame.data, t, frame.source)
 
     def receiving(self, window: float) -> list[int]:
         """Users whose media arrived in the last ``window`` seconds."""
@@ -461,7 +461,17 @@ class TrackRecorder:
             if t is None and self.pauses.paused:
                 self._hold(_HeldFrame(source, codec, data, recorded, arrived))
             return
-        self._place(source, codec, data, t)
+        self._place(source.track, codec, data, t, source)
+
+    def write(self, user_id: int, source: SourceName, codec: str, data: bytes, t: float) -> None:
+        """Write one encoded frame at file time ``t`` (seconds) into ``user_id``'s ``source`` track, as
+        if received (for the benchmark, which has no network)."""
+        track = self._tracks.get((user_id, source))
+        if track is None:
+            kind, _format = CODECS[codec]
+            track = self._tracks[(user_id, source)] = _Track(user_id, source, kind)
+        if not self._stopping:
+            self._place(track, codec, data, t)
 
     def _hold(self, held: _HeldFrame) -> None:
         self._held.append(held)
@@ -471,20 +481,22 @@ class TrackRecorder:
         ):
             self._held_bytes -= len(self._held.popleft().data)
 
-    def _place(self, source: _Source, codec: str, data: bytes, t: float) -> None:
-        """Write a frame at file time ``t`` (seconds) into its track."""
-        track = source.track
+    def _place(self, track: _Track, codec: str, data: bytes, t: float, source: _Source | None = None) -> None:
+        """Write a frame at file time ``t`` (seconds) into its track (``source``: where it came from, asked
+        for a keyframe if the track needs one)."""
         video = track.kind == "video"
         keyframe = is_keyframe(codec, data)
         if track.waiting_keyframe:
             if not keyframe:
-                self._ask_keyframe(source)
+                if source is not None:
+                    self._ask_keyframe(source)
                 return
             track.waiting_keyframe = False
         at_ms = round(t * 1000)
         if track.file_name is None:
             file_name = track_file_name(self.prefix, track.user_id, track.source, codec)
-            name = source.names.get(track.user_id) or f"Participant {track_user(track.user_id)}"
+            names = self.names if source is None else source.names
+            name = names.get(track.user_id) or f"Participant {track_user(track.user_id)}"
             started = TrackStarted(
                 file_name=file_name,
                 user_id=track.user_id,
