@@ -189,7 +189,8 @@ class RobotSession:
             self.tracks.add(remote, clock, publisher, self._names)
         if self.pipeline is None:  # tracks only: nothing is decoded, the track ends with the stream
             with contextlib.suppress(MediaStreamError):
-                await remote.track.recv()
+                while True:  # only a frame decoded before the tap was in place can come
+                    await remote.track.recv()
             return
         try:
             while True:
