@@ -236,6 +236,7 @@ async function setUpSessions() {
   });
   await sessions.readModes();
   dashboard.sessions = sessions;
+  sessions.update([...dashboard.classrooms.values()]);
 }
 
 async function main() {
@@ -243,8 +244,8 @@ async function main() {
   if (!user) return;
   if (user.can_create_classroom) setUpCreateForm();
   setUpSorting();
-  await setUpSessions();
-  await refresh();
+  // The allowed modes are read alongside the classrooms; the button shows once both are known.
+  await Promise.all([setUpSessions(), refresh()]);
   await watch();
 }
 
