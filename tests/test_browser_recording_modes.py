@@ -166,6 +166,13 @@ async def test_the_admin_s_modes_are_what_rec_offers_and_the_mode_picked_is_the_
     await expect(rec_button(tess)).to_have_accessible_name("REC — start recording")
     listed = (await api(tess, "GET", f"{server.url}/api/recordings"))["recordings"]
     assert [(r["id"], r["mode"], r["state"]) for r in listed] == [(running["id"], "both", "ready")]
+    library = await tess.context.new_page()
+    watch(library)
+    await library.goto(f"{server.url}/resources/recordings")
+    table = library.get_by_role("table", name="Recorded Classes")
+    row = table.get_by_role("row").filter(has_text=running["name"])
+    await expect(row.locator(".badge-mode")).to_have_text("Mixed + tracks")
+    await library.close()
     await expect(tess.get_by_role("dialog", name="Stop the whole session?")).to_be_hidden()
 
     # With only one mode allowed there is nothing to choose: coming back to the page, the picker is gone.
