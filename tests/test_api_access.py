@@ -207,6 +207,32 @@ def on_bookmark(body: Any = None) -> Target:
 
 CLASSROOM_MODERATORS = {**USERS_ONLY, "student": 403, "outsider_student": 404, "other_teacher": 404}
 
+
+async def new_session_target(app: web.Application, caller: str) -> tuple[str, Any]:
+    """Two fresh classrooms (``student`` attends both) to start a separate session over."""
+    ids = [await fresh_classroom(app), await fresh_classroom(app)]
+    return "/api/recording-sessions", {"classroom_ids": ids, "mode": "separate"}
+
+
+async def session_target(app: web.Application, caller: str) -> tuple[str, Any]:
+    """A separate session over two fresh classrooms, its (unpublished) recordings ready."""
+    from server.db.models import Classroom, RecordingState, SessionMode, User
+    from server.library.recordings import transition
+    from server.library.sessions import start_session
+
+    ids = [await fresh_classroom(app), await fresh_classroom(app)]
+    async with app[SERVICES].db() as db:
+        classrooms = [c for c in [await db.get(Classroom, i) for i in ids] if c is not None]
+        owner = await db.get(User, classrooms[0].owner_id)
+        assert owner is not None
+        session, recordings = await start_session(db, classrooms, owner, "Robot", SessionMode.SEPARATE)
+        for recording in recordings:
+            transition(recording, RecordingState.FINISHING)
+            transition(recording, RecordingState.READY)
+        await db.commit()
+    return f"/api/recording-sessions/{session.id}", None
+
+
 # (method, route, how to make the request, expected status per caller)
 TABLE: list[tuple[str, str, Target, dict[str, int]]] = [
     ("GET", "/api/health", fixed("/api/health"), EVERYONE),
@@ -299,6 +325,14 @@ TABLE: list[tuple[str, str, Target, dict[str, int]]] = [
         on_classroom("/recording"),
         {**USERS_ONLY, "outsider_student": 404, "other_teacher": 404},
     ),
+    (
+        "POST",
+        "/api/recording-sessions",
+        new_session_target,
+        {"anonymous": 401, "student": 403, "outsider_student": 404, "owner_teacher": 201}
+        | {"other_teacher": 404, "admin": 201},
+    ),
+    ("GET", "/api/recording-sessions/{id}", session_target, MODERATORS_ONLY),
     ("GET", "/api/recordings/{id}", on_recording(), MODERATORS_ONLY),
     ("PATCH", "/api/recordings/{id}", on_recording(body={"name": "Renamed"}), MODERATORS_ONLY),
     (

@@ -18,7 +18,6 @@ from server.auth.permissions import (
     require_can_record,
     require_can_see,
     require_can_stop,
-    require_can_view_recording,
 )
 from server.auth.sessions import require_user
 from server.classrooms import get_classroom
@@ -46,8 +45,10 @@ from server.library.recordings import (
     described,
     get_recording,
     is_active,
+    require_viewable,
     visible_recordings,
 )
+from server.library.sessions import session_recording_ids
 from server.library.tracks import delete_files, track_file_names
 from server.services import Services, services
 
@@ -71,8 +72,8 @@ async def _recording_and_classroom(
 ) -> tuple[User, Recording, Classroom | None]:
     user = await require_user(request, db)
     recording = await get_recording(db, match_int(request, "id"))
-    classroom = await db.get(Classroom, recording.classroom_id) if recording.classroom_id else None
-    require_can_view_recording(user, recording, classroom)
+    # A composite session's recording is seen through any classroom it covers.
+    classroom = await require_viewable(db, user, recording)
     return user, recording, classroom
 
 
@@ -139,7 +140,8 @@ async def recording_to_stop(request: web.Request, svc: Services) -> tuple[User, 
 
 
 @api.route(
-    "POST", "/api/classrooms/{id}/recording/stop", summary="Stop the recording; the file is ready at once",
+    "POST", "/api/classrooms/{id}/recording/stop",
+    summary="Stop the recording (and every recording of its session); the files are ready at once",
     access="the moderator who started it while still a moderator, admins", tag="recordings",
     responses={200: "Stopped", 403: "Not the starter or an admin", **_REC_ERRORS},
 )  # fmt: skip
@@ -147,7 +149,10 @@ async def stop_recording(request: web.Request) -> web.Response:
     svc = services(request)
     user, recording_id = await recording_to_stop(request, svc)
     await svc.recorders.stop(recording_id, StopReason.STOPPED)
-    await svc.recorders.wait(recording_id)
+    async with svc.db() as db:
+        together = await session_recording_ids(db, recording_id)
+    # A session's recordings all stopped with this one: the answer waits until every one is ready.
+    await asyncio.gather(*(svc.recorders.wait(one) for one in together))
     async with svc.db() as db:
         result = await described(db, await get_recording(db, recording_id), user)
     return json_response({"recording": result})

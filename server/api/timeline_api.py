@@ -12,7 +12,6 @@ from server.api.registry import api, json_response, match_int, read_body
 from server.auth.permissions import (
     require_can_bookmark,
     require_can_manage_recording,
-    require_can_view_recording,
 )
 from server.auth.sessions import require_user
 from server.db.models import Classroom, Recording, User
@@ -27,7 +26,7 @@ from server.library.bookmarks import (
 )
 from server.library.chapters import recording_chapters, recording_duration_ms
 from server.library.files import content_disposition, download_name
-from server.library.recordings import get_recording
+from server.library.recordings import get_recording, require_viewable
 from server.library.timeline import clock_anchors, event_json, events_as_now, recording_events
 from server.library.timeline_export import chapters_vtt, chat_vtt, timeline_text
 from server.services import Services, services
@@ -43,8 +42,8 @@ _CHANGE_ERRORS = {**_ERRORS, 400: "Invalid (fields name each problem)", 403: "No
 async def _viewed(request: web.Request, db: AsyncSession) -> tuple[User, Recording, Classroom | None]:
     user = await require_user(request, db)
     recording = await get_recording(db, match_int(request, "id"))
-    classroom = await db.get(Classroom, recording.classroom_id) if recording.classroom_id else None
-    require_can_view_recording(user, recording, classroom)
+    # A composite session's recording is seen through any classroom it covers.
+    classroom = await require_viewable(db, user, recording)
     return user, recording, classroom
 
 

@@ -171,7 +171,8 @@ def can_manage_recording(user: User, recording: Recording, classroom: Classroom 
 
 
 def require_can_manage_recording(user: User, recording: Recording, classroom: Classroom | None) -> None:
-    require_can_view_recording(user, recording, classroom)
+    """For a recording the caller has found ``user`` may view (``server.library.recordings.require_viewable``,
+    through any classroom it covers): 403 unless they may manage it as its own classroom's."""
     if not can_manage_recording(user, recording, classroom):
         raise Forbidden("only the classroom's moderators may change this recording")
 
@@ -209,7 +210,7 @@ def can_bookmark(user: User, recording: Recording, classroom: Classroom | None) 
 
 
 def require_can_bookmark(user: User, recording: Recording, classroom: Classroom | None) -> None:
-    require_can_view_recording(user, recording, classroom)
+    """For a recording the caller has found ``user`` may view (as :func:`require_can_manage_recording`)."""
     if not can_bookmark(user, recording, classroom):
         raise Forbidden("only the classroom's moderators may add bookmarks")
 

@@ -361,11 +361,33 @@ async def track_counts(db: AsyncSession, recordings: Iterable[Recording]) -> dic
     return dict(rows.tuples().all())
 
 
+async def covered_classrooms(db: AsyncSession, recording: Recording) -> list[Classroom]:
+    """The classrooms a composite session's recording covers besides its own, those that still exist."""
+    ids = [c.classroom_id for c in recording.covers[1:] if c.classroom_id is not None]
+    if not ids:
+        return []
+    found = {c.id: c for c in await db.scalars(select(Classroom).where(Classroom.id.in_(ids)))}
+    return [found[i] for i in ids if i in found]
+
+
+async def require_viewable(db: AsyncSession, viewer: User, recording: Recording) -> Classroom | None:
+    """The recording's own classroom (None once deleted), if ``viewer`` may view the recording through
+    it or, for a composite session's recording, through any other classroom it covers; else NotFound."""
+    classroom = await db.get(Classroom, recording.classroom_id) if recording.classroom_id else None
+    if can_view_recording(viewer, recording, classroom) or any(
+        can_view_recording(viewer, recording, other) for other in await covered_classrooms(db, recording)
+    ):
+        return classroom
+    raise NotFound(f"recording {recording.id} does not exist")
+
+
 async def visible_recordings(
     db: AsyncSession, viewer: User, *, files: Path | None = None
 ) -> list[dict[str, Any]]:
-    """Every recording ``viewer`` may see, newest first, as Recordings with their rights (one query);
-    given the recordings directory ``files``, active ones carry their file's size so far."""
+    """Every recording ``viewer`` may see, newest first, as Recordings with their rights (one query, and
+    one more for the other classrooms of composite sessions); a composite session's recording is seen by
+    whoever may see a recording of any classroom it covers. Given the recordings directory ``files``,
+    active ones carry their file's size so far."""
     starter = aliased(User)
     rows = (
         await db.execute(
@@ -375,10 +397,23 @@ async def visible_recordings(
             .order_by(Recording.started_at.desc(), Recording.id.desc())
         )
     ).all()
+    more_ids = {
+        c.classroom_id for recording, _, _ in rows for c in recording.covers[1:] if c.classroom_id is not None
+    }
+    more = (
+        {c.id: c for c in await db.scalars(select(Classroom).where(Classroom.id.in_(more_ids)))}
+        if more_ids
+        else {}
+    )
     visible = [
         (recording, classroom, started_by)
         for recording, classroom, started_by in rows
         if can_view_recording(viewer, recording, classroom)
+        or any(
+            can_view_recording(viewer, recording, more[c.classroom_id])
+            for c in recording.covers[1:]
+            if c.classroom_id in more
+        )
     ]
     sizes = await live_sizes(files, [recording for recording, _, _ in visible]) if files is not None else {}
     counts = await track_counts(db, [recording for recording, _, _ in visible])

@@ -94,6 +94,8 @@ class Timeline:
         self._presence = presence
         self._live: dict[int, _Live] = {}
         self._locks: dict[int, asyncio.Lock] = {}
+        self._opened: set[int] = set()
+        "Recordings whose ``recording_started`` is noted (once, whichever covered classroom is first)."
         self._queue: asyncio.Queue[_Pending] | None = None
         self._writer: asyncio.Task[None] | None = None
 
@@ -143,8 +145,11 @@ class Timeline:
         live = self._live.get(classroom_id)
         if live is not None and (running is None or running.id != live.recording_id):
             del self._live[classroom_id]
-            ended = await db.get(Recording, live.recording_id)
+            # A composite session's recording closes once, with the last classroom it covered.
+            still = any(other.recording_id == live.recording_id for other in self._live.values())
+            ended = None if still else await db.get(Recording, live.recording_id)
             if ended is not None:
+                self._opened.discard(ended.id)
                 stopped_at = as_utc(ended.stopped_at) if ended.stopped_at else datetime.now(UTC)
                 clock = MediaClock.of(ended)
                 self._put(
@@ -157,6 +162,9 @@ class Timeline:
         self._live[classroom_id] = _Live(running.id, MediaClock.of(running))
 
     async def _open(self, db: AsyncSession, recording: Recording) -> None:
+        if recording.id in self._opened:  # one of the other classrooms it covers opened it
+            return
+        self._opened.add(recording.id)
         already = await db.scalar(
             select(TimelineEvent.id).where(
                 TimelineEvent.recording_id == recording.id, TimelineEvent.type == "recording_started"
@@ -165,13 +173,21 @@ class Timeline:
         if already is not None:
             return
         starter = await db.get(User, recording.started_by_id) if recording.started_by_id else None
-        room = self._presence.room(recording.classroom_id or 0)
-        present = [p for p in room.participants.values() if not p.robot] if room is not None else []
+        # Who is in each classroom it covers (a composite session's participants name their classroom).
+        covered = [c.classroom_id for c in recording.covers if c.classroom_id is not None]
+        several = len(covered) > 1
+        participants: list[dict[str, Any]] = []
+        for classroom_id in covered or [recording.classroom_id or 0]:
+            room = self._presence.room(classroom_id)
+            present = [p for p in room.participants.values() if not p.robot] if room is not None else []
+            participants += [
+                {"user_id": p.user_id, "display_name": p.display_name, "role": p.role}
+                | ({"classroom_id": classroom_id} if several else {})
+                for p in present
+            ]
         data = {
             "by": {"id": starter.id, "display_name": starter.display_name} if starter else None,
-            "participants": [
-                {"user_id": p.user_id, "display_name": p.display_name, "role": p.role} for p in present
-            ],
+            "participants": participants,
         }
         self._put(_Pending(recording.id, "recording_started", 0, as_utc(recording.started_at), data))
 

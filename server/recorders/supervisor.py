@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import av
 import av.codec
 import av.error
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from recorder_bot.job import Finished, JobClassroom, Pause, Resume, RobotJob, Stop, TrackStarted
@@ -84,6 +85,10 @@ class RecorderSupervisor:
         self._exiting: set[asyncio.Task[None]] = set()
         # Recordings whose robot is being handed its job; set once it has a run (or could not start).
         self._launching: dict[int, asyncio.Event] = {}
+        # A session's recordings stopped together, and whose robots are done writing: each one's is
+        # settled once its siblings' robots are done too, so the session's recordings are ready together.
+        self._stopped_together: dict[int, frozenset[int]] = {}
+        self._written: dict[int, asyncio.Event] = {}
         # One pause, resume or stop of a recording at a time: two Pause presses never both pause it.
         self._pausing: dict[int, asyncio.Lock] = {}
         self._watcher: asyncio.Task[None] | None = None
@@ -177,6 +182,7 @@ class RecorderSupervisor:
                 on_track=functools.partial(self._track_started, recording.id),
             )
             self._runs[recording.id] = run
+            self._written[recording.id] = asyncio.Event()
             self._followers[recording.id] = asyncio.create_task(self._follow(run))
         finally:
             del self._launching[recording.id]
@@ -189,19 +195,56 @@ class RecorderSupervisor:
     async def stop(self, recording_id: int, reason: StopReason) -> None:
         """End a recording for ``reason``: it is ``finishing`` at once, with its reason stored, and its
         robot is asked to finish the file; the follower takes it to ready. The first reason given is kept.
+
+        A recording of a session over several classrooms stops with every other recording of its session
+        still running, for the same reason and at the same instant: each file ends at the same moment.
         """
-        async with self._pause_lock(recording_id), self._db() as db:
-            recording = await db.get(Recording, recording_id)
-            if recording is not None and RecordingState(recording.state) in _STOPPABLE:
-                transition(recording, RecordingState.FINISHING)
-                recording.stop_reason = reason.value
-                _end_pause(recording)
-                await db.commit()
-                # The file ends at this instant, however long the classroom takes to hear of it.
-                run = self._runs.get(recording_id)
-                if run is not None and recording.stopped_at is not None:
-                    await run.send(Stop(at=as_utc(recording.stopped_at).timestamp()))
-                await self._notify(recording, reason)
+        together = await self._session_of(recording_id)
+        stopping: dict[int, Recording] = {}
+        recording: Recording | None = None
+        async with contextlib.AsyncExitStack() as locks:
+            for one in sorted(together):  # always in the same order: two Stops never wait on each other
+                await locks.enter_async_context(self._pause_lock(one))
+            async with self._db() as db:
+                at = datetime.now(UTC)
+                for one in together:
+                    row = await db.get(Recording, one)
+                    if one == recording_id:
+                        recording = row
+                    if row is not None and RecordingState(row.state) in _STOPPABLE:
+                        row.stopped_at = at
+                        transition(row, RecordingState.FINISHING)
+                        row.stop_reason = reason.value
+                        _end_pause(row)
+                        stopping[one] = row
+                if stopping:
+                    await db.commit()
+                # The files end at this instant, however long the classrooms take to hear of it.
+                for one in stopping:
+                    run = self._runs.get(one)
+                    if run is not None:
+                        await run.send(Stop(at=at.timestamp()))
+                if len(stopping) > 1:
+                    for one in stopping:
+                        self._stopped_together[one] = frozenset(stopping)
+                for row in stopping.values():
+                    await self._notify(row, reason)
+        others = [one for one in stopping if one != recording_id]
+        await asyncio.gather(
+            self._stop_robot(recording_id, recording, reason),
+            *(self._stop_robot(one, stopping[one], reason) for one in others),
+        )
+
+    async def _session_of(self, recording_id: int) -> list[int]:
+        """``recording_id`` and the other recordings of its session, if it belongs to one."""
+        async with self._db() as db:
+            session_id = await db.scalar(select(Recording.session_id).where(Recording.id == recording_id))
+            if session_id is None:
+                return [recording_id]
+            ids = await db.scalars(select(Recording.id).where(Recording.session_id == session_id))
+            return [recording_id, *(one for one in ids if one != recording_id)]
+
+    async def _stop_robot(self, recording_id: int, recording: Recording | None, reason: StopReason) -> None:
         launched = self._launching.get(recording_id)
         if launched is not None:
             await launched.wait()  # its robot is being handed its job: a moment
@@ -379,9 +422,14 @@ class RecorderSupervisor:
         try:
             try:
                 await run.follow()
+                await self._siblings_written(run.recording_id)
             finally:
                 await self._finish(run.recording_id, run.exit_report)
         finally:
+            written = self._written.pop(run.recording_id, None)
+            if written is not None:
+                written.set()  # no sibling waits for it any longer
+            self._stopped_together.pop(run.recording_id, None)
             self._runs.pop(run.recording_id, None)
             self._followers.pop(run.recording_id, None)
             self._pausing.pop(run.recording_id, None)
@@ -390,6 +438,23 @@ class RecorderSupervisor:
             exiting = asyncio.create_task(run.reap())
             self._exiting.add(exiting)
             exiting.add_done_callback(self._exiting.discard)
+
+    async def _siblings_written(self, recording_id: int) -> None:
+        """Its robot is done: wait (a robot's stop timeout at most) for the robots of the recordings of its
+        session stopped with it, so they are all settled, and ready, together."""
+        written = self._written.get(recording_id)
+        if written is not None:
+            written.set()
+        waiting = [
+            event.wait()
+            for one in self._stopped_together.get(recording_id, ())
+            if (event := self._written.get(one)) is not None and not event.is_set()
+        ]
+        if waiting:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    asyncio.gather(*waiting), timeout=self.config.recording.robot_stop_timeout
+                )
 
     async def live_media(self, classroom_id: int, recording_id: int, receiving: list[int]) -> None:
         await self.live.recording_media(classroom_id, recording_id, receiving)

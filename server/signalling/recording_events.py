@@ -35,6 +35,8 @@ class _MediaReport:
     classroom_id: int
     started: float
     "When the recording started (event loop time)."
+    classroom_ids: tuple[int, ...] = ()
+    "Every classroom whose moderators hear of it (a composite session's: all it covers)."
     receiving: tuple[int, ...] = ()
     "The robot's latest report (nobody before its first)."
     told: tuple[tuple[int, ...], Warning] | None = None
@@ -94,10 +96,27 @@ class RecordingEvents(MediaEvents):
         return Ok()
 
     async def recording_changed(self, recording: Recording, reason: StopReason | None) -> None:
-        """Every state change of a recording reaches each participant, with their rights on it."""
-        if recording.classroom_id is None:
+        """Every state change of a recording reaches each participant, with their rights on it: in each
+        classroom it covers (its own, or every classroom of a composite session)."""
+        covered = [c.classroom_id for c in recording.covers if c.classroom_id is not None]
+        if recording.classroom_id is not None and recording.classroom_id not in covered:
+            covered.insert(0, recording.classroom_id)
+        if not covered:
             return
-        classroom_id = recording.classroom_id
+        for classroom_id in covered:
+            await self._recording_changed_in(classroom_id, recording, reason)
+        if recording.state == "starting":
+            self._media_report(covered[0], recording.id, tuple(covered))
+        elif recording.state != "recording":
+            self._forget_media(recording.id)
+        if not is_active(recording):
+            await self.end_robot(recording.id)
+        for classroom_id in covered:
+            await self.notify_watchers(classroom_id)
+
+    async def _recording_changed_in(
+        self, classroom_id: int, recording: Recording, reason: StopReason | None
+    ) -> None:
         await self.svc.timeline.refresh(classroom_id)
         room = self.svc.presence.room(classroom_id)
         people = [p for p in room.participants.values() if not p.robot] if room else []
@@ -126,13 +145,6 @@ class RecordingEvents(MediaEvents):
             # Whatever a robot already receives follows this recording's answers, not an earlier one's.
             for participant in people:
                 await media.refresh_forwarding(participant.user_id)
-        if recording.state == "starting":
-            self._media_report(classroom_id, recording.id)
-        elif recording.state != "recording":
-            self._forget_media(recording.id)
-        if not is_active(recording):
-            await self.end_robot(recording.id)
-        await self.notify_watchers(classroom_id)
 
     async def recording_media(self, classroom_id: int, recording_id: int, receiving: list[int]) -> None:
         """The robot's report of whose media it receives now: moderators hear of each change (a moderator
@@ -142,12 +154,18 @@ class RecordingEvents(MediaEvents):
         report.receiving = tuple(sorted(set(receiving)))
         await self._tell_media(recording_id, report)
 
-    def _media_report(self, classroom_id: int, recording_id: int) -> _MediaReport:
+    def _media_report(
+        self, classroom_id: int, recording_id: int, classroom_ids: tuple[int, ...] = ()
+    ) -> _MediaReport:
         report = self._media_reports.get(recording_id)
+        if report is not None and classroom_ids:
+            report.classroom_ids = classroom_ids
         if report is None:
             run = self.svc.recorders.robot_of(recording_id)
             started = run.started_at if run is not None else asyncio.get_running_loop().time()
-            report = self._media_reports[recording_id] = _MediaReport(classroom_id, started)
+            report = self._media_reports[recording_id] = _MediaReport(
+                classroom_id, started, classroom_ids or (classroom_id,)
+            )
             # Even a robot that never reports (it could not join) leaves the moderators warned on time.
             report.deadline = asyncio.create_task(self._no_media_deadline(recording_id, report))
         return report
@@ -171,9 +189,11 @@ class RecordingEvents(MediaEvents):
         state = (report.receiving, warning)
         if state != report.told:
             report.told, report.told_sids = state, set()
-        room = self.svc.presence.room(report.classroom_id)
-        people = room.participants.values() if room is not None else ()
-        moderators = {p.sid for p in people if p.moderator and not p.robot}
+        moderators: set[str] = set()
+        for classroom_id in report.classroom_ids or (report.classroom_id,):
+            room = self.svc.presence.room(classroom_id)
+            people = room.participants.values() if room is not None else ()
+            moderators |= {p.sid for p in people if p.moderator and not p.robot}
         message = RecordingMedia(recording_id=recording_id, receiving=list(report.receiving), warning=warning)
         for sid in moderators - report.told_sids:
             await self.send(message, to=sid)
