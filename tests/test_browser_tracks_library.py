@@ -1,10 +1,10 @@
 """In Chromium, Recorded Classes shows a recording's own tracks: a class recorded in tracks mode (the real
 Session Recorder Robot, REC through ``POST /api/classrooms/{id}/recording {"mode": "tracks"}``, with a
 teacher and a student in the class as headless Chromium pages with fake camera and microphone) has a
-"Tracks" badge by its name, no Play or Download (there is no mixed file), and a "Tracks (N)" disclosure listing each
-track (who, source, codec, where it starts, its length). A track's download is its file, which decodes;
-"Download all tracks (.zip)" is a valid zip of the same files and a manifest. At a phone's width the list
-reflows into cards.
+"Tracks" badge by its name, no Play or Download (there is no mixed file), and a "Tracks (N)" disclosure
+listing each track (who, source, codec, where it starts, its length). A track's download is its file,
+which decodes; "Download all tracks (.zip)" is a valid zip of the same files and a manifest. At a phone's
+width the list reflows into cards.
 """
 
 from __future__ import annotations
