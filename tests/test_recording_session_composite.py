@@ -171,27 +171,27 @@ def both_cameras(frames: list[av.VideoFrame]) -> list[av.VideoFrame]:
     ]
 
 
-def tone_levels(path: Path) -> tuple[dict[float, float], float]:
-    """The amplitude of each classroom's tone, and of the strongest other frequency (key 0), over the
-    stretches of the file that sound; and how many seconds sound."""
+def seconds_heard(path: Path) -> dict[float, float]:
+    """How many seconds of the file each classroom's tone is heard in: half-second windows where it is
+    loud and stands out over every other frequency (a starved machine may lose some of either's
+    packets, so the two are counted apart)."""
     with av.open(str(path)) as container:
         pcm = np.concatenate([frame.to_ndarray()[0] for frame in container.decode(audio=0)])
     step = 48_000 // 2
-    windows = [pcm[i : i + step] for i in range(0, pcm.size - step + 1, step)]
-    sounding = [w for w in windows if np.sqrt(np.mean(w**2)) > 0.02]
-    if not sounding:
-        return dict.fromkeys((*TONES, 0.0), 0.0), 0.0
-    samples = np.concatenate(sounding)
-    window = np.hanning(samples.size)
-    spectrum = np.abs(np.fft.rfft(samples * window)) * 2 / window.sum()
-    frequencies = np.fft.rfftfreq(samples.size, 1 / 48_000)
-    levels: dict[float, float] = {}
-    others = spectrum.copy()
-    for tone in TONES:
-        levels[tone] = float(spectrum[np.abs(frequencies - tone) <= 5].max())
-        others[np.abs(frequencies - tone) <= 30] = 0
-    levels[0.0] = float(others[frequencies > 50].max())
-    return levels, samples.size / 48_000
+    window = np.hanning(step)
+    frequencies = np.fft.rfftfreq(step, 1 / 48_000)
+    heard = dict.fromkeys(TONES, 0.0)
+    for start in range(0, pcm.size - step + 1, step):
+        spectrum = np.abs(np.fft.rfft(pcm[start : start + step] * window)) * 2 / window.sum()
+        others = spectrum.copy()
+        for tone in TONES:
+            others[np.abs(frequencies - tone) <= 30] = 0
+        strongest_other = float(others[frequencies > 50].max())
+        for tone in TONES:
+            level = float(spectrum[np.abs(frequencies - tone) <= 3].max())
+            if level > 0.05 and level > 10 * strongest_other:
+                heard[tone] += step / 48_000
+    return heard
 
 
 def check_regions(path: Path) -> None:
@@ -240,12 +240,10 @@ async def test_one_composite_file_holds_both_classrooms_voices_pictures_and_name
     path = app[SERVICES].storage.recordings / (recording.file_name or "")
     assert sorted(p.name for p in app[SERVICES].storage.recordings.glob("*.mp4")) == [path.name], "one file"
 
-    levels, sounding = await asyncio.to_thread(tone_levels, path)
-    print(f"tone levels over the {sounding:.1f} s that sound:", levels)
-    assert sounding >= 1, "a starved machine may lose some of the sound, never all of it"
+    heard = await asyncio.to_thread(seconds_heard, path)
+    print("seconds each tone is heard:", heard)
     for tone in TONES:
-        assert levels[tone] > 0.05, f"{tone:.0f} Hz is in the file: {levels}"
-        assert levels[tone] > 10 * levels[0.0], f"{tone:.0f} Hz stands out: {levels}"
+        assert heard[tone] >= 1.5, f"{tone:.0f} Hz is in the file: {heard}"
     await asyncio.to_thread(check_regions, path)
 
 
