@@ -406,3 +406,25 @@ async def test_a_composite_session_is_one_recording_every_classroom_sees_and_its
         assert (await two.sessions[student].get(f"/api/recordings/{recording['id']}/timeline")).status == 200
     read = await (await student2.get(f"/api/recording-sessions/{session['id']}")).json()
     assert [r["id"] for r in read["session"]["recordings"]] == [recording["id"]]
+
+
+async def test_a_disk_running_low_stops_the_whole_session_and_its_recordings_keep_one_name(
+    two: Two, app: web.Application, config: Config
+) -> None:
+    await two.a.enter("teacher", {"camera": SyntheticVideoTrack(320, 240, 15)})
+    await two.b.enter("teacher2", {"camera": SyntheticVideoTrack(320, 240, 15)})
+    status, body = await start_session(two.sessions["teacher"], [two.a.classroom_id, two.b.classroom_id])
+    assert status == 201, body
+    ids = [r["id"] for r in body["session"]["recordings"]]
+    for recording_id in ids:
+        await until_state(app, recording_id, "recording")
+    recorders = app[SERVICES].recorders
+    recorders.config = dataclasses.replace(
+        config,
+        recording=dataclasses.replace(config.recording, stop_free_bytes=1 << 60, disk_check_interval=1),
+    )
+    rows = [await until_state(app, recording_id, "ready", "failed") for recording_id in ids]
+    assert [(r.state, r.stop_reason, r.name, r.flags) for r in rows] == [
+        ("ready", "disk_full", "Physics 1 (stopped: disk full)", "disk_full")
+    ] * 2
+    assert rows[0].stopped_at == rows[1].stopped_at

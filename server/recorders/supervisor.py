@@ -217,6 +217,8 @@ class RecorderSupervisor:
                         row.stop_reason = reason.value
                         _end_pause(row)
                         stopping[one] = row
+                        if reason == StopReason.DISK_FULL and one != recording_id:
+                            _mark_disk_full(row)  # the session's recordings keep one name
                 if stopping:
                     await db.commit()
                 # The files end at this instant, however long the classrooms take to hear of it.
@@ -589,12 +591,19 @@ class RecorderSupervisor:
     async def _stop_for_disk(self, recording_id: int) -> None:
         async with self._db() as db:
             recording = await db.get(Recording, recording_id)
-            if recording is not None and not recording.name.endswith(DISK_FULL_SUFFIX):
-                recording.name = recording.name[: 200 - len(DISK_FULL_SUFFIX)] + DISK_FULL_SUFFIX
-                add_flag(recording, "disk_full")
+            if recording is not None and _mark_disk_full(recording):
                 await db.commit()
         log.warning("disk low: stopping recording", extra={"recording_id": recording_id})
         await self.stop(recording_id, StopReason.DISK_FULL)
+
+
+def _mark_disk_full(recording: Recording) -> bool:
+    """Name and flag a recording stopped for lack of space (False if it already is)."""
+    if recording.name.endswith(DISK_FULL_SUFFIX):
+        return False
+    recording.name = recording.name[: 200 - len(DISK_FULL_SUFFIX)] + DISK_FULL_SUFFIX
+    add_flag(recording, "disk_full")
+    return True
 
 
 def _end_pause(recording: Recording) -> None:
