@@ -59,7 +59,7 @@ async def create_user(page: Page, username: str, display_name: str, role: str) -
     await page.get_by_label("Password").fill(PASSWORD)
     await page.get_by_label("Role").select_option(role)
     await page.get_by_role("button", name="Create user").click()
-    await expect(page.get_by_role("status")).to_contain_text(f"Created {username}")
+    await expect(page.locator("#status")).to_contain_text(f"Created {username}")
 
 
 def participants(page: Page) -> Locator:

@@ -176,7 +176,7 @@ async def test_an_admin_searches_users_changes_a_role_and_resets_a_password(
     await role_dialog.get_by_label("New role").select_option("teacher")
     await role_dialog.get_by_role("button", name="Save role").click()
     await expect(role_dialog).to_have_count(0)
-    await expect(admin.get_by_role("status")).to_have_text("The role of sam is now teacher.")
+    await expect(admin.locator("#status")).to_have_text("The role of sam is now teacher.")
     cookie = await session_cookie(server, "admin", ADMIN_PASSWORD)
     listed = {u["username"]: u["role"] for u in (await api(server, cookie, "GET", "/api/users"))["users"]}
     assert listed["sam"] == "teacher"
@@ -191,7 +191,7 @@ async def test_an_admin_searches_users_changes_a_role_and_resets_a_password(
     await dialog.get_by_label("New password").fill("sue's new secret")
     await dialog.get_by_role("button", name="Set password").click()
     await expect(dialog).to_be_hidden()
-    await expect(admin.get_by_role("status")).to_have_text("New password set for sue.")
+    await expect(admin.locator("#status")).to_have_text("New password set for sue.")
 
     sue = await new_page(browser)
     await log_in(sue, server.url, "sue", "sue's new secret")
@@ -202,7 +202,7 @@ async def test_an_admin_searches_users_changes_a_role_and_resets_a_password(
     confirm = admin.get_by_role("dialog", name="Delete user")
     await expect(confirm).to_contain_text("Delete sue (Sue Student)?")
     await confirm.get_by_role("button", name="Delete").click()
-    await expect(admin.get_by_role("status")).to_have_text("Deleted sue")
+    await expect(admin.locator("#status")).to_have_text("Deleted sue")
     await admin.get_by_label("Search users").fill("")
     await expect(users.get_by_role("row")).to_have_count(1 + len(PEOPLE))
 
@@ -231,7 +231,7 @@ async def test_on_a_phone_every_users_actions_are_on_screen(server: LiveServer, 
     await dialog.get_by_label("New password").fill("sam's new secret")
     await dialog.get_by_role("button", name="Set password").click()
     await expect(dialog).to_be_hidden()
-    await expect(admin.get_by_role("status")).to_have_text("New password set for sam.")
+    await expect(admin.locator("#status")).to_have_text("New password set for sam.")
     assert await admin.evaluate("document.scrollingElement.scrollWidth") <= 375
     sam = await new_page(browser)
     await log_in(sam, server.url, "sam", "sam's new secret")
