@@ -256,7 +256,7 @@ async def test_a_robot_killed_mid_session_leaves_a_file_that_plays_with_both_cla
     await until_state(app, recording_id, "recording", within=30)
     await until_recorded(teacher)
     listed = await recording_listed(two_classrooms)
-    assert [status["id"] for status in listed] == [recording_id, recording_id], listed
+    assert [status and status["id"] for status in listed] == [recording_id, recording_id], listed
     await asyncio.sleep(5)
     robot = app[SERVICES].recorders.robot_of(recording_id)
     assert robot is not None

@@ -218,7 +218,8 @@ async def test_a_crashed_robots_tracks_are_read_to_their_end(
     shown = (await body(teacher, f"/api/recordings/{recording.id}"))["recording"]
     assert (shown["state"], shown["duration_ms"], shown["size_bytes"]) == ("ready", 3200, sum(sizes.values()))
     assert (shown["flags"], shown["stop_reason"], shown["tracks"]) == (["recovered"], "recovered", 2)
-    assert not (room.root / recording.file_name).with_suffix(".jpg").exists()  # type: ignore[arg-type]
+    assert recording.file_name is not None
+    assert not (room.root / recording.file_name).with_suffix(".jpg").exists()
 
 
 async def test_a_tracks_recording_without_any_track_that_plays_failed(

@@ -53,8 +53,12 @@ async def _start(classroom: Classroom) -> int:
 
 def _decodes(data: bytes) -> float:
     """How far a track file plays, in seconds."""
-    with av.open(io.BytesIO(data)) as container:
-        times = [frame.time for frame in container.decode(container.streams[0]) if frame.time is not None]
+    with av.open(io.BytesIO(data), "r") as container:
+        times = [
+            frame.time
+            for frame in container.decode(container.streams[0])
+            if isinstance(frame, av.AudioFrame | av.VideoFrame) and frame.time is not None
+        ]
     return max(times, default=0.0)
 
 

@@ -39,11 +39,11 @@ def write_webm(path: Path, kind: str, seconds: float) -> Path:
             video = out.add_stream("libvpx", rate=25)
             video.width, video.height, video.pix_fmt = 64, 48, "yuv420p"
             for i in range(int(seconds * 25)):
-                frame = av.VideoFrame.from_ndarray(
+                picture = av.VideoFrame.from_ndarray(
                     np.full((48, 64, 3), i * 10 % 255, np.uint8), format="rgb24"
                 )
-                frame.pts = i
-                for packet in video.encode(frame):
+                picture.pts = i
+                for packet in video.encode(picture):
                     out.mux(packet)
             for packet in video.encode(None):
                 out.mux(packet)
