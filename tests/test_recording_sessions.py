@@ -23,8 +23,11 @@ from sqlalchemy import func, select
 
 from recorder_bot.client import ClassroomClient
 from server.config import Config, load_config
-from server.db.models import Recording, RecordingSession
+from server.db.models import Classroom as ClassroomRow
+from server.db.models import Recording, RecordingSession, SessionMode, User
 from server.library.modes import set_allowed_modes
+from server.library.recordings import RecordingActive, commit_new, new_recording
+from server.library.sessions import start_session as start_stored_session
 from server.services import SERVICES
 from tests.conftest import ClientFactory
 from tests.media_support import Classroom
@@ -428,3 +431,92 @@ async def test_a_disk_running_low_stops_the_whole_session_and_its_recordings_kee
         ("ready", "disk_full", "Physics 1 (stopped: disk full)", "disk_full")
     ] * 2
     assert rows[0].stopped_at == rows[1].stopped_at
+
+
+async def test_classroom_ids_beyond_any_id_are_refused_as_invalid(two: Two, app: web.Application) -> None:
+    for wrong in (10**20, 0, -3):
+        status, body = await start_session(two.sessions["teacher"], [two.a.classroom_id, wrong])
+        assert (status, body["error"]["code"]) == (400, "invalid"), body
+    assert await stored_counts(app) == (0, 0)
+
+
+async def test_two_starts_racing_over_one_classroom_one_is_stored_the_other_told_who_records_it(
+    two: Two, app: web.Application, users: dict[str, int]
+) -> None:
+    """Both starts find Chemistry free, as two pressed at the same moment do; the second to commit is
+    refused by the database, naming the classroom and its recorder, and leaves nothing behind."""
+    a, b = two.a.classroom_id, two.b.classroom_id
+    db = app[SERVICES].db
+    async with db() as first, db() as second:
+        teacher = await first.get(User, users["teacher"])
+        teacher2 = await second.get(User, users["teacher2"])
+        assert teacher is not None
+        assert teacher2 is not None
+        physics, chemistry = await first.get(ClassroomRow, a), await first.get(ClassroomRow, b)
+        assert physics is not None
+        assert chemistry is not None
+        theirs = [await second.get(ClassroomRow, b), await second.get(ClassroomRow, a)]
+        # A composite session over both is stored first...
+        winner = new_recording([physics, chemistry], teacher, "Robot", "Physics 1", 1)
+        first.add(winner)
+        await commit_new(first, [winner], [physics, chemistry])
+        # ...then a separate session over Chemistry and Physics, and a plain REC of Chemistry, lose.
+        session = RecordingSession(mode="separate", name="Chemistry 1", number=1, started_by_id=teacher2.id)
+        second.add(session)
+        await second.flush()
+        losers = [
+            new_recording([c], teacher2, "Robot", "Chemistry 1", 1, session_id=session.id)
+            for c in theirs
+            if c is not None
+        ]
+        second.add_all(losers)
+        with pytest.raises(RecordingActive) as refused:
+            await commit_new(second, losers, [c for c in theirs if c is not None])
+        assert str(refused.value) == "Tess Teacher is already recording Chemistry"
+    assert await stored_counts(app) == (1, 0)
+    async with db() as third:
+        again = await third.get(ClassroomRow, b)
+        starter = await third.get(User, users["teacher2"])
+        assert again is not None
+        assert starter is not None
+        alone = new_recording([again], starter, "Robot", "Chemistry 1", 1)
+        third.add(alone)
+        with pytest.raises(RecordingActive, match=r"^Tess Teacher is already recording Chemistry$"):
+            await commit_new(third, [alone], [again])
+    assert await stored_counts(app) == (1, 0)
+    # Over HTTP the loser hears 409 with the same words.
+    status, body = await start_session(two.sessions["teacher"], [b, a])
+    assert (status, body["error"]["code"]) == (409, "recording_active")
+
+
+async def test_a_session_names_only_the_classrooms_its_reader_may_see(
+    two: Two, app: web.Application, users: dict[str, int]
+) -> None:
+    db = app[SERVICES].db
+    async with db() as session:
+        teacher = await session.get(User, users["teacher"])
+        rooms = [
+            await session.get(ClassroomRow, two.a.classroom_id),
+            await session.get(ClassroomRow, two.b.classroom_id),
+        ]
+        assert teacher is not None
+        assert rooms[0] is not None
+        assert rooms[1] is not None
+        made, _ = await start_stored_session(
+            session, [rooms[0], rooms[1]], teacher, "Robot", SessionMode.SEPARATE
+        )
+        session_id = made.id
+    physics = {"id": two.a.classroom_id, "name": "Physics"}
+    chemistry = {"id": two.b.classroom_id, "name": "Chemistry"}
+    for who, expected in (
+        ("teacher", [physics, chemistry]),
+        ("admin", [physics, chemistry]),
+        ("teacher2", [chemistry]),
+    ):
+        response = await two.sessions[who].get(f"/api/recording-sessions/{session_id}")
+        assert response.status == 200, await response.text()
+        read = (await response.json())["session"]
+        assert read["classrooms"] == expected, who
+        assert [r["classroom"]["id"] for r in read["recordings"]] == [c["id"] for c in expected]
+    response = await two.sessions["student"].get(f"/api/recording-sessions/{session_id}")
+    assert response.status == 404  # nothing of it published

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Literal
+from typing import Annotated, Literal
 
 from aiohttp import web
-from pydantic import Field, StrictInt
+from pydantic import Field
 
 from server.api.recordings_api import _check_space
 from server.api.registry import Body, api, json_response, match_int, read_body
+from server.api.replay_api import MAX_ID
 from server.auth.permissions import can_see, is_moderator
 from server.auth.sessions import require_user
 from server.db.models import DEFAULT_ROBOT_NAME, Classroom, SessionMode, UserSettings
@@ -27,7 +28,7 @@ from server.services import services
 
 class SessionBody(Body):
     # 2 to 20 distinct ids, checked below so the message says so in words.
-    classroom_ids: list[StrictInt] = Field(max_length=1000)
+    classroom_ids: list[Annotated[int, Field(gt=0, le=MAX_ID, strict=True)]] = Field(max_length=1000)
     mode: Literal["composite", "separate"]
     name: str | None = Field(default=None, max_length=400)
 

@@ -180,6 +180,8 @@ async def commit_new(
 ) -> None:
     """Give the new ``recordings`` their file names and commit them all, or none: if another start took
     one of ``classrooms`` meanwhile, ``RecordingActive`` names it and its starter."""
+    # The rollback expires every loaded object: the refusal is told from plain values kept beforehand.
+    held = [(classroom.id, classroom.name) for classroom in classrooms]
     try:
         await db.flush()
         for recording in recordings:
@@ -187,16 +189,22 @@ async def commit_new(
         await db.commit()
     except IntegrityError:
         await db.rollback()
-        await refuse_busy(db, classrooms)
+        await _refuse_held(db, held)
         raise RecordingActive("this classroom is already being recorded") from None
 
 
 async def refuse_busy(db: AsyncSession, classrooms: Sequence[Classroom]) -> None:
     """``RecordingActive`` naming the first of ``classrooms`` that is being recorded, and by whom."""
-    for classroom in classrooms:
-        active = await active_recording(db, classroom.id)
+    await _refuse_held(db, [(classroom.id, classroom.name) for classroom in classrooms])
+
+
+async def _refuse_held(db: AsyncSession, classrooms: Sequence[tuple[int, str]]) -> None:
+    for classroom_id, name in classrooms:
+        active = await active_recording(db, classroom_id)
         if active is not None:
-            raise _active_error(active, await db.get(User, active.started_by_id or 0), classroom)
+            starter = await db.get(User, active.started_by_id or 0)
+            who = starter.display_name if starter else "someone"
+            raise RecordingActive(f"{who} is already recording {name}")
 
 
 async def next_number(db: AsyncSession, classrooms: Sequence[Classroom]) -> int:
@@ -214,11 +222,6 @@ async def numbered_name(db: AsyncSession, default_name: str, starter: User, numb
     default = settings.default_recording_name if settings else None
     # A default name at the limit still leaves room for its number.
     return f"{(default or default_name)[: NAME_MAX - len(str(number)) - 1].rstrip()} {number}"
-
-
-def _active_error(active: Recording, starter: User | None, classroom: Classroom) -> RecordingActive:
-    who = starter.display_name if starter else "someone"
-    return RecordingActive(f"{who} is already recording {classroom.name}")
 
 
 def _starter_ref(starter: User | None) -> dict[str, Any] | None:

@@ -106,7 +106,10 @@ async def session_json(
     if not visible and not is_admin(viewer) and session.started_by_id != viewer.id:
         raise NotFound(f"recording session {session.id} does not exist")
     starter = await db.get(User, session.started_by_id) if session.started_by_id else None
-    classrooms = [{"id": c.classroom_id, "name": c.classroom_name} for r in recordings for c in r.covers]
+    # Its classrooms as far as the viewer may know them: those of the recordings they may view (its
+    # starter and admins know them all).
+    known = recordings if is_admin(viewer) or session.started_by_id == viewer.id else visible
+    classrooms = [{"id": c.classroom_id, "name": c.classroom_name} for r in known for c in r.covers]
     return {
         "id": session.id,
         "mode": session.mode,
