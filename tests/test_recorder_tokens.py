@@ -122,3 +122,20 @@ def test_only_this_servers_fresh_well_formed_tokens_carry_a_grant() -> None:
     serializer = tokens._serializer
     assert tokens.verify(serializer.dumps({"recording_id": 7, "classroom_id": 3})) is None
     assert tokens.verify(serializer.dumps([7, 3])) is None
+
+
+async def test_a_token_of_a_deleted_classroom_does_not_fit_the_classroom_that_reuses_its_id(
+    db: async_sessionmaker[AsyncSession],
+) -> None:
+    tokens = RobotTokens(KEY, max_age=3600)
+    await classroom(db, "Chemistry")
+    physics = await classroom(db, "Physics")
+    grant = await started(db, physics)
+    token = tokens.issue(grant)
+    assert await allowed(db, tokens, token) == grant.recording_id
+    async with db() as session:
+        await session.delete(await session.get(Classroom, physics))
+        await session.commit()
+    # The recording still runs (its stop is on its way) and a new classroom takes the gone one's id.
+    assert await classroom(db, "Biology") == physics  # SQLite reused the id: the attack's premise
+    assert await allowed(db, tokens, token) is None

@@ -24,7 +24,7 @@ from sqlalchemy import func, select
 from recorder_bot.client import ClassroomClient
 from server.config import Config, load_config
 from server.db.models import Classroom as ClassroomRow
-from server.db.models import Recording, RecordingSession, SessionMode, User
+from server.db.models import Recording, RecordingClassroom, RecordingSession, SessionMode, User
 from server.library.modes import set_allowed_modes
 from server.library.recordings import RecordingActive, commit_new, new_recording
 from server.library.sessions import start_session as start_stored_session
@@ -520,3 +520,34 @@ async def test_a_session_names_only_the_classrooms_its_reader_may_see(
         assert [r["classroom"]["id"] for r in read["recordings"]] == [c["id"] for c in expected]
     response = await two.sessions["student"].get(f"/api/recording-sessions/{session_id}")
     assert response.status == 404  # nothing of it published
+
+
+async def test_deleting_a_classroom_stops_the_recording_holding_it_even_before_its_robot_is_inside(
+    two: Two, app: web.Application, users: dict[str, int]
+) -> None:
+    """A composite session's recording over both classrooms, its robot not (yet) in either: deleting
+    Chemistry stops it, for that reason, and lets go of both classrooms."""
+    a, b = two.a.classroom_id, two.b.classroom_id
+    async with app[SERVICES].db() as db:
+        teacher = await db.get(User, users["teacher"])
+        physics, chemistry = await db.get(ClassroomRow, a), await db.get(ClassroomRow, b)
+        assert teacher is not None
+        assert physics is not None
+        assert chemistry is not None
+        recording = new_recording([physics, chemistry], teacher, "Robot", "Physics 1", 1)
+        db.add(recording)
+        await commit_new(db, [recording], [physics, chemistry])
+        recording_id = recording.id
+    response = await two.sessions["teacher"].delete(f"/api/classrooms/{b}")
+    assert response.status == 204, await response.text()
+    ended = await until_state(app, recording_id, "ready", "failed", within=30)
+    assert ended.stop_reason == "classroom_deleted"
+    async with app[SERVICES].db() as db:
+        held_now = await db.scalars(
+            select(RecordingClassroom.active_classroom_id).where(
+                RecordingClassroom.recording_id == recording_id
+            )
+        )
+        assert list(held_now) == [None, None]
+    listing = await (await two.sessions["teacher"].get("/api/classrooms")).json()
+    assert {c["id"]: c["recording"] for c in listing["classrooms"]} == {a: None}

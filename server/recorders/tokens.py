@@ -82,7 +82,12 @@ async def robot_allowed(db: AsyncSession, grant: RobotGrant) -> Recording | None
     recording = await db.get(Recording, grant.recording_id)
     if recording is None or not is_active(recording):
         return None
-    if grant.classroom_id not in {c.active_classroom_id for c in recording.covers}:
+    # The cover must still be the very classroom (its FK is emptied when the classroom is deleted: a new
+    # classroom reusing the id is not it) and still held by this recording.
+    if not any(
+        c.classroom_id == grant.classroom_id and c.active_classroom_id == grant.classroom_id
+        for c in recording.covers
+    ):
         return None
     stored = recording.robot_secret
     if stored is None or not hmac.compare_digest(stored.encode(), grant.secret.encode()):

@@ -15,12 +15,12 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from server.auth.permissions import can_see, is_moderator, student_media_defaults
 from server.auth.sessions import session_alive
 from server.classrooms import described_classroom
-from server.db.models import Classroom, StopReason, User
+from server.db.models import Classroom, RecordingClassroom, StopReason, User
 from server.library.recordings import active_recording, described
 from server.replay.supervisor import Replay
 from server.services import Services
@@ -110,8 +110,24 @@ class AccessUpdates(MembershipEvents):
         # A replay goes with its classroom, also one still starting (its publisher not yet inside).
         if self.svc.replays.get(classroom_id) is not None:
             await self.svc.replays.stop(classroom_id)
+        # Its recording stops whether or not its robot is inside yet (and so lets go of the classroom).
+        async with self.svc.db() as db:
+            recording = await active_recording(db, classroom_id)
+        if recording is not None:
+            await self.svc.recorders.stop(recording.id, StopReason.CLASSROOM_DELETED)
+        async with self.svc.db() as db:
+            # The gone classroom's id is free at once: a new classroom reusing it is not being recorded.
+            await db.execute(
+                update(RecordingClassroom)
+                .where(
+                    RecordingClassroom.active_classroom_id == classroom_id,
+                    RecordingClassroom.classroom_id.is_(None),
+                )
+                .values(active_classroom_id=None)
+            )
+            await db.commit()
         for participant in self.svc.presence.close(classroom_id):
-            if participant.robot:
+            if participant.robot and (recording is None or -participant.user_id != recording.id):
                 await self.svc.recorders.stop(-participant.user_id, StopReason.CLASSROOM_DELETED)
             await self.send_away(classroom_id, participant, RemovedReason.CLASSROOM_DELETED)
         await self.notify_watchers(classroom_id, refresh=True)
