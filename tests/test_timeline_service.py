@@ -7,7 +7,8 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 from sqlalchemy import select
 
-from server.db.models import Classroom, Recording, TimelineEvent, User
+from server.db.models import Classroom, Recording, StopReason, TimelineEvent, User
+from server.library.recordings import commit_new, new_recording
 from server.services import SERVICES
 from tests.support import held
 
@@ -93,3 +94,56 @@ async def test_an_event_of_a_deleted_recording_does_not_take_the_others_with_it(
     await timeline.note_recording(recording_id, "resumed", now, 1000, by=None)
     await timeline.flush()
     assert await stored(app, recording_id) == [("paused", 1000), ("resumed", 1000)]
+
+
+async def test_a_composite_recording_whose_classroom_is_deleted_closes_once_and_holds_no_classroom(
+    app: web.Application, users: dict[str, int]
+) -> None:
+    timeline = app[SERVICES].timeline
+    async with app[SERVICES].db() as db:
+        teacher = await db.get(User, users["teacher"])
+        assert teacher is not None
+        art, music = (Classroom(name=n, owner=teacher, seat_limit=5, members=[]) for n in ("Art", "Music"))
+        db.add_all([art, music])
+        await db.flush()
+        art_id, music_id = art.id, music.id
+        recording = new_recording([art, music], teacher, "Robot", "Art 1", 1)
+        recording.state = "recording"
+        recording.started_at = datetime.now(UTC) - timedelta(seconds=1)
+        db.add(recording)
+        await commit_new(db, [recording], [art, music])
+        recording_id = recording.id
+    await timeline.refresh(art_id)
+    await timeline.refresh(music_id)
+    assert timeline.recording_of(music_id) == recording_id
+
+    # Music is deleted and the recording stops; only Art is still there to be refreshed.
+    async with app[SERVICES].db() as db:
+        await db.delete(await db.get(Classroom, music_id))
+        row = await db.get(Recording, recording_id)
+        assert row is not None
+        row.state, row.stopped_at = "finishing", datetime.now(UTC)
+        await db.commit()
+    await timeline.refresh(art_id)
+    await timeline.refresh(art_id)
+    await timeline.note(music_id, "chat", text="after the stop")
+    await timeline.flush()
+    assert [kind for kind, _ in await stored(app, recording_id)] == ["recording_started", "recording_stopped"]
+    assert timeline.recording_of(art_id) is None
+    assert timeline.recording_of(music_id) is None
+
+
+async def test_a_recording_whose_only_classroom_is_deleted_closes_when_it_ends(
+    app: web.Application, users: dict[str, int]
+) -> None:
+    timeline = app[SERVICES].timeline
+    classroom_id, recording_id = await recording_in(app, users)
+    await timeline.refresh(classroom_id)
+    async with app[SERVICES].db() as db:
+        await db.delete(await db.get(Classroom, classroom_id))
+        await db.commit()
+    # The supervisor stops it (reason classroom_deleted); the recording events tell the timeline.
+    await app[SERVICES].recorders.stop(recording_id, StopReason.CLASSROOM_DELETED)
+    await timeline.flush()
+    assert [kind for kind, _ in await stored(app, recording_id)] == ["recording_started", "recording_stopped"]
+    assert timeline.recording_of(classroom_id) is None

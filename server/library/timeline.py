@@ -145,21 +145,37 @@ class Timeline:
         live = self._live.get(classroom_id)
         if live is not None and (running is None or running.id != live.recording_id):
             del self._live[classroom_id]
-            # A composite session's recording closes once, with the last classroom it covered.
-            still = any(other.recording_id == live.recording_id for other in self._live.values())
-            ended = None if still else await db.get(Recording, live.recording_id)
-            if ended is not None:
-                self._opened.discard(ended.id)
-                stopped_at = as_utc(ended.stopped_at) if ended.stopped_at else datetime.now(UTC)
-                clock = MediaClock.of(ended)
-                self._put(
-                    _Pending(ended.id, "recording_stopped", media_ms_at(clock, stopped_at), stopped_at, {})
-                )
+            before = await db.get(Recording, live.recording_id)
+            if before is None or before.state not in _RUNNING:
+                # Ended: closed once for every classroom it covered, also one deleted meanwhile (whose
+                # own refresh never comes).
+                await self._close(db, live.recording_id)
         if running is None:
             return
         if live is None or live.recording_id != running.id:
             await self._open(db, running)
         self._live[classroom_id] = _Live(running.id, MediaClock.of(running))
+
+    async def recording_ended(self, recording_id: int) -> None:
+        """The recording no longer runs: it closes with ``recording_stopped`` (once) and no classroom's
+        events go to it, whichever classrooms it still covers."""
+        try:
+            async with self._db() as db:
+                await self._close(db, recording_id)
+        except Exception:
+            log.exception("timeline not closed", extra={"recording_id": recording_id})
+
+    async def _close(self, db: AsyncSession, recording_id: int) -> None:
+        for classroom_id in [c for c, live in self._live.items() if live.recording_id == recording_id]:
+            del self._live[classroom_id]
+        if recording_id not in self._opened:  # never opened here, or closed already
+            return
+        self._opened.discard(recording_id)
+        ended = await db.get(Recording, recording_id)
+        if ended is not None:
+            stopped_at = as_utc(ended.stopped_at) if ended.stopped_at else datetime.now(UTC)
+            clock = MediaClock.of(ended)
+            self._put(_Pending(ended.id, "recording_stopped", media_ms_at(clock, stopped_at), stopped_at, {}))
 
     async def _open(self, db: AsyncSession, recording: Recording) -> None:
         if recording.id in self._opened:  # one of the other classrooms it covers opened it

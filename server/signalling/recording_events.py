@@ -101,6 +101,9 @@ class RecordingEvents(MediaEvents):
         covered = [c.classroom_id for c in recording.covers if c.classroom_id is not None]
         if recording.classroom_id is not None and recording.classroom_id not in covered:
             covered.insert(0, recording.classroom_id)
+        if recording.state not in ("starting", "recording"):
+            # Closed also when every classroom it covered is gone (none of them would refresh it).
+            await self.svc.timeline.recording_ended(recording.id)
         if not covered:
             return
         for classroom_id in covered:
