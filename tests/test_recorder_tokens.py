@@ -3,15 +3,23 @@ runs: a token that outlives its recording never fits the next one that reuses it
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
+from typing import ClassVar, cast
 
 import pytest
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from recorder_bot.job import RobotJob
+from server.config import load_config
 from server.db.engine import make_engine, make_session_factory, migrate
-from server.db.models import Classroom, Recording, RecordingState, User
+from server.db.models import Classroom, Recording, RecordingState, StopReason, User
+from server.library.recordings import create_recording
+from server.recorders.supervisor import RecorderSupervisor
 from server.recorders.tokens import RobotGrant, RobotTokens, new_grant, robot_allowed
+from server.storage import LocalStorage
 from tests.support import held
 
 KEY = b"k" * 32
@@ -139,3 +147,78 @@ async def test_a_token_of_a_deleted_classroom_does_not_fit_the_classroom_that_re
     # The recording still runs (its stop is on its way) and a new classroom takes the gone one's id.
     assert await classroom(db, "Biology") == physics  # SQLite reused the id: the attack's premise
     assert await allowed(db, tokens, token) is None
+
+
+class _StopDuringCommit(AsyncSession):
+    """A session whose next commit first runs ``hook`` (once): a Stop landing mid-start."""
+
+    hook: ClassVar[Callable[[], Awaitable[None]] | None] = None
+
+    async def commit(self) -> None:
+        hook, _StopDuringCommit.hook = _StopDuringCommit.hook, None
+        if hook is not None:
+            await hook()
+        await super().commit()
+
+
+class _NoRobots(RecorderSupervisor):
+    launched: list[RobotJob]
+
+    async def _launch(self, job: RobotJob) -> asyncio.subprocess.Process:
+        self.launched.append(job)
+        raise OSError("no robot here")
+
+
+async def test_a_stop_while_the_robot_is_being_started_launches_no_robot_and_tells_no_stale_state(
+    tmp_path: Path,
+) -> None:
+    config = load_config(environ={}, overrides={"data_dir": str(tmp_path / "data"), "warm_robots": 0})
+    engine = make_engine(config.database_url)
+    await migrate(engine)
+    db = cast(
+        "async_sessionmaker[AsyncSession]",
+        async_sessionmaker(engine, class_=_StopDuringCommit, expire_on_commit=False),
+    )
+    storage = LocalStorage(config.storage_dir)
+    storage.prepare()
+    supervisor = _NoRobots(config, db, storage, RobotTokens(KEY, max_age=3600))
+    supervisor.launched = []
+    supervisor.server_url = "http://127.0.0.1:1"
+    heard: list[str] = []
+    finishing = asyncio.Event()
+
+    async def listen(recording: Recording, reason: StopReason | None) -> None:
+        heard.append(recording.state)
+        if recording.state == "finishing":
+            finishing.set()
+
+    supervisor.listener = listen
+    room_id = await classroom(db, "Physics")
+    async with db() as session:
+        room, owner = await session.get(Classroom, room_id), await session.scalar(select(User))
+        assert room is not None
+        assert owner is not None
+        recording = await create_recording(session, room, owner, "Robot")
+
+    stopping: list[asyncio.Task[None]] = []
+
+    async def stop_meanwhile() -> None:
+        # Pressed Stop after the start found the recording starting, before its secret is stored.
+        stopping.append(asyncio.create_task(supervisor.stop(recording.id, StopReason.STOPPED)))
+        await finishing.wait()  # the Stop is stored
+
+    _StopDuringCommit.hook = stop_meanwhile
+    try:
+        await supervisor.start(recording, "Physics")
+        await asyncio.wait_for(stopping[0], 20)
+        assert supervisor.launched == []
+        async with db() as session:
+            row = await session.get(Recording, recording.id)
+            assert row is not None
+            assert (row.state, row.stop_reason) == ("failed", "stopped")
+        assert "starting" not in heard  # nobody is told it is starting after its Stop
+        assert heard[0] == "finishing"
+    finally:
+        _StopDuringCommit.hook = None
+        await supervisor.close()
+        await engine.dispose()

@@ -127,50 +127,58 @@ class RecorderSupervisor:
         assert recording.file_name is not None
         assert recording.classroom_id is not None
         grant = new_grant(recording.id, recording.classroom_id)
-        async with self._db() as db:
-            row = await db.get(Recording, recording.id)
-            if row is None or row.state != RecordingState.STARTING:
-                return
-            row.robot_secret = grant.secret
-            await db.commit()
-            # A composite session's robot joins every classroom the recording covers, each with a
-            # token naming that classroom (and the recording's one secret).
-            more = tuple(
-                JobClassroom(
-                    classroom_id=covered.classroom_id,
-                    classroom_name=covered.classroom_name,
-                    token=self._tokens.issue(RobotGrant(recording.id, covered.classroom_id, grant.secret)),
-                )
-                for covered in row.covers[1:]
-                if covered.classroom_id is not None
-            )
-        rec = self.config.recording
-        job = RobotJob(
-            server_url=self.server_url,
-            token=self._tokens.issue(grant),
-            classroom_id=grant.classroom_id,
-            classroom_name=classroom_name,
-            storage_root=self._storage.recordings,
-            file_name=recording.file_name,
-            width=rec.video_width,
-            height=rec.video_height,
-            fps=rec.video_fps,
-            video_bitrate=rec.video_bitrate,
-            audio_bitrate=rec.audio_bitrate,
-            label_font=rec.label_font,
-            origin=media_origin(recording),
-            mode=RecordingMode(recording.mode).value,
-            tracks_prefix=tracks_prefix(recording.file_name),
-            more_classrooms=more,
-        )
+        # Known to be launching before the first await: a Stop meanwhile waits to see whether a robot
+        # came of it (and stops it) or not (and settles the recording itself).
         launched = self._launching[recording.id] = asyncio.Event()
         try:
-            process = await self._launch(job)
-        except OSError as exc:
-            log.exception("robot could not be started", extra={"recording_id": recording.id})
-            await self._end_without_robot(recording.id, f"the robot could not be started: {exc}")
-            return
-        else:
+            async with self._db() as db:
+                row = await db.get(Recording, recording.id)
+                if row is None or row.state != RecordingState.STARTING:
+                    return
+                row.robot_secret = grant.secret
+                await db.commit()
+                # A Stop between the read and the commit: no robot for a recording that has ended.
+                await db.refresh(row)
+                if row.state != RecordingState.STARTING:
+                    return
+                # A composite session's robot joins every classroom the recording covers, each with a
+                # token naming that classroom (and the recording's one secret).
+                more = tuple(
+                    JobClassroom(
+                        classroom_id=covered.classroom_id,
+                        classroom_name=covered.classroom_name,
+                        token=self._tokens.issue(
+                            RobotGrant(recording.id, covered.classroom_id, grant.secret)
+                        ),
+                    )
+                    for covered in row.covers[1:]
+                    if covered.classroom_id is not None
+                )
+            rec = self.config.recording
+            job = RobotJob(
+                server_url=self.server_url,
+                token=self._tokens.issue(grant),
+                classroom_id=grant.classroom_id,
+                classroom_name=classroom_name,
+                storage_root=self._storage.recordings,
+                file_name=recording.file_name,
+                width=rec.video_width,
+                height=rec.video_height,
+                fps=rec.video_fps,
+                video_bitrate=rec.video_bitrate,
+                audio_bitrate=rec.audio_bitrate,
+                label_font=rec.label_font,
+                origin=media_origin(recording),
+                mode=RecordingMode(recording.mode).value,
+                tracks_prefix=tracks_prefix(recording.file_name),
+                more_classrooms=more,
+            )
+            try:
+                process = await self._launch(job)
+            except OSError as exc:
+                log.exception("robot could not be started", extra={"recording_id": recording.id})
+                await self._end_without_robot(recording.id, f"the robot could not be started: {exc}")
+                return
             run = RobotRun(
                 recording.id,
                 grant.classroom_id,
@@ -189,7 +197,10 @@ class RecorderSupervisor:
             launched.set()
             self.prepare()
         self._ensure_watcher()
-        await self._notify(recording, None)
+        async with self._db() as db:
+            fresh = await db.get(Recording, recording.id)
+        if fresh is not None and fresh.state == RecordingState.STARTING:
+            await self._notify(fresh, None)  # as it is now (a Stop meanwhile has told its own state)
         log.info("robot started", extra={"recording_id": recording.id, "pid": process.pid})
 
     async def stop(self, recording_id: int, reason: StopReason) -> None:
