@@ -71,6 +71,9 @@ PAUSE_LATENESS = 0.25
 """Seconds after its stamp a frame may arrive and still count as captured before a pause that began
 meanwhile (video arrives 0.1-0.2 s after its stamp); one later than that is taken as captured in the
 pause."""
+TRACK_DELAY = 2 * PAUSE_LATENESS
+"""Seconds a frame placed in a track waits before it is written: a Pause or Stop heard this long after
+its instant still cuts what came after it out of the tracks, as it does out of the composite."""
 
 
 class RobotSession:
@@ -191,6 +194,8 @@ class RobotSession:
             with contextlib.suppress(MediaStreamError):
                 while True:  # only a frame decoded before the tap was in place can come
                     await remote.track.recv()
+            if self.tracks is not None:
+                self.tracks.remove(remote)
             return
         try:
             while True:
@@ -214,6 +219,8 @@ class RobotSession:
                 self._add(key, frame, t)
         except MediaStreamError:
             self.pipeline.remove_source(key)
+            if self.tracks is not None:
+                self.tracks.remove(remote)
 
     def _add(self, key: SourceKey, frame: AudioFrame | VideoFrame, t: float) -> None:
         assert self.pipeline is not None
@@ -252,7 +259,11 @@ async def _join_all(sessions: list[RobotSession]) -> None:
 async def _until_all_left(sessions: list[RobotSession], gone: asyncio.Event) -> None:
     """Set ``gone`` once every session is disconnected. A composite session goes on recording the
     classrooms still connected when one goes (its region turns to its title card), and ends only when the
-    robot is out of all of them: the server stops the whole session itself when it means to."""
+    robot is out of all of them: the server stops the whole session itself when it means to.
+
+    Chosen over ending the whole recording (which would cut every other classroom's class short for one
+    dropped connection): the loss is logged as a warning, once per classroom, naming the recording's
+    classroom and the one lost, on the robot's stderr, which the server's process inherits (its log)."""
     waiting = {asyncio.ensure_future(session.disconnected.wait()): session for session in sessions}
     try:
         pending = set(waiting)
@@ -260,9 +271,15 @@ async def _until_all_left(sessions: list[RobotSession], gone: asyncio.Event) -> 
             done, pending = await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
             if pending:
                 for future in done:
+                    lost = waiting[future]
                     log.warning(
-                        "left one classroom of the session; recording the others",
-                        extra={"classroom_id": waiting[future].classroom_id},
+                        "lost one classroom of the session: its region shows its title card from now on; "
+                        "recording the others",
+                        extra={
+                            "classroom_id": lost.classroom_id,
+                            "recording_classroom_id": sessions[0].classroom_id,
+                            "still_connected": len(pending),
+                        },
                     )
         gone.set()
     finally:
@@ -315,6 +332,7 @@ async def obey(
     pipeline: RecorderPipeline | None,
     origin: float,
     orders: Orders,
+    tracks: TrackRecorder | None = None,
 ) -> None:
     """Apply the server's pauses and resumes, at the server's instants, until its commands end."""
     async for command in commands:
@@ -324,9 +342,9 @@ async def obey(
                 if orders.recording.is_set():
                     # Nothing after Stop is kept, even if SIGTERM comes late; a file still without its
                     # first fragment is let write it, so Stop right after REC leaves a valid one.
-                    _pause(pauses, pipeline, orders.stop_at)
+                    _pause(pauses, pipeline, orders.stop_at, tracks)
             case Pause(at=at):
-                _pause(pauses, pipeline, at - origin)
+                _pause(pauses, pipeline, at - origin, tracks)
             case Resume(at=at):
                 length = pauses.resume(at - origin)
                 if length is not None:
@@ -335,9 +353,15 @@ async def obey(
                     log.info("resumed", extra={"paused_seconds": round(length, 3)})
 
 
-def _pause(pauses: PauseClock, pipeline: RecorderPipeline | None, t: float) -> None:
+def _pause(
+    pauses: PauseClock, pipeline: RecorderPipeline | None, t: float, tracks: TrackRecorder | None = None
+) -> None:
     cut = pauses.pause(t)
-    if cut is None or pipeline is None:
+    if cut is None:
+        return
+    if tracks is not None:  # the tracks' frames placed after the pause go too
+        tracks.cut(cut)
+    if pipeline is None:
         return
     # Frames stamped after the pause that reached the pipeline before this command did go.
     pipeline.cut(cut)
@@ -386,7 +410,7 @@ async def record(
     obeying = None
     orders = Orders(first_fragment)
     if commands is not None:
-        obeying = asyncio.create_task(obey(commands, pauses, pipeline, recording_start, orders))
+        obeying = asyncio.create_task(obey(commands, pauses, pipeline, recording_start, orders, tracks))
     # From the start, joining included: a moderator hears within seconds that nobody's media arrives.
     receiving = asyncio.create_task(report_receiving(pipeline, report))
     # One session per classroom (a composite session's robot is in each, every one into the pipeline).
@@ -452,6 +476,7 @@ def _track_recorder(
         report,
         decode=job.mode == "both",
         lateness=PAUSE_LATENESS,
+        delay=TRACK_DELAY,
     )
     tracks.start()
     return tracks
@@ -476,7 +501,7 @@ async def record_tracks(
     orders = Orders(joined)
     obeying = None
     if commands is not None:
-        obeying = asyncio.create_task(obey(commands, pauses, None, recording_start, orders))
+        obeying = asyncio.create_task(obey(commands, pauses, None, recording_start, orders, tracks))
     receiving = asyncio.create_task(report_receiving_tracks(tracks, report))
     sessions = [RobotSession(job, None, recording_start, pauses, tracks=tracks)] + [
         RobotSession(job, None, recording_start, pauses, room=room, classroom=more, tracks=tracks)
@@ -505,7 +530,7 @@ async def record_tracks(
             stopped_at = orders.stop_at if orders.stop_at is not None else time.time() - recording_start
             end = pauses.now(stopped_at)
             if orders.stop_at is None or not pauses.paused:
-                _pause(pauses, None, stopped_at)  # nothing after the end is kept
+                _pause(pauses, None, stopped_at, tracks)  # nothing after the end is kept
             written = await asyncio.to_thread(tracks.stop)
             report(
                 Finished(

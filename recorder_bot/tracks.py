@@ -19,7 +19,13 @@ after a resume and whenever a frame had to be dropped.
 Files are created exclusively inside the storage root and written progressively (a WebM cluster or an
 MP4 fragment about every second, each handed to the file at once), so a robot killed mid-class leaves
 tracks that play up to their last second. Muxing and file I/O run on one worker thread for all tracks
-behind a bounded queue: the event loop only stamps and enqueues bytes.
+behind a queue bounded in frames and bytes: the event loop only stamps and enqueues bytes.
+
+A placed frame waits ``delay`` seconds (the robot: ``PAUSE_LATENESS`` and then some) on the loop's side
+before it goes to the writer: a Pause (or Stop) is the server's instant, heard a moment later, and
+:meth:`TrackRecorder.cut` then drops the frames placed after it, as the composite's pipeline does, so
+a track keeps nothing captured in the pause and continues at the resume on the composite's timeline.
+A participant's stream that ends is forgotten (:meth:`TrackRecorder.remove`).
 """
 
 from __future__ import annotations
@@ -62,8 +68,11 @@ CODECS: dict[str, tuple[Literal["audio", "video"], str]] = {
 FILE_NAME_MAX = 160
 _SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]*\.(webm|mp4)")
 QUEUE_ITEMS = 4096
-"""Frames waiting for the writer thread (all tracks): about 40 s of a class of four, far more than a
-busy disk needs; when full, frames are dropped (video then waits for its next keyframe)."""
+QUEUE_BYTES = 64 << 20
+"""Frames waiting for the writer thread (all tracks): about 40 s of a class of four, at most 64 MiB, far
+more than a busy disk needs; when full, frames are dropped (video then waits for its next keyframe)."""
+LOG_EVERY = 10.0
+"""Seconds between two log lines of one repeated failure (a broken frame handler)."""
 CLUSTER_MS = 1000
 """A WebM cluster (what a kill may lose) lasts at most this long."""
 FRAGMENT_SECONDS = 1.0
@@ -283,7 +292,13 @@ class _Track:
     file_name: str | None = None
     offset_ms: int | None = None
     last_pts: int | None = None
+    "The last pts placed (held or written)."
+    queued_pts: int | None = None
+    "The last pts handed to the writer: a cut goes back no further."
     waiting_keyframe: bool = True
+    gap: bool = False
+    "A frame was dropped on its way to the writer: video waits for a keyframe."
+    other_codec: bool = False
 
 
 @dataclass
@@ -324,6 +339,17 @@ class _Packet:
     keyframe: bool
 
 
+@dataclass(frozen=True)
+class _Placed:
+    """A frame (or a track's opening) placed in its track, waiting ``delay`` before going to the writer."""
+
+    track: _Track
+    item: _Open | _Packet
+    at_ms: int
+    due: float
+    source: _Source | None
+
+
 _STOP = object()
 Report = Callable[[TrackStarted], None]
 
@@ -344,6 +370,7 @@ class TrackRecorder:
         decode: bool = False,
         lateness: float = 0.25,
         names: Mapping[int, str] | None = None,
+        delay: float = 0.0,
     ) -> None:
         self.storage_root = storage_root
         self.prefix = prefix
@@ -357,7 +384,13 @@ class TrackRecorder:
         self._tracks: dict[tuple[int, str], _Track] = {}
         self._sources: list[_Source] = []
         self._heard: dict[int, float] = {}
-        self._queue: queue.Queue[_Open | _Packet | object] = queue.Queue(QUEUE_ITEMS)
+        self.delay = delay
+        self._queue: queue.Queue[_Open | _Packet | object] = queue.Queue()
+        self._queued_bytes = 0
+        self._queued_lock = threading.Lock()
+        self._placed: collections.deque[_Placed] = collections.deque()
+        self._flushing: asyncio.TimerHandle | None = None
+        self._logged: dict[str, float] = {}
         self._thread = threading.Thread(target=self._run, name="track-writer", daemon=True)
         self._finished: list[TrackFinished] = []
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -393,13 +426,55 @@ class TrackRecorder:
         source = _Source(track, remote, clock, publisher, names or self.names)
         source.tap = adapter.tap_encoded_frames(
             remote.receiver,
-            lambda codec, data, timestamp: self._frame(source, codec, data, timestamp),
+            lambda codec, data, timestamp: self._frame_safely(source, codec, data, timestamp),
             decode=self.decode,
         )
         self._sources = [s for s in self._sources if s.remote.receiver is not remote.receiver]
         self._sources.append(source)
         if kind == "video":
             self._ask_keyframe(source)
+
+    def remove(self, remote: RemoteSource) -> None:
+        """``remote``'s stream ended (its participant left, or the connection went): it is forgotten (no
+        keyframe is asked of it any more); the track continues if its participant comes back."""
+        self._sources = [s for s in self._sources if s.remote.receiver is not remote.receiver]
+        self._held = collections.deque(
+            h for h in self._held if h.source.remote.receiver is not remote.receiver
+        )
+        self._held_bytes = sum(len(h.data) for h in self._held)
+
+    def cut(self, t: float) -> None:
+        """A pause (or the end) from file time ``t`` (seconds): the frames placed after it, still
+        waiting to go to the writer, are dropped, and every track continues from no later than ``t``."""
+        cut_ms = round(t * 1000)
+        kept: collections.deque[_Placed] = collections.deque()
+        cut_tracks: set[int] = set()
+        for placed in self._placed:
+            if placed.at_ms > cut_ms:
+                cut_tracks.add(id(placed.track))
+                if isinstance(placed.item, _Open):
+                    placed.track.file_name = placed.track.offset_ms = None
+            else:
+                kept.append(placed)
+        self._placed = kept
+        for track in self._tracks.values():
+            if id(track) not in cut_tracks:
+                continue
+            last = track.queued_pts
+            for placed in kept:
+                if placed.track is track and isinstance(placed.item, _Packet):
+                    last = placed.item.pts_ms
+            track.last_pts = last if track.file_name is not None else None
+            track.waiting_keyframe = track.kind == "video"
+        for track in self._tracks.values():
+            if track.offset_ms is None or track.queued_pts is None:
+                continue
+            late_ms = track.offset_ms + track.queued_pts - cut_ms
+            if late_ms > 0:
+                log.warning(
+                    "pause heard after a track's frames past it were written",
+                    extra={"file": track.file_name, "late_ms": late_ms},
+                )
 
     def resumed(self) -> None:
         """After a resume: the frames held while paused that were captured after it are written (like
@@ -435,6 +510,18 @@ class TrackRecorder:
         if not task.cancelled() and task.exception() is not None:
             log.warning("keyframe request failed", extra={"error": str(task.exception())})
 
+    def _frame_safely(self, source: _Source, codec: str, data: bytes, timestamp: int) -> None:
+        try:
+            self._frame(source, codec, data, timestamp)
+        except Exception as exc:  # never break aiortc's packet handling; logged now and then
+            self._log_now_and_then("encoded frame not placed", exc)
+
+    def _log_now_and_then(self, message: str, exc: BaseException) -> None:
+        now = time.monotonic()
+        if now - self._logged.get(message, -LOG_EVERY) >= LOG_EVERY:
+            self._logged[message] = now
+            log.warning(message, extra={"error": f"{type(exc).__name__}: {exc}"})
+
     def _frame(self, source: _Source, codec: str, data: bytes, timestamp: int) -> None:
         """One encoded frame of ``source`` (aiortc's timestamp: RTP less the stream's origin)."""
         arrival = time.time()
@@ -445,7 +532,14 @@ class TrackRecorder:
         if track.codec is None:
             track.codec = codec
         elif codec != track.codec:
-            return  # the file holds one codec; another one (after renegotiation) is not mixed into it
+            # The file holds one codec; another one (after renegotiation) is not mixed into it.
+            if not track.other_codec:
+                track.other_codec = True
+                log.warning(
+                    "a track's codec changed: its frames in the new codec are not recorded",
+                    extra={"file": track.file_name, "codec": track.codec, "new_codec": codec},
+                )
+            return
         video = track.kind == "video"
         origin = adapter.rtp_origin(source.remote.receiver)
         wall = None if origin is None else source.clock.wall_time((timestamp + origin) & _WRAP)
@@ -484,6 +578,8 @@ class TrackRecorder:
     def _place(self, track: _Track, codec: str, data: bytes, t: float, source: _Source | None = None) -> None:
         """Write a frame at file time ``t`` (seconds) into its track (``source``: where it came from, asked
         for a keyframe if the track needs one)."""
+        if self._stopping:
+            return
         video = track.kind == "video"
         keyframe = is_keyframe(codec, data)
         if track.waiting_keyframe:
@@ -506,13 +602,8 @@ class TrackRecorder:
                 codec=codec,
                 offset_ms=at_ms,
             )
-            try:
-                self._queue.put_nowait(_Open(started, codec))
-            except queue.Full:
-                self.dropped += 1
-                track.waiting_keyframe = video
-                return
             track.file_name, track.offset_ms = file_name, at_ms
+            self._enqueue(_Placed(track, _Open(started, codec), at_ms, 0.0, source))
         assert track.offset_ms is not None
         pts = at_ms - track.offset_ms
         if track.last_pts is not None:
@@ -525,17 +616,56 @@ class TrackRecorder:
                 if pts < track.last_pts + OPUS_FRAME_MS - AUDIO_SLACK_MS:
                     return
                 pts = max(pts, track.last_pts + OPUS_FRAME_MS)
-        try:
-            self._queue.put_nowait(_Packet(track.file_name, data, pts, keyframe))
-        except queue.Full:
-            self.dropped += 1
-            track.waiting_keyframe = video
-            return
         track.last_pts = pts
+        self._enqueue(_Placed(track, _Packet(track.file_name, data, pts, keyframe), at_ms, 0.0, source))
+
+    def _enqueue(self, placed: _Placed) -> None:
+        """Hold a placed frame ``delay`` seconds, then hand it to the writer."""
+        now = time.monotonic()
+        self._placed.append(_Placed(placed.track, placed.item, placed.at_ms, now + self.delay, placed.source))
+        self._flush(now)
+        if self._placed and self._flushing is None and self._loop is not None and not self._stopping:
+            self._flushing = self._loop.call_later(self.delay / 2 or 0.01, self._flush_later)
+
+    def _flush_later(self) -> None:
+        self._flushing = None
+        if self._stopping:
+            return
+        self._flush(time.monotonic())
+        if self._placed and self._loop is not None:
+            self._flushing = self._loop.call_later(self.delay / 2 or 0.01, self._flush_later)
+
+    def _flush(self, now: float | None) -> None:
+        """Hand the writer every placed frame due by ``now`` (None: all of them)."""
+        while self._placed and (now is None or self._placed[0].due <= now):
+            placed = self._placed.popleft()
+            track, item = placed.track, placed.item
+            if isinstance(item, _Open):
+                self._queue.put(item)  # tiny, never refused: the track's packets may follow
+                continue
+            if track.gap and not (track.kind == "audio" or item.keyframe):
+                continue
+            with self._queued_lock:
+                full = self._queue.qsize() >= QUEUE_ITEMS or self._queued_bytes + len(item.data) > QUEUE_BYTES
+                if not full:
+                    self._queued_bytes += len(item.data)
+            if full:
+                self.dropped += 1
+                track.gap = True
+                if placed.source is not None and track.kind == "video":
+                    self._ask_keyframe(placed.source)
+                continue
+            track.gap = False
+            self._queue.put(item)
+            track.queued_pts = item.pts_ms
 
     def stop(self) -> tuple[TrackFinished, ...]:
         """Finish every track file (blocking: call it off the event loop); what was written."""
         self._stopping = True
+        if self._flushing is not None:
+            self._flushing.cancel()
+            self._flushing = None
+        self._flush(None)
         if self._thread.is_alive():
             self._queue.put(_STOP)
             self._thread.join()
@@ -564,13 +694,21 @@ class TrackRecorder:
                 except (OSError, ValueError, TrackError) as exc:
                     failed.add(name)
                     log.error("track file not created", extra={"file": name, "error": str(exc)})
-            elif isinstance(item, _Packet) and item.file_name in files:
+            elif isinstance(item, _Packet):
+                with self._queued_lock:
+                    self._queued_bytes -= len(item.data)
+                if item.file_name not in files:
+                    continue
                 track = files[item.file_name]
                 try:
                     track.write(item.data, item.pts_ms, item.keyframe)
                 except (OSError, av.FFmpegError, TrackError) as exc:
                     log.error("track write failed", extra={"file": item.file_name, "error": str(exc)})
                     track.abandon()
+                    del files[item.file_name]
+                    if pending.pop(item.file_name, None) is not None:
+                        _unlink(track)  # never reported: no row would name it
+                        continue
                     self._finished.append(
                         TrackFinished(
                             file_name=track.file_name,
@@ -578,12 +716,15 @@ class TrackRecorder:
                             size_bytes=track.size_bytes,
                         )
                     )
-                    del files[item.file_name]
                     continue
                 started = pending.pop(item.file_name, None)
                 if started is not None:
                     self._started(started)
         for track in files.values():
+            if track.file_name in pending:  # not one frame written: no row names it
+                track.abandon()
+                _unlink(track)
+                continue
             try:
                 self._finished.append(track.close())
             except (OSError, av.FFmpegError) as exc:
@@ -593,3 +734,10 @@ class TrackRecorder:
                         file_name=track.file_name, duration_ms=track.duration_ms, size_bytes=track.size_bytes
                     )
                 )
+
+
+def _unlink(track: TrackFile) -> None:
+    try:
+        track.path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.error("track file not removed", extra={"file": track.file_name, "error": str(exc)})

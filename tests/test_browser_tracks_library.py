@@ -87,14 +87,19 @@ async def enter(browser: Browser, server: LiveServer, classroom_id: int, usernam
     return page
 
 
-async def record_tracks(server: LiveServer, cookie: str, classroom_id: int, seconds: float) -> dict[str, Any]:
-    """REC in tracks mode; once the robot writes, ``seconds`` of class; then Stop (answers when ready)."""
+async def record_tracks(
+    server: LiveServer, cookie: str, classroom_id: int, seconds: float, tracks: int = 4
+) -> dict[str, Any]:
+    """REC in tracks mode; once the robot writes all ``tracks`` tracks, ``seconds`` of class; then Stop
+    (answers when ready)."""
     path = f"/api/classrooms/{classroom_id}/recording"
     started = (await api(server, cookie, "POST", path, {"mode": "tracks", "name": NAME}))["recording"]
     assert started["mode"] == "tracks", started
+    listing = f"/api/recordings/{started['id']}/tracks"
     deadline = time.monotonic() + WAIT_MS / 1000
-    while (await api(server, cookie, "GET", path))["recording"]["state"] != "recording":
-        assert time.monotonic() < deadline, "the robot did not start writing"
+    # A busy machine takes its time to get every publisher's first keyframe: all the tracks, then the class.
+    while len((await api(server, cookie, "GET", listing))["tracks"]) < tracks:
+        assert time.monotonic() < deadline, "the robot did not begin every track"
         await asyncio.sleep(0.25)
     await asyncio.sleep(seconds)
     stopped: dict[str, Any] = (await api(server, cookie, "POST", f"{path}/stop"))["recording"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
 from fractions import Fraction
 from pathlib import Path
@@ -10,9 +11,12 @@ import av
 import numpy as np
 import pytest
 
+from recorder_bot.job import TrackStarted
+from recorder_bot.pause_clock import PauseClock
 from recorder_bot.tracks import (
     TrackError,
     TrackFile,
+    TrackRecorder,
     is_keyframe,
     track_file_name,
     track_path,
@@ -148,3 +152,30 @@ def test_h264_goes_into_fragmented_mp4_that_plays_before_it_is_closed(tmp_path: 
     killed_codec, killed_frames, _ = decoded(tmp_path / "killed.mp4")
     assert killed_codec == "h264"
     assert killed_frames >= 15, "the fragments already written play"
+
+
+async def test_a_pause_heard_late_is_cut_out_of_the_tracks_and_they_go_on_from_it(tmp_path: Path) -> None:
+    """Frames placed after a pause's instant but before the robot heard of it wait on their way to the
+    writer: the cut drops them, and what comes after the resume continues the track from the cut, on the
+    composite's timeline (nothing squashed, nothing dropped as overlapping)."""
+    started: list[TrackStarted] = []
+    recorder = TrackRecorder(tmp_path, "rec-1", 0.0, PauseClock(), started.append, delay=60.0)
+    recorder.start()
+    audio = opus_packets(3.0)
+    for index, packet in enumerate(audio[:100]):  # 0 to 2 s placed; the pause was at 1 s
+        recorder.write(5, "microphone", "opus", packet, index * 0.02)
+    recorder.write(6, "microphone", "opus", audio[0], 1.5)  # someone who began speaking in the pause
+    recorder.write(7, "camera", "vp8", b"\x00not a vp8 frame", 0.5)  # a file that fails at once
+    recorder.cut(1.0)
+    for index, packet in enumerate(audio[100:150]):  # after the resume: file time 1 s on
+        recorder.write(5, "microphone", "opus", packet, 1.0 + index * 0.02)
+    finished = await asyncio.to_thread(recorder.stop)
+    await asyncio.sleep(0.1)  # the writer's reports reach the loop
+
+    _name, count, pts = decoded(tmp_path / "rec-1-5-microphone.webm")
+    assert pts == list(range(0, 2000, 20))
+    assert count == 100
+    assert [t.file_name for t in started] == ["rec-1-5-microphone.webm"]
+    assert [(t.file_name, t.duration_ms) for t in finished] == [("rec-1-5-microphone.webm", 2000)]
+    assert not (tmp_path / "rec-1-6-microphone.webm").exists(), "nothing of the pause is kept"
+    assert not (tmp_path / "rec-1-7-camera.webm").exists(), "a file never reported is not left behind"

@@ -28,10 +28,12 @@ from av import VideoFrame
 from sqlalchemy import select
 
 from recorder_bot.client import ClassroomClient
+from recorder_bot.job import Command, Pause
 from server.db.models import Recording, RecordingTrack
 from server.media.adapter import negotiated_codecs
+from server.recorders.robot_run import RobotRun
 from server.services import SERVICES
-from tests.media_support import Classroom, wait_for
+from tests.media_support import Classroom
 from tests.synthetic_media import BeepingAudioTrack, FlashingVideoTrack, SyntheticAudioTrack
 from tests.test_consent_in_sfu import BLUE, GREEN, MAGENTA, SolidVideoTrack, colour_share
 from tests.test_recording import until_ended
@@ -40,7 +42,7 @@ from tests.test_recording_rules import until_state
 
 pytestmark = pytest.mark.usefixtures("private_namespace")
 
-FLASH_AT = 12.0
+FLASH_AT = 20.0
 PEOPLE = {"teacher": (440.0, BLUE), "student": (660.0, GREEN), "student2": (880.0, MAGENTA)}
 
 
@@ -235,7 +237,7 @@ async def test_both_modes_put_an_event_at_the_same_moment_in_a_track_and_in_the_
     # teacher's (whose tile is then the whole picture, whoever speaks).
     await enter(classroom, "student", {"microphone": SyntheticAudioTrack(660, amplitude=800)})
     # The event comes once everyone's tracks have begun (a busy machine can take its time to get there).
-    await until_tracks(app, recording_id, 3, within=FLASH_AT - 2)
+    await until_tracks(app, recording_id, 3, within=start_at + FLASH_AT - 1 - time.time())
     await asyncio.sleep(start_at + FLASH_AT + 3 - time.time())
     done = await stop(classroom)
     assert done["state"] == "ready"
@@ -256,7 +258,9 @@ async def test_both_modes_put_an_event_at_the_same_moment_in_a_track_and_in_the_
         f"tracks flash {track_flash:.3f} beep {track_beep:.3f}"
     )
     assert abs(track_beep - composite_beep) < 0.040
-    assert abs(track_flash - composite_flash) < 0.040
+    # The composite shows the flash on its next 30 fps output frame: half a frame more, as the browser
+    # sync test allows.
+    assert abs(track_flash - composite_flash) < 0.040 + 1 / 60
 
 
 def flash_at(path: Path) -> float:
@@ -296,9 +300,17 @@ async def test_a_robot_killed_in_tracks_mode_leaves_tracks_that_play(
     robot = app[SERVICES].recorders.robot_of(recording_id)
     assert robot is not None
     os.kill(robot.process.pid, signal.SIGKILL)
-    await until_ended(app, recording_id)
+    ended = await until_ended(app, recording_id)
+    assert ended.state == "ready"
+    assert "recovered" in ended.flags.split(","), ended.flags
     recordings = app[SERVICES].storage.recordings
-    for track in await tracks_of(app, recording_id):
+    rows = await tracks_of(app, recording_id)
+    # Settling drops the rows of tracks that do not play: every track must still be there.
+    assert {(t.user_id, t.source) for t in rows} == {
+        (users["teacher"], "microphone"),
+        (users["teacher"], "camera"),
+    }
+    for track in rows:
         path = recordings / track.file_name
         with av.open(str(path)) as container:
             stream = container.streams[0]
@@ -310,26 +322,35 @@ async def test_a_robot_killed_in_tracks_mode_leaves_tracks_that_play(
         assert decoded, track.file_name
         played = max(t for t in decoded if t is not None)
         assert played >= 2.0, (track.file_name, played)
-    await wait_for(lambda: True, 1)
 
 
 async def test_a_pause_is_cut_out_of_the_tracks_and_who_leaves_and_returns_continues_their_file(
-    classroom: Classroom, users: dict[str, int], app: web.Application
+    classroom: Classroom, users: dict[str, int], app: web.Application, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     switch = Switch()
+    sending = RobotRun.send
+
+    async def heard_late(run: RobotRun, command: Command) -> bool:
+        """The robot hears the pause well after its instant, and the paused tone plays from (nearly)
+        that instant: what a track placed meanwhile must be cut out of it."""
+        if isinstance(command, Pause):
+            await asyncio.sleep(0.05)
+            switch.paused = True
+            await asyncio.sleep(0.3)
+        return await sending(run, command)
+
+    monkeypatch.setattr(RobotRun, "send", heard_late)
     await enter(classroom, "teacher", {"microphone": Tone(switch), "camera": Picture(switch)})
     student, _ = await enter(classroom, "student", {"microphone": SyntheticAudioTrack(660)})
     base = f"/api/classrooms/{classroom.classroom_id}/recording"
     http = classroom.sessions["teacher"]
     recording_id = await start(classroom, "tracks")
     await until_tracks(app, recording_id, 3, within=40)
-    tracks_began = time.monotonic()
     await asyncio.sleep(2)
 
     assert (await http.post(f"{base}/pause")).status == 200
     paused = time.monotonic()
-    await asyncio.sleep(GUARD)
-    switch.paused = True  # nothing played from now until just before Resume may be kept
+    assert switch.paused  # nothing played from just after Pause until just before Resume may be kept
     await asyncio.sleep(4)
     switch.paused = False
     await asyncio.sleep(GUARD)
@@ -343,7 +364,6 @@ async def test_a_pause_is_cut_out_of_the_tracks_and_who_leaves_and_returns_conti
     await asyncio.sleep(3)
     await enter(classroom, "student", {"microphone": SyntheticAudioTrack(660)})
     await asyncio.sleep(4)
-    stopped = time.monotonic()
     done = await stop(classroom)
     assert done["state"] == "ready"
 
@@ -363,16 +383,13 @@ async def test_a_pause_is_cut_out_of_the_tracks_and_who_leaves_and_returns_conti
         lumas = [float(p.to_ndarray(format="gray").mean()) for p in container.decode(video=0)]
     assert lumas
     assert max(lumas) < 150, "no picture shown while paused is kept"
-    # The paused span is cut out: the teacher's track lasts the recording's length, not the wall time.
     # The paused span is cut out: the teacher's track ends where the recording does (its length less
     # the pause), not the pause's length after it.
     teacher = rows[(users["teacher"], "microphone")]
     track_end = (teacher.offset_ms + teacher.duration_ms) / 1000
     length = int(str(done["duration_ms"])) / 1000
-    kept = stopped - tracks_began - paused_for
     print(f"paused {paused_for:.2f} s; recording {length:.2f} s; teacher's track ends at {track_end:.2f} s")
     assert length - 1.0 < track_end < length + 0.2
-    assert teacher.duration_ms / 1000 < kept + 1.0
 
     student_path = recordings / rows[(users["student"], "microphone")].file_name
     with av.open(str(student_path)) as container:

@@ -119,7 +119,10 @@ async def test_a_killed_robots_tracks_are_probed_for_their_length(
         await asyncio.sleep(0.3)
     tracks = (await _json(classroom, f"/api/recordings/{recording_id}/tracks"))["tracks"]
     assert (shown["state"], shown["flags"], shown["stop_reason"]) == ("ready", ["recovered"], "robot_failed")
-    assert shown["tracks"] == len(tracks) >= 2
+    assert {(t["user"]["display_name"], t["source"]) for t in tracks} == {
+        (name, source) for name in ("Tess Teacher", "Sam Student") for source in ("microphone", "camera")
+    }, "every track survives the kill"
+    assert shown["tracks"] == len(tracks) == 4
     assert all(t["duration_ms"] >= 2000 for t in tracks), tracks
     assert shown["duration_ms"] == max(t["offset_ms"] + t["duration_ms"] for t in tracks)
     assert shown["size_bytes"] == sum(t["size_bytes"] for t in tracks)
