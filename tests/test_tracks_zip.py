@@ -4,6 +4,7 @@ track byte for byte, streamed with bounded memory to a slow client, and stopped 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import json
@@ -15,9 +16,11 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 
+from server.api import tracks_api
 from server.db.models import RecordingTrack
 from server.services import SERVICES
 from tests.conftest import ClientFactory
@@ -221,3 +224,60 @@ async def test_a_client_that_leaves_stops_the_zip(
         size += len(chunk)
     assert size > 3 * BIG
     assert room.app[SERVICES].storage.recordings == room.root
+
+
+def _open_tracks(root: Path) -> list[str]:
+    """The track files this process holds open now."""
+    held = []
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            target = os.readlink(f"/proc/self/fd/{fd}")
+            if target.startswith(str(root)) and target.endswith(".webm"):
+                held.append(target)
+    return held
+
+
+async def until_no_zip(within: float = 10) -> None:
+    deadline = asyncio.get_running_loop().time() + within
+    while _zipping() or tracks_api._zips:
+        assert asyncio.get_running_loop().time() < deadline, "the zip did not end"
+        await asyncio.sleep(0.05)
+
+
+async def test_a_zip_holds_one_track_file_open_and_only_so_many_are_made_at_once(
+    room: Room, users: dict[str, int], client_as: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tracks_api, "ZIPS_AT_ONCE", 1)
+    recording_id, _ = await big_recording(room, users)
+    teacher = await client_as("teacher")
+    first = await teacher.get(f"/api/recordings/{recording_id}/tracks.zip")
+    assert len(await first.content.readexactly(2**20)) == 2**20
+    assert len(_open_tracks(room.root)) == 1  # the one being read, not all three
+    second = await (await client_as("admin")).get(f"/api/recordings/{recording_id}/tracks.zip")
+    assert second.status == 503
+    assert second.headers["Retry-After"] == "30"
+    assert (await second.json())["error"]["code"] == "unavailable"
+    first.close()
+    await until_no_zip()
+    assert _open_tracks(room.root) == []
+    again = await teacher.get(f"/api/recordings/{recording_id}/tracks.zip")
+    assert again.status == 200
+    assert len(await again.read()) > 3 * BIG
+
+
+async def test_a_client_that_stops_taking_the_zip_is_cut_off(
+    room: Room, users: dict[str, int], client_as: ClientFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(tracks_api, "ZIP_WRITE_TIMEOUT", 0.5)
+    recording_id, _ = await big_recording(room, users)
+    teacher = await client_as("teacher")
+    response = await teacher.get(f"/api/recordings/{recording_id}/tracks.zip")
+    assert len(await response.content.readexactly(2**20)) == 2**20
+    # It keeps the connection but reads nothing more: the server lets the download go.
+    await until_no_zip()
+    assert _open_tracks(room.root) == []
+    received = 2**20
+    with contextlib.suppress(aiohttp.ClientPayloadError, aiohttp.ClientConnectionError):
+        while chunk := await response.content.read(2**20):
+            received += len(chunk)
+    assert received < 3 * BIG  # cut off, not whole

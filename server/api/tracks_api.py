@@ -12,19 +12,19 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.api.registry import api, json_response, match_int
 from server.auth.permissions import require_can_view_recording
 from server.auth.sessions import require_user
-from server.db.models import Classroom, Recording
-from server.errors import NotFound
+from server.db.models import Classroom, Recording, RecordingTrack
+from server.errors import NotFound, Unavailable
 from server.library.files import content_disposition, path_under
 from server.library.recordings import RecordingActive, get_recording, is_active
 from server.library.tracks import (
     download_name,
     entry_names,
     file_sizes,
+    find_members,
     get_track,
     has_tracks,
     manifest,
     media_type,
-    open_members,
     recording_tracks,
     track_json,
     zip_chunks,
@@ -38,6 +38,13 @@ _ERRORS = {
     404: "No such recording, not visible to you, or recorded without tracks (composite mode)",
 }
 _FILE_ERRORS = {**_ERRORS, 409: "The recording is still running (recording_active)"}
+ZIPS_AT_ONCE = 4
+"""Track zips being made at once on this server (each holds a thread and a file): one more is refused
+at once with 503 ``unavailable`` and a Retry-After, rather than left waiting behind downloads that may
+take long."""
+ZIP_WRITE_TIMEOUT = 60.0
+"Seconds a zip waits for a client that takes nothing more before the download is cut off."
+_zips = 0
 # Set here as the response is sent from the handler (the headers middleware comes too late for it).
 _STREAM_HEADERS = {
     "Cache-Control": "no-store",
@@ -109,16 +116,38 @@ async def track_media(request: web.Request) -> web.StreamResponse:
 @api.route(
     "GET", "/api/recordings/{id}/tracks.zip",
     summary="Every track and a manifest.json (its timeline offsets), as one zip streamed as it is made",
-    access="who may view it", tag="recordings", responses={200: "application/zip", **_FILE_ERRORS},
+    access="who may view it", tag="recordings",
+    responses={
+        200: "application/zip",
+        **_FILE_ERRORS,
+        503: f"{ZIPS_AT_ONCE} zips are being made already (unavailable; Retry-After)",
+    },
 )  # fmt: skip
 async def tracks_zip(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     async with svc.db() as db:
         recording = await _viewed(request, db, finished=True)
         tracks = list(await recording_tracks(db, recording.id))
+    global _zips
+    if _zips >= ZIPS_AT_ONCE:
+        raise Unavailable(
+            "the server is making as many track downloads as it can at once; try again in a minute",
+            headers={"Retry-After": "30"},
+        )
+    _zips += 1
+    try:
+        return await _send_zip(request, recording, tracks)
+    finally:
+        _zips -= 1
+
+
+async def _send_zip(
+    request: web.Request, recording: Recording, tracks: list[RecordingTrack]
+) -> web.StreamResponse:
+    svc = services(request)
     names = entry_names(tracks)
     members = await asyncio.to_thread(
-        open_members, svc.storage.recordings, [(n, t.file_name) for n, t in zip(names, tracks, strict=True)]
+        find_members, svc.storage.recordings, [(n, t.file_name) for n, t in zip(names, tracks, strict=True)]
     )
     included = {member.name for member in members}
     kept = [(t, n) for t, n in zip(tracks, names, strict=True) if n in included]
@@ -130,18 +159,19 @@ async def tracks_zip(request: web.Request) -> web.StreamResponse:
             "Content-Disposition": content_disposition("attachment", download_name(recording, "tracks.zip")),
         }
     )
-    try:
-        await response.prepare(request)
-    except BaseException:
-        for member in members:
-            member.file.close()
-        raise
+    await response.prepare(request)
     try:
         async with contextlib.aclosing(zip_chunks(body, members)) as chunks:
             async for chunk in chunks:
-                await response.write(chunk)
+                # A client that stops taking the download (but keeps its connection) lets it go.
+                await asyncio.wait_for(response.write(chunk), ZIP_WRITE_TIMEOUT)
     except ConnectionError:
         log.info("the tracks' zip was not taken to its end", extra={"recording_id": recording.id})
+        return response
+    except TimeoutError:
+        log.info("the tracks' zip was cut off: its client took nothing", extra={"recording_id": recording.id})
+        if request.transport is not None:
+            request.transport.abort()
         return response
     except Exception:
         # The headers are gone: the download must end incomplete rather than look whole.

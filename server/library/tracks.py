@@ -8,7 +8,9 @@ is streamed as it is made: the standard library's ``zipfile`` writes ``ZIP_STORE
 are compressed media already) into a non-seekable writer on a worker thread, whose chunks reach the
 response through a bounded queue. The thread waits while the queue is full, so a slow client holds back
 the reading of the files, and memory stays a few chunks whatever the size of the tracks; a client that
-goes away stops the thread. Nothing is built in memory or on disk first.
+goes away stops the thread. Nothing is built in memory or on disk first. The files are looked at (size,
+time) for the manifest beforehand and each is opened only when its turn comes; the API makes at most a
+few zips at once and cuts off a client that takes nothing for a while (``server.api.tracks_api``).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import contextlib
 import io
 import json
 import logging
-import os
 import threading
 import time
 import unicodedata
@@ -27,7 +28,7 @@ import zipfile
 from collections.abc import AsyncGenerator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -195,27 +196,29 @@ def delete_files(root: Path, file_names: Iterable[str]) -> None:
 # -- the zip --------------------------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(frozen=True)
 class ZipMember:
-    """One file of the zip, already open (a file deleted meanwhile is still read to its end)."""
+    """One file of the zip as it was found for the manifest; the zip's thread opens it only when its
+    turn comes, so a download holds one file open at a time."""
 
     name: str
-    file: BinaryIO
+    path: Path
     size: int
     mtime: float
 
 
-def open_members(root: Path, entries: Sequence[tuple[str, str]]) -> list[ZipMember]:
-    """Open ``(entry name, file name)`` pairs; a file that is gone is left out (and logged). Blocking."""
+def find_members(root: Path, entries: Sequence[tuple[str, str]]) -> list[ZipMember]:
+    """``(entry name, file name)`` pairs whose file is there (one that is gone is left out, and logged),
+    with its size and time. Blocking: run it in a thread."""
     members = []
     for name, file_name in entries:
         try:
-            handle = path_under(root, file_name).open("rb")
+            path = path_under(root, file_name)
+            status = path.stat()
         except (OSError, ValueError):
             log.warning("a track file is missing from the zip", extra={"file_name": file_name})
             continue
-        status = os.fstat(handle.fileno())
-        members.append(ZipMember(name, handle, status.st_size, status.st_mtime))
+        members.append(ZipMember(name, path, status.st_size, status.st_mtime))
     return members
 
 
@@ -291,8 +294,9 @@ def _write_zip(pipe: _ChunkPipe, manifest_json: bytes, members: Sequence[ZipMemb
                 info = zipfile.ZipInfo(member.name, date_time=_zip_time(member.mtime))
                 info.external_attr = 0o644 << 16
                 info.file_size = member.size
-                with archive.open(info, "w") as entry:
-                    while piece := member.file.read(_READ):
+                # Gone since the manifest was made (deleted meanwhile): the download ends incomplete.
+                with member.path.open("rb") as source, archive.open(info, "w") as entry:
+                    while piece := source.read(_READ):
                         entry.write(piece)
         pipe.send_pending()
         pipe.hand(None)
@@ -301,9 +305,6 @@ def _write_zip(pipe: _ChunkPipe, manifest_json: bytes, members: Sequence[ZipMemb
     except BaseException as exc:  # told to the response, which ends the download incomplete
         with contextlib.suppress(Exception):  # _Stopped, or the loop is gone (the server stopped)
             pipe.hand(exc)
-    finally:
-        for member in members:
-            member.file.close()
 
 
 def _zip_time(mtime: float) -> tuple[int, int, int, int, int, int]:
@@ -317,7 +318,7 @@ async def zip_chunks(
     """The zip of ``manifest.json`` and ``members``, chunk by chunk, as its thread writes it.
 
     Use it in ``contextlib.aclosing``: closing it early (the client went away) stops the thread, which
-    closes the members' files. An error of the thread is raised here."""
+    closes the member's file it is reading. An error of the thread is raised here."""
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[bytes | BaseException | None] = asyncio.Queue(maxsize=QUEUE_CHUNKS)
     stop = threading.Event()
