@@ -18,7 +18,7 @@ import pytest
 from aiohttp import ClientSession, web
 from sqlalchemy import select
 
-from server.db.models import RecordingTrack, StopReason
+from server.db.models import RecordingClassroom, RecordingTrack, StopReason
 from server.recorders.supervisor import RecorderSupervisor
 from server.services import SERVICES
 from tests.conftest import ClientFactory
@@ -306,3 +306,27 @@ async def test_a_finished_robots_figures_are_stored_on_its_tracks(
     shown = (await body(teacher, f"/api/recordings/{recording.id}"))["recording"]
     assert (shown["state"], shown["duration_ms"], shown["size_bytes"]) == ("ready", 4321, sum(sizes.values()))
     assert (shown["flags"], shown["tracks"]) == ([], 2)
+
+
+async def test_tracks_of_a_recording_over_several_classrooms_are_seen_through_each_of_them(
+    room: Room, users: dict[str, int], client_as: ClientFactory
+) -> None:
+    other_teacher = await client_as("teacher2")
+    response = await other_teacher.post("/api/classrooms", json={"name": "Chemistry"})
+    assert response.status == 201, await response.text()
+    chemistry = (await response.json())["classroom"]["id"]
+    recording = await room.recording()
+    await room.track(recording, users["teacher"], "Tess Teacher", "microphone", duration_ms=1000)
+    route = f"/api/recordings/{recording.id}/tracks"
+    assert (await other_teacher.get(route)).status == 404
+    async with room.app[SERVICES].db() as db:
+        db.add(
+            RecordingClassroom(
+                recording_id=recording.id, classroom_id=chemistry, classroom_name="Chemistry", position=1
+            )
+        )
+        await db.commit()
+    # Chemistry's moderator may view it (as the recordings' own check says), so its tracks too.
+    assert (await other_teacher.get(f"/api/recordings/{recording.id}")).status == 200
+    assert (await other_teacher.get(route)).status == 200
+    assert (await other_teacher.get(f"/api/recordings/{recording.id}/tracks.zip")).status == 200

@@ -10,12 +10,11 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api.registry import api, json_response, match_int
-from server.auth.permissions import require_can_view_recording
 from server.auth.sessions import require_user
-from server.db.models import Classroom, Recording, RecordingTrack
+from server.db.models import Recording, RecordingTrack
 from server.errors import NotFound, Unavailable
 from server.library.files import content_disposition, path_under
-from server.library.recordings import RecordingActive, get_recording, is_active
+from server.library.recordings import RecordingActive, get_recording, is_active, require_viewable
 from server.library.tracks import (
     download_name,
     entry_names,
@@ -58,8 +57,7 @@ async def _viewed(request: web.Request, db: AsyncSession, *, finished: bool) -> 
     """The recording, for someone who may view it, once it has tracks (and, if ``finished``, has ended)."""
     user = await require_user(request, db)
     recording = await get_recording(db, match_int(request, "id"))
-    classroom = await db.get(Classroom, recording.classroom_id) if recording.classroom_id else None
-    require_can_view_recording(user, recording, classroom)
+    await require_viewable(db, user, recording)  # through any classroom it covers
     if not has_tracks(recording):
         raise NotFound(f"recording {recording.id} has no tracks: it was recorded in composite mode")
     if finished and is_active(recording):
