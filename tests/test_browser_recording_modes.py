@@ -184,6 +184,64 @@ async def test_the_admin_s_modes_are_what_rec_offers_and_the_mode_picked_is_the_
     await expect(rec_button(tess)).to_be_enabled()
 
 
+async def test_recording_modes_cannot_be_saved_before_they_are_shown(
+    server: LiveServer, browser: Browser
+) -> None:
+    """Saving a fieldset that never loaded would send an empty list and stop everyone recording."""
+    context = await browser.new_context()
+    login = await context.request.post(
+        f"{server.url}/api/auth/login", data={"username": "admin", "password": ADMIN_PASSWORD}
+    )
+    assert login.status == 200, await login.text()
+    admin = await context.new_page()
+    watch(admin)
+    before = (await api(admin, "GET", f"{server.url}/api/recording-modes"))["allowed"]
+    assert before
+    answer = asyncio.Event()
+
+    async def slowly(route: Any) -> None:
+        await answer.wait()
+        await route.continue_()
+
+    await admin.route("**/api/recording-modes", slowly)
+    await admin.goto(f"{server.url}/admin/users")
+    save = admin.get_by_role("button", name="Save recording modes")
+    await expect(save).to_be_visible()
+    await expect(save).to_be_disabled()
+    await expect(admin.get_by_role("button", name="Create user")).to_be_enabled()  # the page is up
+    await expect(save).to_be_disabled()
+    answer.set()
+    modes = admin.get_by_role("group", name="Modes teachers may use")
+    await expect(modes.get_by_role("checkbox")).to_have_count(5)
+    await expect(save).to_be_enabled()
+    # Unticking every mode on purpose stays possible.
+    for box in await modes.get_by_role("checkbox").all():
+        await box.uncheck()
+    await save.click()
+    await expect(admin.locator("#modes-status")).to_have_text(
+        "Recording modes saved. Teachers may not record in any mode."
+    )
+    assert (await api(admin, "GET", f"{server.url}/api/recording-modes"))["allowed"] == []
+    await api(admin, "PUT", f"{server.url}/api/recording-modes", {"allowed": before})
+
+    # The modes do not load: nothing can be saved.
+    await admin.unroute("**/api/recording-modes")
+
+    async def refused(route: Any) -> None:
+        if route.request.method == "GET":
+            await route.fulfill(status=503, json={"error": {"code": "unavailable", "message": "Try later."}})
+        else:
+            await route.continue_()
+
+    await admin.route("**/api/recording-modes", refused)
+    await admin.reload()
+    await expect(admin.locator("#alert")).to_contain_text("Try later.")
+    await expect(save).to_be_disabled()
+    await expect(modes.get_by_role("checkbox")).to_have_count(0)
+    assert (await api(admin, "GET", f"{server.url}/api/recording-modes"))["allowed"] == before
+    await context.close()
+
+
 async def add_classroom(page: Page, url: str, name: str, moderators: list[str]) -> Classroom:
     made = await api(page, "POST", f"{url}/api/classrooms", {"name": name, "moderators": moderators})
     return Classroom(url, made["classroom"]["id"])
@@ -218,8 +276,9 @@ async def test_stop_in_a_session_asks_to_stop_the_whole_session_and_stops_every_
 
     # Theo, a moderator of 3C, may not stop Tess's session: his REC says who records which session.
     await expect(rec_button(theo)).to_be_disabled()
+    # He names only the classrooms whose recordings he may view (the server's session says no more).
     await expect(theo.locator("#rec-reason")).to_have_text(
-        "Recording the session “Optics” (Physics 3B, Physics 3C), started by Tess Teacher; "
+        "Recording the session “Optics” (Physics 3C), started by Tess Teacher; "
         "only they or an admin can stop it."
     )
 
@@ -241,11 +300,14 @@ async def test_stop_in_a_session_asks_to_stop_the_whole_session_and_stops_every_
     await expect(dialog).to_be_visible()
     await tess.keyboard.press("Escape")
     await expect(dialog).to_be_hidden()
-    await asyncio.sleep(0.5)
-    for room in (first, second):
-        running = await current_recording(tess, room)
-        assert running is not None
-        assert (running["state"], running["session_id"]) == ("recording", session["id"])
+    # A Stop sent by mistake would show in the recordings' state within moments: watched for 3 s.
+    kept_until = time.monotonic() + 3
+    while time.monotonic() < kept_until:
+        for room in (first, second):
+            running = await current_recording(tess, room)
+            assert running is not None
+            assert (running["state"], running["session_id"]) == ("recording", session["id"])
+        await asyncio.sleep(0.25)
 
     # Stopping the whole session stops it in both classrooms; both recordings are saved.
     await rec_button(tess).click()

@@ -82,8 +82,34 @@ function classroomRow(classroom) {
   );
 }
 
+/** "Session started" clears itself after a while, or once no classroom records the session any more. */
+const STARTED_NOTICE_MS = 15_000;
+let startedNotice = null;
+
+function showStarted(session, text) {
+  const shown = { id: session?.id ?? null, text, seen: false };
+  startedNotice = shown;
+  showMessage(statusMessage, text);
+  setTimeout(() => {
+    if (startedNotice === shown) clearStarted();
+  }, STARTED_NOTICE_MS);
+}
+
+function clearStarted() {
+  if (startedNotice && statusMessage.textContent === startedNotice.text) clearMessage(statusMessage);
+  startedNotice = null;
+}
+
+function followStarted(classrooms) {
+  if (!startedNotice || startedNotice.id === null) return;
+  const recording = classrooms.some((classroom) => classroom.recording?.session?.id === startedNotice.id);
+  if (recording) startedNotice.seen = true;
+  else if (startedNotice.seen) clearStarted(); // the session was listed and has ended
+}
+
 function render() {
   const classrooms = sortClassrooms([...dashboard.classrooms.values()], dashboard.sort);
+  followStarted(classrooms);
   table.tBodies[0].replaceChildren(...classrooms.map(classroomRow));
   dashboard.sessions?.update(classrooms);
   table.hidden = classrooms.length === 0;
@@ -229,7 +255,7 @@ async function setUpSessions() {
   const sessions = new SessionDialog({
     onStarted: (session, text) => {
       clearMessage(alert);
-      showMessage(statusMessage, text);
+      showStarted(session, text);
       refresh();
     },
     onChanged: refresh,

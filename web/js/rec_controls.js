@@ -542,7 +542,9 @@ export class RecControls {
       const classrooms = Array.isArray(session?.classrooms) ? session.classrooms : [];
       this.sessions.set(sessionId, { name: session?.name ?? "", classrooms });
     } catch (err) {
-      // Those who may not view its recordings still see what the recording itself says.
+      // Those who may not view its recordings still see what the recording itself says; a failed
+      // fetch is not remembered: the next update asks again.
+      this.sessions.delete(sessionId);
       if (err.code === "unauthorized") this.hooks.onError(err);
       return;
     }

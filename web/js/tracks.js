@@ -37,13 +37,15 @@ export function trackCount(recording) {
 
 /**
  * Whether Recorded Classes offers the recording's tracks: a finished recording in a tracks mode that has
- * (or, when the server does not count them, may have) tracks. While it records, the tracks are not whole
- * yet (the server refuses the zip until it is ready).
+ * (or, when the server does not count them, may have) tracks; a failed one (a "both" recording whose
+ * composite was lost) when it kept some. While it records, the tracks are not whole yet (the server
+ * refuses the zip until it has ended).
  */
 export function offersTracks(recording) {
-  if (!hasTrackMode(recording) || recording.state !== "ready") return false;
+  if (!hasTrackMode(recording)) return false;
   const count = trackCount(recording);
-  return count === null || count > 0;
+  if (recording.state === "ready") return count === null || count > 0;
+  return recording.state === "failed" && count !== null && count > 0;
 }
 
 /** The classrooms a recording covers, as people read them: "Biology A + Biology B" (a session's). */
@@ -60,13 +62,19 @@ export function classroomsText(recording) {
  */
 export function sessionSiblings(recording, recordings) {
   if (recording?.session_id === null || recording?.session_id === undefined) return [];
-  const own = new Set((recording.classrooms ?? []).map((c) => c.name));
-  if (recording.classroom?.name) own.add(recording.classroom.name);
+  // Classrooms are told apart by id: two may have the same name.
+  const covered = (one) => {
+    const listed = Array.isArray(one?.classrooms) && one.classrooms.length ? one.classrooms : [one?.classroom];
+    return listed.filter((classroom) => classroom && classroom.id !== null && classroom.id !== undefined);
+  };
+  const seen = new Set(covered(recording).map((classroom) => classroom.id));
   const names = [];
   for (const other of recordings) {
     if (other === recording || other.id === recording.id || other.session_id !== recording.session_id) continue;
-    for (const name of classroomsText(other).split(" + ")) {
-      if (name && !own.has(name) && !names.includes(name)) names.push(name);
+    for (const classroom of covered(other)) {
+      if (seen.has(classroom.id)) continue;
+      seen.add(classroom.id);
+      if (classroom.name) names.push(classroom.name);
     }
   }
   return names;

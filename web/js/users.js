@@ -216,6 +216,10 @@ async function setUpModesForm() {
   const fieldset = document.getElementById("modes-fieldset");
   const said = document.getElementById("modes-status");
   const submit = document.getElementById("modes-save");
+  // Nothing can be saved until the modes are shown: a fieldset that never loaded would PUT an empty
+  // list and stop everyone recording.
+  let loaded = false;
+  submit.disabled = true;
   // The confirmation says what was saved until the next change.
   form.addEventListener("change", () => {
     said.textContent = "";
@@ -225,6 +229,7 @@ async function setUpModesForm() {
     clearMessage(alert);
     clearFieldErrors(form);
     said.textContent = "";
+    if (!loaded) return;
     const allowed = [...form.querySelectorAll("input[name=allowed]:checked")].map((input) => input.value);
     submit.disabled = true;
     try {
@@ -239,11 +244,13 @@ async function setUpModesForm() {
       const rest = reportFormError(form, err);
       if (rest) showMessage(alert, rest);
     } finally {
-      submit.disabled = false;
+      submit.disabled = !loaded;
     }
   });
   try {
     showModes(fieldset, await request("GET", "/api/recording-modes"));
+    loaded = true;
+    submit.disabled = false;
   } catch (err) {
     showError(err);
   }

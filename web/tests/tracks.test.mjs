@@ -41,6 +41,9 @@ test("tracks are offered once a tracks recording is ready, unless it has none", 
   assert.equal(offersTracks(recording({ mode: "tracks", tracks: 3 })), true);
   assert.equal(offersTracks(recording({ mode: "both", tracks: 0 })), false);
   assert.equal(offersTracks(recording({ mode: "both", tracks: 2, state: "recording" })), false);
+  assert.equal(offersTracks(recording({ mode: "both", tracks: 2, state: "failed" })), true, "tracks kept");
+  assert.equal(offersTracks(recording({ mode: "both", tracks: 0, state: "failed" })), false);
+  assert.equal(offersTracks(recording({ mode: "both", state: "failed" })), false);
   assert.equal(trackCount(recording({ tracks: [{}, {}] })), 2);
   assert.equal(trackCount(recording({ tracks: 4 })), 4);
   assert.equal(trackCount(recording()), null);
@@ -60,6 +63,10 @@ test("classrooms: a session's as 'A + B'; a separate session's other classrooms"
   assert.deepEqual(sessionSiblings(a, [a, b, c]), ["Biology B"]);
   assert.deepEqual(sessionSiblings(b, [a, b, c]), ["Biology A"]);
   assert.deepEqual(sessionSiblings(recording(), [a, b]), []);
+  // Two classrooms of one name are two classrooms.
+  const twin = recording({ id: 8, session_id: 9, classroom: { id: 4, name: "Biology A" } });
+  twin.classrooms = [twin.classroom];
+  assert.deepEqual(sessionSiblings(a, [a, b, twin]), ["Biology B", "Biology A"]);
 });
 
 test("tracks: offsets as m:ss.mmm, codecs and sources in words, listed by who", () => {
