@@ -551,3 +551,27 @@ async def test_deleting_a_classroom_stops_the_recording_holding_it_even_before_i
         assert list(held_now) == [None, None]
     listing = await (await two.sessions["teacher"].get("/api/classrooms")).json()
     assert {c["id"]: c["recording"] for c in listing["classrooms"]} == {a: None}
+
+
+async def test_a_bookmark_reaches_the_moderators_of_every_classroom_of_a_composite_session(
+    two: Two, app: web.Application, users: dict[str, int]
+) -> None:
+    async with app[SERVICES].db() as db:
+        teacher = await db.get(User, users["teacher"])
+        physics = await db.get(ClassroomRow, two.a.classroom_id)
+        chemistry = await db.get(ClassroomRow, two.b.classroom_id)
+        assert teacher is not None
+        assert physics is not None
+        assert chemistry is not None
+        recording = new_recording([physics, chemistry], teacher, "Robot", "Physics 1", 1)
+        recording.state = "recording"
+        db.add(recording)
+        await commit_new(db, [recording], [physics, chemistry])
+        recording_id = recording.id
+    in_chemistry = await two.b.enter("teacher2")
+    response = await two.sessions["teacher"].post(
+        f"/api/recordings/{recording_id}/bookmarks", json={"remark": "both rooms"}
+    )
+    assert response.status == 201, await response.text()
+    added = await in_chemistry.next_event("bookmark_added", wait=10)
+    assert added["bookmark"]["remark"] == "both rooms"

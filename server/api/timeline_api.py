@@ -160,8 +160,12 @@ async def post_bookmark(request: web.Request) -> web.Response:
         remark=bookmark.remark,
         by={"id": user.id, "display_name": user.display_name},
     )
-    if recording.classroom_id is not None:
-        await _tell_moderators(svc, recording.classroom_id, result)
+    # Every classroom it records (a composite session's) hears of it.
+    covered = [c.classroom_id for c in recording.covers if c.classroom_id is not None]
+    if recording.classroom_id is not None and recording.classroom_id not in covered:
+        covered.insert(0, recording.classroom_id)
+    for classroom_id in covered:
+        await _tell_moderators(svc, classroom_id, result)
     return json_response({"bookmark": result}, status=201)
 
 
