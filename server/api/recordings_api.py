@@ -231,17 +231,23 @@ async def delete_recording(request: web.Request) -> web.Response:
         require_can_manage_recording(user, recording, classroom)
         if is_active(recording):
             raise RecordingActive("stop the recording before deleting it")
-        files = [path_under(svc.storage.recordings, recording.file_name)] if recording.file_name else []
+        file_name = recording.file_name
         tracks = await track_file_names(db, recording.id)
         recording_id = recording.id
         await db.delete(recording)
         await db.commit()
     await svc.replays.stop_replays_of(recording_id)  # its id may be given to another recording later
-    for path in files:
-        for item in (path, path.with_suffix(".jpg")):
-            item.unlink(missing_ok=True)
+    if file_name:
+        await asyncio.to_thread(_delete_file, svc.storage.recordings, file_name)
     await asyncio.to_thread(delete_files, svc.storage.recordings, tracks)
     return web.Response(status=204)
+
+
+def _delete_file(root: Path, file_name: str) -> None:
+    """The recording's file and its thumbnail go (blocking)."""
+    path = path_under(root, file_name)
+    for item in (path, path.with_suffix(".jpg")):
+        item.unlink(missing_ok=True)
 
 
 @api.route(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -84,6 +85,12 @@ async def list_tracks(request: web.Request) -> web.Response:
     return json_response({"tracks": [track_json(t, size_bytes=sizes.get(t.file_name)) for t in tracks]})
 
 
+def _present(root: Path, file_name: str) -> Path | None:
+    """The track's file, if it is there (blocking: a resolve and a stat)."""
+    path = path_under(root, file_name)
+    return path if path.is_file() else None
+
+
 @api.route(
     "GET", "/api/recordings/{id}/tracks/{track_id}/media",
     summary="One track's file, to save (WebM: Opus or VP8; MP4: H.264; HTTP Range)",
@@ -98,8 +105,8 @@ async def track_media(request: web.Request) -> web.StreamResponse:
         if track is None:
             raise NotFound("this recording has no such track")
         name = download_name(recording, entry_names([track])[0])
-    path = path_under(svc.storage.recordings, track.file_name)
-    if not await asyncio.to_thread(path.is_file):
+    path = await asyncio.to_thread(_present, svc.storage.recordings, track.file_name)
+    if path is None:
         raise NotFound("this track's file is gone")
     return web.FileResponse(
         path,

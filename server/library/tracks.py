@@ -362,11 +362,7 @@ async def settle_tracks(
     kept: list[RecordingTrack] = []
     dropped: list[str] = []
     for track in await recording_tracks(db, recording.id):
-        try:
-            path = path_under(root, track.file_name)
-        except ValueError:
-            path = None
-        size = await asyncio.to_thread(_size, path) if path is not None else None
+        path, size = await asyncio.to_thread(_located, root, track.file_name)
         done = reported.get(track.file_name)
         if size and done is not None:
             track.duration_ms, track.size_bytes = done.duration_ms, size
@@ -396,11 +392,16 @@ async def settle_tracks(
     )
 
 
-def _size(path: Path) -> int | None:
+def _located(root: Path, file_name: str) -> tuple[Path | None, int | None]:
+    """The track's file and its size (None: not a plain name inside ``root``, or not there). Blocking."""
     try:
-        return path.stat().st_size
+        path = path_under(root, file_name)
+    except ValueError:
+        return None, None
+    try:
+        return path, path.stat().st_size
     except FileNotFoundError:
-        return None
+        return path, None
 
 
 def settle_tracks_only(
