@@ -575,3 +575,37 @@ async def test_a_bookmark_reaches_the_moderators_of_every_classroom_of_a_composi
     assert response.status == 201, await response.text()
     added = await in_chemistry.next_event("bookmark_added", wait=10)
     assert added["bookmark"]["remark"] == "both rooms"
+
+
+async def test_pausing_one_recording_of_a_separate_session_pauses_and_resumes_them_all_at_once(
+    two: Two, app: web.Application, users: dict[str, int]
+) -> None:
+    """The session's recordings record (robots aside: none here); Pause in Physics pauses Chemistry's
+    too, at the same instant, and Resume in Chemistry resumes both."""
+    async with app[SERVICES].db() as db:
+        teacher = await db.get(User, users["teacher"])
+        rooms = [
+            await db.get(ClassroomRow, two.a.classroom_id),
+            await db.get(ClassroomRow, two.b.classroom_id),
+        ]
+        assert teacher is not None
+        assert rooms[0] is not None
+        assert rooms[1] is not None
+        _, made = await start_stored_session(db, [rooms[0], rooms[1]], teacher, "Robot", SessionMode.SEPARATE)
+        for recording in made:
+            recording.state = "recording"
+        await db.commit()
+        ids = [r.id for r in made]
+    http = two.sessions["teacher"]
+    response = await http.post(f"/api/classrooms/{two.a.classroom_id}/recording/pause")
+    assert response.status == 200, await response.text()
+    paused = [(await row(app, one)).paused_at for one in ids]
+    assert paused[0] is not None
+    assert paused[0] == paused[1]
+    response = await http.post(f"/api/classrooms/{two.b.classroom_id}/recording/pause")
+    assert response.status == 409  # already paused, with the whole session
+    response = await http.post(f"/api/classrooms/{two.b.classroom_id}/recording/resume")
+    assert response.status == 200, await response.text()
+    resumed = [await row(app, one) for one in ids]
+    assert [r.paused_at for r in resumed] == [None, None]
+    assert resumed[0].paused_ms == resumed[1].paused_ms

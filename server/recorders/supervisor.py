@@ -287,10 +287,17 @@ class RecorderSupervisor:
     async def _pause_or_resume(
         self, recording_id: int, by: User | None, timeline: TimelineWriter | None, *, pausing: bool
     ) -> Recording:
-        async with self._pause_lock(recording_id):
-            launched = self._launching.get(recording_id)
-            if launched is not None:
-                await launched.wait()  # its robot is being handed its job: it must hear this too
+        """Pause or resume the recording and, for a session, every other recording of it still running,
+        at the same instant (as :meth:`stop` does): the session's files keep one timeline."""
+        together = await self._session_of(recording_id)
+        changed: list[tuple[Recording, int]] = []
+        async with contextlib.AsyncExitStack() as locks:
+            for one in sorted(together):  # the same order as stop's: they never wait on each other
+                await locks.enter_async_context(self._pause_lock(one))
+            for one in together:
+                launched = self._launching.get(one)
+                if launched is not None:
+                    await launched.wait()  # its robot is being handed its job: it must hear this too
             async with self._db() as db:
                 recording = await db.get(Recording, recording_id)
                 if recording is None:
@@ -300,45 +307,60 @@ class RecorderSupervisor:
                 clock = MediaClock.of(recording)
                 if pausing and clock.paused:
                     raise Conflict("the recording is already paused")
-                if pausing and recording.state == RecordingState.STARTING:
+                rows = [recording]
+                for one in together[1:]:
+                    row = await db.get(Recording, one)
+                    if row is not None and RecordingState(row.state) in _STOPPABLE:
+                        rows.append(row)
+                if pausing and any(row.state == RecordingState.STARTING for row in rows):
                     # Its file has no fragment yet: a robot paused now would never write one.
                     raise Conflict("the recording is still starting: pause it once it records")
                 if not pausing and not clock.paused:
                     raise Conflict("the recording is not paused")
                 at = datetime.now(UTC)
-                if pausing:
-                    media_ms = clock.media_ms(at) or 0
-                    recording.paused_at = at
-                else:
-                    # Where the pause cut the file, to the millisecond of the ``paused`` event.
-                    assert clock.paused_at is not None
-                    media_ms = clock.resume(clock.paused_at).media_ms(clock.paused_at) or 0
-                    recording.paused_at, recording.paused_ms = None, clock.resume(at).paused_ms
-                # The robot hears it first, at once: what it receives after ``at`` must follow it,
-                # however long the database takes. Should the commit fail, the robot is told the
-                # opposite at the same instant, which leaves its file as the recording says.
-                run = self._runs.get(recording_id)
+                for row in rows:
+                    clock = MediaClock.of(row)
+                    if clock.paused == pausing:
+                        continue  # a recording of the session already as asked
+                    if pausing:
+                        media_ms = clock.media_ms(at) or 0
+                        row.paused_at = at
+                    else:
+                        # Where the pause cut the file, to the millisecond of the ``paused`` event.
+                        assert clock.paused_at is not None
+                        media_ms = clock.resume(clock.paused_at).media_ms(clock.paused_at) or 0
+                        row.paused_at, row.paused_ms = None, clock.resume(at).paused_ms
+                    changed.append((row, media_ms))
+                # The robots hear it first, at once: what they receive after ``at`` must follow it,
+                # however long the database takes. Should the commit fail, they are told the opposite
+                # at the same instant, which leaves their files as the recordings say.
                 command, undo = (Pause, Resume) if pausing else (Resume, Pause)
-                if run is not None:
+                runs = [run for row, _ in changed if (run := self._runs.get(row.id)) is not None]
+                for run in runs:
                     await run.send(command(at=at.timestamp()))
                 try:
                     await db.commit()
                 except BaseException:
-                    if run is not None:
+                    for run in runs:
                         await run.send(undo(at=at.timestamp()))
                     raise
-            if timeline is not None and recording.classroom_id is not None:
-                await timeline.refresh(recording.classroom_id)
-            if timeline is not None:
-                who = {"id": by.id, "display_name": by.display_name} if by is not None else None
-                await timeline.note_recording(
-                    recording_id, "paused" if pausing else "resumed", at, media_ms, by=who
+            for row, media_ms in changed:
+                if timeline is not None:
+                    # Every classroom it covers keeps its events by the new clock.
+                    covered = {c.classroom_id for c in row.covers if c.classroom_id is not None}
+                    if row.classroom_id is not None:
+                        covered.add(row.classroom_id)
+                    for classroom_id in sorted(covered):
+                        await timeline.refresh(classroom_id)
+                    who = {"id": by.id, "display_name": by.display_name} if by is not None else None
+                    await timeline.note_recording(
+                        row.id, "paused" if pausing else "resumed", at, media_ms, by=who
+                    )
+                await self._notify(row, None)
+                log.info(
+                    "recording paused" if pausing else "recording resumed",
+                    extra={"recording_id": row.id, "media_ms": media_ms},
                 )
-            await self._notify(recording, None)
-        log.info(
-            "recording paused" if pausing else "recording resumed",
-            extra={"recording_id": recording_id, "media_ms": media_ms},
-        )
         return recording
 
     def _pause_lock(self, recording_id: int) -> asyncio.Lock:
@@ -474,8 +496,14 @@ class RecorderSupervisor:
 
     async def _track_started(self, recording_id: int, track: TrackStarted) -> None:
         """The robot has begun a participant's track file: listed from now on (its file plays)."""
-        if track.file_name != path_under(self._storage.recordings, track.file_name).name or not (
-            track.file_name.startswith(tracks_prefix(await self._file_name(recording_id)) + "-")
+        try:
+            inside = await asyncio.to_thread(path_under, self._storage.recordings, track.file_name)
+        except ValueError:
+            inside = None
+        if (
+            inside is None
+            or track.file_name != inside.name
+            or not (track.file_name.startswith(tracks_prefix(await self._file_name(recording_id)) + "-"))
         ):
             log.warning("robot named a track outside its recording", extra={"recording_id": recording_id})
             return
@@ -553,14 +581,14 @@ class RecorderSupervisor:
                 if recording.stopped_at is None:
                     recording.stopped_at = datetime.now(UTC)
                 return
-        path = path_under(self._storage.recordings, recording.file_name or "")
-        if not path.exists():
+        path = await asyncio.to_thread(path_under, self._storage.recordings, recording.file_name or "")
+        if not await asyncio.to_thread(path.exists):
             found = probe.Probe(False, 0, False, False, "no file")
         else:
             found = await probe.probe(path, whole=finished is None)
         if found.playable:
             recording.duration_ms = finished.duration_ms if finished is not None else found.duration_ms
-            recording.size_bytes = path.stat().st_size
+            recording.size_bytes = (await asyncio.to_thread(path.stat)).st_size
             if finished is None:
                 add_flag(recording, "recovered")
             at = min(2.0, recording.duration_ms / 2000)
