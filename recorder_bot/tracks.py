@@ -5,7 +5,8 @@ aiortc's jitter buffer assembles (depayloaded Opus, VP8 or H.264) are taken befo
 (``server.media.adapter.tap_encoded_frames``) and stream-copied into a file of their own: Opus and VP8 in
 WebM, H.264 in fragmented MP4 (the mov muxer turns the annex-B frames into its own form, with the SPS/PPS
 of the first keyframe as extradata). One participant's source keeps one file: someone who leaves and
-comes back continues it after a gap.
+comes back continues it after a gap (a codec change, after a renegotiation, begins its next file,
+``...-camera-2.webm``, reported with a TrackStarted of its own).
 
 Every track lies on the composite's timeline: a frame's RTP timestamp gives its publisher's wall-clock
 time through the sender reports (:class:`recorder_bot.rtp_clock.StreamClock`), the publisher's clock is
@@ -100,9 +101,11 @@ def track_user(user_id: int) -> str:
     return f"r{-user_id}" if user_id < 0 else str(user_id)
 
 
-def track_file_name(prefix: str, user_id: int, source: str, codec: str) -> str:
+def track_file_name(prefix: str, user_id: int, source: str, codec: str, part: int = 1) -> str:
+    """A track's file name; ``part`` 2 on: the files that follow the first after a codec change."""
     _kind, extension = CODECS[codec]
-    return f"{prefix}-{track_user(user_id)}-{source}.{extension}"
+    suffix = "" if part == 1 else f"-{part}"
+    return f"{prefix}-{track_user(user_id)}-{source}{suffix}.{extension}"
 
 
 def track_path(storage_root: Path, file_name: str) -> Path:
@@ -298,7 +301,8 @@ class _Track:
     waiting_keyframe: bool = True
     gap: bool = False
     "A frame was dropped on its way to the writer: video waits for a keyframe."
-    other_codec: bool = False
+    part: int = 1
+    "Which of the source's files: a codec change (after a renegotiation) begins the next one."
 
 
 @dataclass
@@ -462,7 +466,11 @@ class TrackRecorder:
                 continue
             last = track.queued_pts
             for placed in kept:
-                if placed.track is track and isinstance(placed.item, _Packet):
+                if (
+                    placed.track is track
+                    and isinstance(placed.item, _Packet)
+                    and placed.item.file_name == track.file_name
+                ):
                     last = placed.item.pts_ms
             track.last_pts = last if track.file_name is not None else None
             track.waiting_keyframe = track.kind == "video"
@@ -532,14 +540,17 @@ class TrackRecorder:
         if track.codec is None:
             track.codec = codec
         elif codec != track.codec:
-            # The file holds one codec; another one (after renegotiation) is not mixed into it.
-            if not track.other_codec:
-                track.other_codec = True
-                log.warning(
-                    "a track's codec changed: its frames in the new codec are not recorded",
-                    extra={"file": track.file_name, "codec": track.codec, "new_codec": codec},
-                )
-            return
+            # A file holds one codec: another one (after a renegotiation) begins the source's next file,
+            # with a TrackStarted of its own.
+            if CODECS[codec][0] != track.kind:
+                return
+            log.warning(
+                "a track's codec changed: its next file begins",
+                extra={"file": track.file_name, "codec": track.codec, "new_codec": codec},
+            )
+            track.codec, track.part = codec, track.part + 1
+            track.file_name = track.offset_ms = track.last_pts = track.queued_pts = None
+            track.waiting_keyframe, track.gap = track.kind == "video", False
         video = track.kind == "video"
         origin = adapter.rtp_origin(source.remote.receiver)
         wall = None if origin is None else source.clock.wall_time((timestamp + origin) & _WRAP)
@@ -578,8 +589,8 @@ class TrackRecorder:
     def _place(self, track: _Track, codec: str, data: bytes, t: float, source: _Source | None = None) -> None:
         """Write a frame at file time ``t`` (seconds) into its track (``source``: where it came from, asked
         for a keyframe if the track needs one)."""
-        if self._stopping:
-            return
+        if self._stopping or (track.codec is not None and codec != track.codec):
+            return  # (a frame held while paused in a codec the source has left since)
         video = track.kind == "video"
         keyframe = is_keyframe(codec, data)
         if track.waiting_keyframe:
@@ -590,7 +601,7 @@ class TrackRecorder:
             track.waiting_keyframe = False
         at_ms = round(t * 1000)
         if track.file_name is None:
-            file_name = track_file_name(self.prefix, track.user_id, track.source, codec)
+            file_name = track_file_name(self.prefix, track.user_id, track.source, codec, track.part)
             names = self.names if source is None else source.names
             name = names.get(track.user_id) or f"Participant {track_user(track.user_id)}"
             started = TrackStarted(
