@@ -1,7 +1,8 @@
 """Recording a 4-person class: Aula's robot next to Janus's recorder plus the post-processing it needs.
 
-    bench/netns.sh .venv/bin/python -m bench.recording_vs_janus            # 120 s of media each, ~7 min
-    bench/netns.sh .venv/bin/python -m bench.recording_vs_janus --quick    # 30 s of media each, ~3 min
+    bench/netns.sh .venv/bin/python -m bench.recording_vs_janus            # 120 s of media each, ~14 min
+    bench/netns.sh .venv/bin/python -m bench.recording_vs_janus --quick    # 30 s of media each, ~6 min
+    bench/netns.sh .venv/bin/python -m bench.recording_vs_janus --systems aula,aula-tracks,aula-both
 
 The same class for both systems, inside the loopback-only network namespace: four people, each its own
 process (so their CPU is never the one measured), each with a synthetic 640x480 30 fps VP8 camera
@@ -21,6 +22,13 @@ then the class is recorded for ``--seconds`` of media and stopped. CPU is CPU *t
   that before Stop answers). The server's share is its CPU with REC on minus its baseline (it now also
   forwards the 8 sources to the robot), plus its CPU during the Stop call (probe, thumbnail). Stop to
   playable: the Stop call, which answers with the recording ``ready``.
+- **Aula's recording modes** (``aula-tracks``, ``aula-both``): the same, measured by the same function,
+  with REC's ``"mode": "tracks"`` or ``"both"``. Tracks mode writes each participant's own tracks (a
+  ``.webm`` per camera and per microphone, in the recordings folder) and no MP4, decoding nothing: the
+  robot is the child holding a track open, the media minutes are the recording's ``duration_ms`` (the
+  robot's length, from the API), and every track is decoded with PyAV (:func:`inspect_tracks`); its CPU per
+  track per media minute is its whole cost over its tracks. Both modes: the composite as above, plus the
+  tracks. Their ratios to the composite are taken from the printed figures of the same run.
 - **Janus** 1.1.2 (``bench/janus.py``: a private config, VideoRoom and HTTP transport only, its candidate on
   an ``ifb`` device): a VideoRoom with ``bitrate`` 1.5 Mbit/s and a ``rec_dir``, the same four people
   publishing. ``enable_recording`` starts one ``.mjr`` file per stream (8); Janus's CPU with recording on
@@ -32,8 +40,9 @@ then the class is recorded for ``--seconds`` of media and stopped. CPU is CPU *t
 Per system: CPU while recording (% of one core), CPU seconds per media minute (recording plus finishing or
 post-processing, over the output's length), Stop to playable, and the output opened with PyAV (streams,
 length from its last packets, its last 3 s decoded after a seek, and every video frame decoded to see how
-much of the picture shows people: see :func:`_pictures`). The ratios are Janus's figures over Aula's; the
-targets: Aula cheaper per media minute, and playable within 1 s of Stop. A run is flagged when a camera
+much of the picture shows people: see :func:`_pictures`). The ratios are Janus's figures over Aula's, and
+the tracks and both modes over the composite; the targets: Aula cheaper per media minute, and playable
+within 1 s of Stop. A run is flagged when a camera
 fell under 90% of its rate (the machine starved the class) or an output shows nobody in more than 2% of
 its frames (a recorder lost its inputs): such costs are not those of a complete recording.
 
@@ -120,9 +129,10 @@ class Settings:
     bitrate: int = 1_500_000
     "Each camera's cap, sent as REMB by both servers (Aula's default max_video_bitrate)."
     setup_timeout: float = 60.0
-    systems: tuple[str, ...] = ("aula", "janus")
+    systems: tuple[str, ...] = ("aula", "aula-tracks", "aula-both", "janus")
+    "Measured in this order, each with a fresh server: Aula's modes (:data:`MODES`) and Janus."
     keep: str | None = None
-    "A folder to copy both output files to (aula.mp4, janus.mp4), to look at them."
+    "A folder to copy the output files to (aula.mp4, aula-both.mp4, the tracks, janus.mp4), to look at them."
 
 
 QUICK = Settings(seconds=30.0, warmup=5.0, baseline=10.0)
@@ -421,7 +431,62 @@ def _pictures(path: Path) -> dict[str, Any]:
     }
 
 
+def inspect_track(path: Path) -> dict[str, Any]:
+    """One participant's track (tracks and both modes) as a player sees it: its stream, its length from
+    its packets, and every packet decoded with PyAV. ``decodes``: frames came out and no packet failed."""
+    with av.open(str(path)) as container:
+        stream = container.streams[0]
+        codec = stream.codec_context.name
+        described: dict[str, Any] = {"file": path.name, "kind": stream.type, "codec": codec}
+        start: float | None = None
+        end = 0.0
+        frames = failures = 0
+        for packet in container.demux(stream):
+            if packet.pts is not None and packet.time_base is not None:
+                at = float(packet.pts * packet.time_base)
+                start = at if start is None else min(start, at)
+                end = max(end, float((packet.pts + (packet.duration or 0)) * packet.time_base))
+            try:
+                frames += len(packet.decode())
+            except av.FFmpegError:
+                failures += 1
+    return described | {
+        "bytes": path.stat().st_size,
+        "seconds": end - start if start is not None else 0.0,
+        "frames_decoded": frames,
+        "packets_failing_to_decode": failures,
+        "decodes": frames > 0 and failures == 0,
+    }
+
+
+def inspect_tracks(paths: Sequence[Path]) -> dict[str, Any]:
+    """Every track file of a recording: how many, of which kinds, their bytes, whether each decodes."""
+    tracks = [inspect_track(path) for path in paths]
+    kinds: dict[str, int] = {}
+    for track in tracks:
+        key = f"{track['kind']} {track['codec']}"
+        kinds[key] = kinds.get(key, 0) + 1
+    return {
+        "count": len(tracks),
+        "kinds": kinds,
+        "total_bytes": sum(track["bytes"] for track in tracks),
+        "every_one_decodes": bool(tracks) and all(track["decodes"] for track in tracks),
+        "shortest_s": min((track["seconds"] for track in tracks), default=0.0),
+        "longest_s": max((track["seconds"] for track in tracks), default=0.0),
+        "tracks": tracks,
+    }
+
+
 # -- Aula ----------------------------------------------------------------------------------------------------
+
+
+MODES = {"aula": "composite", "aula-tracks": "tracks", "aula-both": "both"}
+"Aula's systems: the REC body's ``mode`` each measures (the composite, per-participant tracks, both)."
+LABELS = {
+    "composite": "Aula: recorder robot (decode, mix, libx264 + AAC, fragmented MP4)",
+    "tracks": "Aula, tracks mode: recorder robot (each participant's tracks copied to WebM, none decoded)",
+    "both": "Aula, both modes: recorder robot (the composite MP4 and each participant's WebM tracks)",
+}
 
 
 def _robot(server_pid: int) -> int | None:
@@ -433,10 +498,11 @@ def _robot(server_pid: int) -> int | None:
     return None
 
 
-def _recording_robot(server_pid: int, recordings: Path) -> int | None:
-    """The server's child that holds an MP4 under ``recordings`` open: the robot writing the recording."""
+def _recording_robot(server_pid: int, recordings: Path, suffixes: tuple[str, ...] = (".mp4",)) -> int | None:
+    """The server's child that holds a file under ``recordings`` open (its MP4, or in tracks mode a
+    track's ``.webm`` / ``.mp4``): the robot writing the recording."""
     for pid in _children(server_pid):
-        if any(name.startswith(str(recordings)) and name.endswith(".mp4") for name in _open_files(pid)):
+        if any(name.startswith(str(recordings)) and name.endswith(suffixes) for name in _open_files(pid)):
             return pid
     return None
 
@@ -456,14 +522,21 @@ async def _wait_for(what: str, condition: Callable[[], Awaitable[Any]], within: 
     return result
 
 
-async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
-    """A fresh ``aula serve``, four people publishing, the teacher's REC and Stop over the HTTP API."""
+async def measure_aula(settings: Settings, logs: Path, system: str = "aula") -> dict[str, Any]:
+    """A fresh ``aula serve``, four people publishing, the teacher's REC (in ``system``'s mode, see
+    :data:`MODES`) and Stop over the HTTP API.
+
+    Tracks mode writes no MP4: the robot is the child holding a track's file open, the media minutes are
+    the recording's ``duration_ms`` (the robot's length, as the API gives it), and the output is the track
+    files (``*.webm`` in the recordings folder), each decoded with PyAV. Both modes: the MP4 as for the
+    composite, plus the tracks."""
+    mode = MODES[system]
     admin_password = secrets.token_urlsafe(16)
     env = {"AULA_ADMIN_PASSWORD": admin_password, "AULA_LOG_FORMAT": "text"}
     people: list[Person] = []
-    async with _server("aula", "aula-rec", logs, ForwardingSettings(), env) as server:
+    async with _server("aula", f"{system}-rec", logs, ForwardingSettings(), env) as server:
         server_pid = server.process.pid
-        recordings = (logs / "aula-rec-data").resolve()
+        recordings = (logs / f"{system}-rec-data").resolve()
         try:
             classroom_id, teacher, students = await _classroom(
                 server.url, admin_password, settings.people - 1
@@ -496,7 +569,8 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
                 robot_before_rec = process_cpu_seconds(robot)
                 reaped_before = _children_cpu_seconds(server_pid)
                 pressed = Reading.take(server_pid)
-                async with http.post(base, json={"name": "bench"}) as response:
+                rec_body = {"name": "bench"} if mode == "composite" else {"name": "bench", "mode": mode}
+                async with http.post(base, json=rec_body) as response:
                     if response.status != 201:
                         raise BenchError(f"REC: {response.status} {await response.text()}")
 
@@ -508,10 +582,18 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
                     return bool(state == "recording")
 
                 await _wait_for("the recording to start", recording, settings.setup_timeout)
+                recording_at = time.monotonic()
+                # Tracks mode is "recording" once the robot has joined; its files open with the first
+                # frames (video from a keyframe), so the robot is found by them a moment later.
+                suffixes = (".webm", ".mp4") if mode == "tracks" else (".mp4",)
+
+                async def holder() -> int | None:
+                    return _recording_robot(server_pid, recordings, suffixes)
+
+                recorder = await _wait_for(
+                    "a robot process to hold the recording open", holder, settings.setup_timeout
+                )
                 started = Reading.take(server_pid)
-                recorder = _recording_robot(server_pid, recordings)
-                if recorder is None:
-                    raise BenchError("no robot process holds the recording open")
                 robot_started = ProcessCpu.read(recorder)
                 loop_started = thread_cpu_seconds(recorder, recorder)
                 waited_started = _run_delay_seconds(recorder)
@@ -538,6 +620,12 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
                 # sooner, the robot's whole life is only in the server's children's CPU once it is reaped.
                 await _wait_for("the robot to exit", robot_gone, settings.setup_timeout)
                 reaped = _children_cpu_seconds(server_pid) - reaped_before
+                listed: list[dict[str, Any]] = []
+                if mode != "composite":
+                    async with http.get(f"{server.url}/api/recordings/{done['id']}/tracks") as response:
+                        if response.status != 200:
+                            raise BenchError(f"tracks: {response.status} {await response.text()}")
+                        listed = (await response.json())["tracks"]
             # The robot's log lines (its stderr is the server's): a VP8 frame that fails to decode is one
             # that arrived incomplete, and the picture waits for the next keyframe.
             robot_decode_failures = sum(
@@ -545,16 +633,23 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
                 for line in server.log.read_text(errors="replace").splitlines()
             )
             files = sorted(recordings.rglob("*.mp4"))
-            if len(files) != 1:
-                raise BenchError(f"expected one recording file, found {files}")
+            track_files = sorted(recordings.rglob("*.webm"))
+            if len(files) != (0 if mode == "tracks" else 1):
+                raise BenchError(f"expected {0 if mode == 'tracks' else 1} MP4 file, found {files}")
+            if mode != "composite" and len(track_files) != len(listed):
+                raise BenchError(f"the API lists {len(listed)} tracks, the folder holds {track_files}")
         except BenchError as error:
             raise BenchError(f"aula: {error}\nserver log:\n{tail(server.log)}") from None
         finally:
             await asyncio.gather(*(person.stop() for person in people))
     if recorder != robot:
         raise BenchError(f"aula: the standby robot was {robot}, the recording one {recorder}")
-    output = await asyncio.to_thread(inspect, files[0])
-    await asyncio.to_thread(_keep, files[0], settings, "aula.mp4")
+    output = await asyncio.to_thread(inspect, files[0]) if files else None
+    tracks = await asyncio.to_thread(inspect_tracks, track_files) if mode != "composite" else None
+    if files:
+        await asyncio.to_thread(_keep, files[0], settings, f"{system}.mp4")
+    for track in track_files:
+        await asyncio.to_thread(_keep, track, settings, f"{system}-{track.name}")
     window = _window(started, stopping)
     stop = _window(stopping, stopped)
     server_extra = window["cpu_percent"] - baseline["cpu_percent"]
@@ -563,14 +658,24 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
     # by the server before Stop answered, so the kernel has added all of it to the server's children.
     robot_total = reaped
     server_share = max(0.0, server_extra) * recording_span / 100 + stop["cpu_seconds"]
-    minutes = output["duration_s"] / 60
+    # The media's length: the composite file's, or (tracks mode, no file) the robot's, from the API.
+    media_s = output["duration_s"] if output is not None else (done["duration_ms"] or 0) / 1000
+    minutes = media_s / 60
+    count = tracks["count"] if tracks is not None else 0
+    per_minute = (robot_total + server_share) / minutes if minutes > 0 else math.nan
     return {
-        "system": "aula",
-        "label": "Aula: recorder robot (decode, mix, libx264 + AAC, fragmented MP4)",
+        "system": system,
+        "mode": mode,
+        "label": LABELS[mode],
         "recording_state": done["state"],
         "robot_duration_ms": done["duration_ms"],
-        "media_s": output["duration_s"],
+        "recording_size_bytes": done["size_bytes"],
+        "media_s": media_s,
         "output": output,
+        "tracks": tracks,
+        "tracks_count": count,
+        "tracks_expected": 0 if mode == "composite" else 2 * settings.people,
+        "tracks_listed": listed,
         "publishers": _sent_rates(sent_before, sent_after, settings.fps),
         "people_cpu_percent": 100 * (people_after - people_before) / window["seconds"],
         "baseline": baseline,
@@ -595,8 +700,11 @@ async def measure_aula(settings: Settings, logs: Path) -> dict[str, Any]:
         "stop_server_cpu_s": stop["cpu_seconds"],
         "stop_to_playable_s": stop["seconds"],
         "total_cpu_s": robot_total + server_share,
-        "cpu_s_per_media_minute": (robot_total + server_share) / minutes if minutes > 0 else math.nan,
-        "rec_to_recording_s": started.time - pressed.time,
+        "cpu_s_per_media_minute": per_minute,
+        # Tracks mode only: the whole cost shared among the tracks written (both modes' is mostly the
+        # composite's, compared with it in the run's ratios instead).
+        "cpu_s_per_track_per_media_minute": per_minute / count if mode == "tracks" and count else None,
+        "rec_to_recording_s": recording_at - pressed.time,
         "robot_vp8_decode_failures": robot_decode_failures,
     }
 
@@ -867,20 +975,71 @@ def _ratio(numerator: float | None, denominator: float | None) -> float | None:
     return numerator / denominator
 
 
+PRINTED_DIGITS = 2
+"CPU s per media minute as the table prints it; the modes' ratios are computed from these printed figures."
+
+
+def _printed(value: float | None, digits: int = PRINTED_DIGITS) -> float | None:
+    return None if value is None or math.isnan(value) else round(value, digits)
+
+
+def _modes(systems: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """Tracks and both modes over the composite, measured side by side in this run: CPU s per media minute
+    (from the printed figures), CPU while recording, and what the tracks add to the composite in both."""
+    composite = systems.get("aula")
+    if composite is None or not ({"aula-tracks", "aula-both"} & systems.keys()):
+        return None
+    base = _printed(composite["cpu_s_per_media_minute"])
+    ratios: dict[str, Any] = {"composite_cpu_s_per_media_minute": base}
+    for system, mode in (("aula-tracks", "tracks"), ("aula-both", "both")):
+        measured = systems.get(system)
+        if measured is None:
+            continue
+        figure = _printed(measured["cpu_s_per_media_minute"])
+        ratios[mode] = {
+            "cpu_s_per_media_minute": figure,
+            "cpu_s_per_media_minute_over_composite": _ratio(figure, base),
+            "recording_cpu_percent_over_composite": _ratio(
+                _printed(measured["recording_cpu_percent"], 1),
+                _printed(composite["recording_cpu_percent"], 1),
+            ),
+            "tracks": measured["tracks_count"],
+        }
+        count = measured["tracks_count"]
+        if mode == "both" and figure is not None and base is not None and count:
+            ratios[mode]["added_to_composite_cpu_s_per_track_per_media_minute"] = (figure - base) / count
+    return ratios
+
+
 def _comparison(systems: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Janus's figures over Aula's (above 1: Aula is cheaper or faster) and the targets."""
+    """Janus's figures over Aula's (above 1: Aula is cheaper or faster), the recording modes over the
+    composite, and the targets."""
     aula, other = systems.get("aula"), systems.get("janus")
+    outputs = [system["output"] for system in systems.values() if system.get("output") is not None]
     verdict: dict[str, Any] = {
         "every_class_sustained": all(system["publishers"]["sustained"] for system in systems.values()),
         "every_output_shows_people": all(
-            system["output"]["frames_showing_nobody"] <= MOSTLY_SHOWN for system in systems.values()
+            output["frames_showing_nobody"] <= MOSTLY_SHOWN for output in outputs
         ),
     }
     if aula is not None:
         verdict["aula_ready_and_playable"] = aula["recording_state"] == "ready" and aula["output"]["playable"]
         verdict["aula_ready_within_target"] = aula["stop_to_playable_s"] < TARGET_READY_S
+    for system in ("aula-tracks", "aula-both"):
+        measured = systems.get(system)
+        if measured is None:
+            continue
+        tracks = measured["tracks"]
+        verdict[f"{measured['mode']}_ready_and_playable"] = (
+            measured["recording_state"] == "ready"
+            and (measured["output"] is None or measured["output"]["playable"])
+            and tracks["every_one_decodes"]
+            and tracks["count"] == measured["tracks_expected"]
+        )
+        verdict[f"{measured['mode']}_ready_within_target"] = measured["stop_to_playable_s"] < TARGET_READY_S
+    modes = _modes(systems)
     if aula is None or other is None:
-        return {"verdict": verdict}
+        return {"verdict": verdict} | ({"modes_over_composite": modes} if modes else {})
     verdict["janus_playable"] = other["output"]["playable"]
     verdict["aula_cheaper_per_media_minute"] = (
         aula["cpu_s_per_media_minute"] < other["cpu_s_per_media_minute"]
@@ -895,7 +1054,7 @@ def _comparison(systems: dict[str, dict[str, Any]]) -> dict[str, Any]:
             "recording_cpu_percent": _ratio(other["recording_cpu_percent"], aula["recording_cpu_percent"]),
         },
         "verdict": verdict,
-    }
+    } | ({"modes_over_composite": modes} if modes else {})
 
 
 async def run(settings: Settings) -> dict[str, Any]:
@@ -908,8 +1067,11 @@ async def run(settings: Settings) -> dict[str, Any]:
         for system in settings.systems:
             budget = settings.warmup + settings.baseline + 2 * settings.seconds + 3 * settings.setup_timeout
             async with asyncio.timeout(budget + POSTPROCESS_TIMEOUT):
-                measure = measure_aula if system == "aula" else measure_janus
-                systems[system] = json_safe(await measure(settings, Path(logs)))
+                if system in MODES:
+                    measured = await measure_aula(settings, Path(logs), system)
+                else:
+                    measured = await measure_janus(settings, Path(logs))
+                systems[system] = json_safe(measured)
             print(_row(systems[system]), file=sys.stderr, flush=True)
     result: dict[str, Any] = json_safe(
         {
@@ -955,12 +1117,23 @@ def _output(output: dict[str, Any]) -> str:
     )
 
 
+def _tracks(tracks: dict[str, Any]) -> str:
+    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(tracks["kinds"].items()))
+    decodes = "every one decodes" if tracks["every_one_decodes"] else "NOT every one decodes"
+    return (
+        f"{tracks['count']} tracks ({kinds}), {_f(tracks['total_bytes'] / 1e6)} MB, {decodes} "
+        f"(PyAV, every packet), {_f(tracks['shortest_s'])} to {_f(tracks['longest_s'])} s"
+    )
+
+
 COLUMNS = (
     "system",
     "while recording, % of one core",
     "of it",
     "after Stop, CPU s",
     "**CPU s per media minute**",
+    "tracks",
+    "**CPU s per track per media minute**",
     "**Stop to playable, s**",
     "output (PyAV)",
     "slowest camera, fps",
@@ -970,7 +1143,7 @@ COLUMNS = (
 
 def _row(s: dict[str, Any]) -> str:
     window = s["recording_window"]
-    if s["system"] == "aula":
+    if s["system"] in MODES:
         of_it = (
             f"robot {_f(s['robot_cpu_percent'])} (event loop {_f(s.get('robot_loop_thread_cpu_percent'))}) "
             f"+ server {s['server_extra_cpu_percent']:+.1f} "
@@ -980,6 +1153,9 @@ def _row(s: dict[str, Any]) -> str:
         if s.get("robot_waited_for_cpu_percent") is not None:
             of_it += f"; robot waited for a CPU {_f(s['robot_waited_for_cpu_percent'])}%"
         state = s["recording_state"]
+        output = "no MP4 (tracks only)" if s["output"] is None else _output(s["output"])
+        if s.get("tracks") is not None:
+            output += f"; {_tracks(s['tracks'])}; robot's length {_f(s['robot_duration_ms'] / 1000)} s"
     else:
         of_it = (
             f"Janus {s['janus_extra_cpu_percent']:+.1f} "
@@ -991,14 +1167,18 @@ def _row(s: dict[str, Any]) -> str:
             f"+ ffmpeg {_f(cpu['mix'], 2)}"
         )
         state = "mixed"
+        output = _output(s["output"])
+    per_track = s.get("cpu_s_per_track_per_media_minute")
     cells = [
         s["system"],
         _f(s["recording_cpu_percent"]),
         of_it,
         after,
-        f"**{_f(s['cpu_s_per_media_minute'], 2)}**",
+        f"**{_f(s['cpu_s_per_media_minute'], PRINTED_DIGITS)}**",
+        str(s["tracks_count"]) if s.get("tracks_count") else "-",
+        "-" if per_track is None else f"**{_f(per_track, 3)}**",
         f"**{_f(s['stop_to_playable_s'], 2)}**",
-        f"{state}: {_output(s['output'])}",
+        f"{state}: {output}",
         f"{_f(s['publishers']['camera_fps_min'])}{'' if s['publishers']['sustained'] else ' (starved)'}",
         f"{_f(s['people_cpu_percent'], 0)} / {_f(window['machine_busy_percent'], 0)} / "
         f"{_f(window['cpu_pressure_percent'], 0)}",
@@ -1048,6 +1228,48 @@ def table(result: dict[str, Any]) -> str:
             f"{TARGET_READY_S:g} s: {met(verdict['aula_ready_within_target'])} (state "
             f"{aula['recording_state']}, robot's length {_f(aula['robot_duration_ms'] / 1000)} s)."
         )
+    measured = result["systems"]
+    modes = result.get("modes_over_composite")
+    if modes is not None:
+        said = []
+        if "tracks" in modes:
+            t = modes["tracks"]
+            said.append(
+                f"tracks mode **{_f(t['cpu_s_per_media_minute_over_composite'], 2)}x the composite's CPU per "
+                f"media minute** ({_f(t['cpu_s_per_media_minute'], 2)} against "
+                f"{_f(modes['composite_cpu_s_per_media_minute'], 2)} CPU s, i.e. "
+                f"{_f(measured['aula-tracks']['cpu_s_per_track_per_media_minute'], 3)} per track per media "
+                f"minute over its {t['tracks']} tracks; {_f(t['recording_cpu_percent_over_composite'], 2)}x "
+                "its CPU while recording)"
+            )
+        if "both" in modes:
+            b = modes["both"]
+            said.append(
+                f"both modes **{_f(b['cpu_s_per_media_minute_over_composite'], 2)}x** "
+                f"({_f(b['cpu_s_per_media_minute'], 2)} CPU s; its {b['tracks']} tracks add "
+                f"{_f(b.get('added_to_composite_cpu_s_per_track_per_media_minute'), 3)} CPU s per track per "
+                f"media minute to the composite; {_f(b['recording_cpu_percent_over_composite'], 2)}x its CPU "
+                "while recording)"
+            )
+        standby = ", ".join(
+            f"{name} {_f(measured[name]['robot_cpu_s_before_rec'], 2)}" for name in MODES if name in measured
+        )
+        lines.append(
+            "- Recording modes side by side in this run (the same class, a fresh server each; ratios from "
+            f"the printed figures): {'; '.join(said)}. Every mode's whole cost includes the robot's start-up "
+            f"as the standby, CPU s before REC: {standby}."
+        )
+    for system, title in (("aula-tracks", "Tracks mode"), ("aula-both", "Both modes")):
+        if system in measured:
+            mode = measured[system]["mode"]
+            lines.append(
+                f"- {title}: ready with all {measured[system]['tracks_expected']} tracks "
+                f"written and each decoding{' and its MP4 playing' if mode == 'both' else ''}: "
+                f"{met(verdict.get(f'{mode}_ready_and_playable'))}; "
+                f"Stop to ready under {TARGET_READY_S:g} s: "
+                f"{met(verdict.get(f'{mode}_ready_within_target'))} "
+                f"({_f(measured[system]['stop_to_playable_s'], 2)} s)."
+            )
     lines += [
         f"- {settings['people']} people, each a {settings['width']}x{settings['height']} "
         f"{settings['fps']} fps VP8 camera capped at {settings['bitrate'] / 1e6:g} Mbit/s and an Opus tone; "
@@ -1064,6 +1286,12 @@ def table(result: dict[str, Any]) -> str:
         "are then opened with PyAV, demuxed to the end, their last 3 s decoded after a seek, and every "
         "video frame decoded: a frame under 5% camera texture shows nobody (title card or black); picture "
         "share: the mean share of camera texture after the first picture (the layouts differ).",
+        "- Tracks (aula-tracks: REC's mode tracks; aula-both: both): the robot's `.webm` files in the "
+        "recordings folder, as many as `GET /api/recordings/{id}/tracks` lists, every packet decoded with "
+        "PyAV. Tracks mode writes no MP4: its media minutes are the recording's `duration_ms` (the robot's "
+        "length) and its CPU per track per media minute is its whole cost (robot's whole life + server's "
+        "share) over its tracks. The robot decodes nothing in tracks mode, yet still receives every source "
+        "(ICE, SRTP, RTP, jitter buffers) and starts as the standby.",
         "- Over the recording window: the four people's processes (% of one core: encoding, and for Aula "
         "receiving each other), the whole machine's busy share (100 = both cores) and its CPU pressure "
         "(share of the window in which some task waited for a CPU): they run on the same 2 cores.",
@@ -1079,8 +1307,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="30 s of media, shorter warm-up and baseline")
     parser.add_argument("--seconds", type=float, help="media seconds recorded by each system (120)")
-    parser.add_argument("--systems", help="comma-separated: aula,janus")
-    parser.add_argument("--keep", type=Path, help="copy both output files to this folder")
+    parser.add_argument(
+        "--systems", help="comma-separated, measured in this order (aula,aula-tracks,aula-both,janus)"
+    )
+    parser.add_argument("--keep", type=Path, help="copy the output files to this folder")
     parser.add_argument(
         "--out", type=Path, help="JSON path (default bench/results/recording-vs-janus-<date>.json)"
     )
@@ -1092,8 +1322,9 @@ def main(argv: list[str] | None = None) -> int:
         settings = dataclasses.replace(settings, keep=str(args.keep))
     if args.systems:
         systems = tuple(name.strip() for name in args.systems.split(",") if name.strip())
-        if not systems or not set(systems) <= {"aula", "janus"}:
-            parser.error(f"--systems takes aula, janus or both: {args.systems!r}")
+        known = (*MODES, "janus")
+        if not systems or not set(systems) <= set(known) or len(set(systems)) != len(systems):
+            parser.error(f"--systems takes distinct names among {', '.join(known)}: {args.systems!r}")
         settings = dataclasses.replace(settings, systems=systems)
     return run_and_report(
         "recording-vs-janus", lambda: asyncio.run(run(settings)), table, args.out, "every process was stopped"
