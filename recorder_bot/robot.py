@@ -248,6 +248,21 @@ class RobotSession:
                 self._add(frame.key, frame.frame, t)
 
 
+def _sessions(
+    job: RobotJob,
+    pipeline: RecorderPipeline | None,
+    recording_start: float,
+    pauses: PauseClock,
+    tracks: TrackRecorder | None,
+) -> list[RobotSession]:
+    """One session per classroom: a composite session's robot is in each, every one into the same
+    pipeline (None in tracks mode) and track recorder."""
+    return [RobotSession(job, pipeline, recording_start, pauses, tracks=tracks)] + [
+        RobotSession(job, pipeline, recording_start, pauses, room=room, classroom=more, tracks=tracks)
+        for room, more in enumerate(job.more_classrooms, start=1)
+    ]
+
+
 async def _join_all(sessions: list[RobotSession]) -> None:
     """Join every classroom at once; if any refuses, the recording fails (with the first refusal)."""
     results = await asyncio.gather(*(session.start() for session in sessions), return_exceptions=True)
@@ -413,11 +428,7 @@ async def record(
         obeying = asyncio.create_task(obey(commands, pauses, pipeline, recording_start, orders, tracks))
     # From the start, joining included: a moderator hears within seconds that nobody's media arrives.
     receiving = asyncio.create_task(report_receiving(pipeline, report))
-    # One session per classroom (a composite session's robot is in each, every one into the pipeline).
-    sessions = [RobotSession(job, pipeline, recording_start, pauses, tracks=tracks)] + [
-        RobotSession(job, pipeline, recording_start, pauses, room=room, classroom=more, tracks=tracks)
-        for room, more in enumerate(job.more_classrooms, start=1)
-    ]
+    sessions = _sessions(job, pipeline, recording_start, pauses, tracks)
     orders.resumed = functools.partial(_release_held, sessions)
     gone = asyncio.Event()  # set once the robot is out of every classroom
     following = asyncio.create_task(_until_all_left(sessions, gone))
@@ -503,10 +514,7 @@ async def record_tracks(
     if commands is not None:
         obeying = asyncio.create_task(obey(commands, pauses, None, recording_start, orders, tracks))
     receiving = asyncio.create_task(report_receiving_tracks(tracks, report))
-    sessions = [RobotSession(job, None, recording_start, pauses, tracks=tracks)] + [
-        RobotSession(job, None, recording_start, pauses, room=room, classroom=more, tracks=tracks)
-        for room, more in enumerate(job.more_classrooms, start=1)
-    ]
+    sessions = _sessions(job, None, recording_start, pauses, tracks)
     orders.resumed = functools.partial(_release_held, sessions)
     gone = asyncio.Event()
     following = asyncio.create_task(_until_all_left(sessions, gone))

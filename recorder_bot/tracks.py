@@ -54,6 +54,7 @@ from recorder_bot.client import RemoteSource
 from recorder_bot.job import SourceName, TrackFinished, TrackStarted
 from recorder_bot.pause_clock import PauseClock
 from recorder_bot.rtp_clock import StreamClock
+from recorder_bot.writer import safe_path
 from server.media import adapter
 from server.media.ntp import PublisherClock
 
@@ -110,13 +111,7 @@ def track_file_name(prefix: str, user_id: int, source: str, codec: str, part: in
 
 def track_path(storage_root: Path, file_name: str) -> Path:
     """``storage_root / file_name``, refusing anything but a plain, safe track name directly inside it."""
-    if len(file_name) > FILE_NAME_MAX or not _SAFE_NAME.fullmatch(file_name) or ".." in file_name:
-        raise ValueError(f"not a safe track file name: {file_name!r}")
-    root = storage_root.resolve(strict=True)
-    path = root / file_name
-    if path.parent != root:
-        raise ValueError(f"{file_name!r} is outside {root}")
-    return path
+    return safe_path(storage_root, file_name, _SAFE_NAME, FILE_NAME_MAX, "track")
 
 
 def is_keyframe(codec: str, data: bytes) -> bool:

@@ -47,8 +47,14 @@ class RecordingError(Exception):
 
 def recording_path(storage_root: Path, file_name: str) -> Path:
     """``storage_root / file_name``, refusing anything but a plain, safe ``.mp4`` name directly inside it."""
-    if len(file_name) > FILE_NAME_MAX or not _SAFE_NAME.fullmatch(file_name) or ".." in file_name:
-        raise ValueError(f"not a safe recording file name: {file_name!r}")
+    return safe_path(storage_root, file_name, _SAFE_NAME, FILE_NAME_MAX, "recording")
+
+
+def safe_path(storage_root: Path, file_name: str, pattern: re.Pattern[str], longest: int, what: str) -> Path:
+    """``storage_root / file_name`` for a ``file_name`` of at most ``longest`` characters matching
+    ``pattern`` whole, directly inside ``storage_root``; ``ValueError`` naming ``what`` otherwise."""
+    if len(file_name) > longest or not pattern.fullmatch(file_name) or ".." in file_name:
+        raise ValueError(f"not a safe {what} file name: {file_name!r}")
     root = storage_root.resolve(strict=True)
     path = root / file_name
     if path.parent != root:
