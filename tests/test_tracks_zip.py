@@ -26,7 +26,7 @@ from server.services import SERVICES
 from tests.conftest import ClientFactory
 from tests.tracks_support import Room, make_media, make_room
 
-BIG = 60 * 2**20
+BIG = 24 * 2**20
 
 
 @pytest.fixture(scope="module")
@@ -115,7 +115,7 @@ async def test_a_track_file_gone_is_left_out_of_zip_and_manifest(
 
 
 async def big_recording(room: Room, users: dict[str, int]) -> tuple[int, list[RecordingTrack]]:
-    """Three 60 MiB tracks (random bytes: no media, only their size matters here)."""
+    """Three 24 MiB tracks (random bytes: no media, only their size matters here)."""
     recording = await room.recording()
     tracks = []
     for user, name, source in (
@@ -171,8 +171,8 @@ async def test_the_zip_streams_to_a_slow_client_in_bounded_memory(
         rss_growth=_rss() - rss_before,
         maxrss=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     )
-    print(f"\ntracks.zip of 3 x 60 MiB: {figures}")
-    # Python's allocations (server and client, one process) stay a few chunks, for 180 MiB sent.
+    print(f"\ntracks.zip of 3 x 24 MiB: {figures}")
+    # Python's allocations (server and client, one process) stay a few chunks, for 72 MiB sent.
     assert peak < 6 * 2**20, figures
     assert figures["peak_after_pause"] < 6 * 2**20, figures
 
