@@ -118,7 +118,7 @@ async def test_a_participant_whose_media_cannot_connect_is_told_and_the_moderato
     # catch; the new peer connection is what proves the retry.)
     peers_before = await sam.evaluate("window.__pcs.length")
     await message.get_by_role("button", name="Reconnect").click()
-    await sam.wait_for_function(f"window.__pcs.length > {peers_before}")
+    await sam.wait_for_function("n => window.__pcs.length > n", arg=peers_before)
     await expect(message).to_be_visible(timeout=12_000)
     # A candidate that trails the refused peer is the page's business, not an error for the user.
     await expect(sam.get_by_role("alert").filter(has_text="Error:")).to_have_count(0)
